@@ -1,0 +1,103 @@
+"""Sessions: tests per package (core + that package only), tests-all, distributed, build, lint, bench.
+
+nox uses uv as its venv backend; every session installs from the one constraints file.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["lint", "tests-all"]
+
+ROOT = Path(__file__).parent
+PYTHON = "3.11"
+CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
+DOMAIN_PACKAGES = sorted(p.parent.name for p in (ROOT / "packages").glob("*/pyproject.toml"))
+
+
+def _install(session: nox.Session, *requirements: str) -> None:
+    session.install(*CONSTRAINTS, *requirements)
+
+
+def _pytest(session: nox.Session, *paths: str) -> None:
+    session.run("python", "-m", "pytest", "-q", *paths, *session.posargs)
+
+
+@nox.session(python=PYTHON, name="tests")
+@nox.parametrize("package", ["core", *DOMAIN_PACKAGES])
+def tests(session: nox.Session, package: str) -> None:
+    """torch + selfsup-core + one domain package only: proves each installs and works alone."""
+    _install(session, "-e", "shared_core[test]")
+    if package == "core":
+        _pytest(session, "shared_core/tests")
+    else:
+        _install(session, "-e", f"packages/{package}[test]")
+        _pytest(session, f"packages/{package}")
+
+
+@nox.session(python=PYTHON, name="tests-all")
+def tests_all(session: nox.Session) -> None:
+    """Everything installed together; every test in the repository, cross-package ones included."""
+    _install(session, "-e", "shared_core[test]")
+    for package in DOMAIN_PACKAGES:
+        _install(session, "-e", f"packages/{package}[test]")
+    _pytest(session)
+
+
+@nox.session(python=PYTHON)
+def distributed(session: nox.Session) -> None:
+    """Multi-process (gloo) tests: gathered objectives equal one process on the whole batch."""
+    _install(session, "-e", "shared_core[test]")
+    _pytest(session, "tests/distributed")
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """Build every wheel, check the PEP 420 namespace, install the wheels and import them."""
+    session.install("build")
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    folders = ["shared_core", *(f"packages/{p}" for p in DOMAIN_PACKAGES)]
+    for folder in folders:
+        session.run("python", "-m", "build", "--installer", "uv", "--wheel", "--outdir", str(dist), folder)
+    wheels = sorted(dist.glob("selfsup_*.whl"))
+    for wheel in wheels:
+        names = zipfile.ZipFile(wheel).namelist()
+        if "selfsup/__init__.py" in names:
+            session.error(f"{wheel.name} ships selfsup/__init__.py: the PEP 420 namespace is broken")
+        if not any(n.startswith("selfsup/") and n.endswith("/__init__.py") for n in names):
+            session.error(f"{wheel.name} contains no selfsup subpackage")
+    _install(session, *map(str, wheels))
+    modules = ["selfsup.core", *(f"selfsup.{p}" for p in DOMAIN_PACKAGES)]
+    session.run("python", "-c", f"import importlib; [importlib.import_module(m) for m in {modules!r}]; "
+                "import selfsup; assert not hasattr(selfsup, '__file__') or selfsup.__file__ is None; "
+                "print('namespace intact:', list(selfsup.__path__))")
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+
+
+def _bench(session: nox.Session, preset: str) -> None:
+    _install(session, "-e", "shared_core", "matplotlib")
+    output = ROOT / "out" / f"bench-core-{preset}"
+    session.run("python", "benchmarks/core/digits_objectives.py", "--preset", preset,
+                "--output", str(output), *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Main job: pretrain with every objective on scikit-learn's digits, then kNN/probe/RankMe."""
+    _bench(session, "default")
+
+
+@nox.session(python=PYTHON, name="bench-smoke")
+def bench_smoke(session: nox.Session) -> None:
+    _bench(session, "smoke")
