@@ -22,6 +22,7 @@ import torch.multiprocessing as mp
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from selfsup.core import kernels
 from selfsup.core import objectives as obj
 from selfsup.core.distributed import gather
 
@@ -57,6 +58,15 @@ CASES = {
         lambda p, b, g, s: obj.info_nce(*p(b["x1"], b["x2"]), 0.1, negatives=b["queue"], gather=g),
         {"queue": None}),
     "nt_xent": Case(_pair, lambda p, b, g, s: obj.nt_xent(*p(b["x1"], b["x2"]), 0.5, gather=g)),
+    "kernels.info_nce (chunked)": Case(
+        _pair, lambda p, b, g, s: kernels.info_nce(*p(b["x1"], b["x2"]), 0.1, gather=g, backend="chunked")),
+    "kernels.info_nce symmetric + queue (chunked)": Case(
+        lambda gen: {**_pair(gen), "queue": _r(gen, 24, D_OUT)},
+        lambda p, b, g, s: kernels.info_nce(*p(b["x1"], b["x2"]), 0.05, symmetric=True, negatives=b["queue"],
+                                            gather=g, backend="chunked"),
+        {"queue": None}),
+    "kernels.nt_xent (chunked)": Case(
+        _pair, lambda p, b, g, s: kernels.nt_xent(*p(b["x1"], b["x2"]), 0.5, gather=g, backend="chunked")),
     "dcl": Case(_pair, lambda p, b, g, s: obj.dcl(*p(b["x1"], b["x2"]), 0.1, gather=g)),
     "dclw": Case(_pair, lambda p, b, g, s: obj.dclw(*p(b["x1"], b["x2"]), 0.1, gather=g)),
     "supcon": Case(

@@ -32,8 +32,12 @@ def require_finite(**tensors: torch.Tensor) -> None:
     """Raise naming the first input that holds NaN or inf (skipped while torch.compile traces)."""
     if torch.compiler.is_compiling():
         return
-    for name, tensor in tensors.items():
-        if tensor is not None and not bool(torch.isfinite(tensor).all()):
+    present = {name: t for name, t in tensors.items() if t is not None}
+    if not present:
+        return
+    finite = torch.stack([torch.isfinite(t).all() for t in present.values()]).tolist()  # one device sync
+    for (name, tensor), ok in zip(present.items(), finite, strict=True):
+        if not ok:
             n_nan = int(torch.isnan(tensor).sum())
             n_inf = int(torch.isinf(tensor).sum())
             raise ValueError(f"{name} contains non-finite values ({n_nan} NaN, {n_inf} inf)")

@@ -7,6 +7,7 @@ from torch import nn
 
 from selfsup.core import distributed
 from selfsup.core.objectives import _validation as check
+from selfsup.core.objectives._cross_correlation import frobenius_sq_of_cross
 
 
 def _standardize(z: torch.Tensor, eps: float) -> torch.Tensor:
@@ -28,7 +29,8 @@ def barlow_twins(z1: torch.Tensor, z2: torch.Tensor, lambd: float = 5e-3, *,
 
     Returns:
         Scalar ``sum_i (1 - C_ii)^2 + lambd * sum_{i != j} C_ij^2`` with
-        ``C = z1_n^T z2_n / N`` (D x D) over the global batch of N rows.
+        ``C = z1_n^T z2_n / N`` (D x D) over the global batch of N rows. When ``2N < D`` the
+        off-diagonal term goes through the N x N Gram matrices instead (same value).
     """
     check.require_float("z1", z1, 2)
     check.require_float("z2", z2, 2)
@@ -40,10 +42,10 @@ def barlow_twins(z1: torch.Tensor, z2: torch.Tensor, lambd: float = 5e-3, *,
     if gather:
         z1, z2 = distributed.gather(z1), distributed.gather(z2)
     n = z1.shape[0]
-    c = _standardize(z1, eps).T @ _standardize(z2, eps) / n
-    on_diag = torch.diagonal(c)
+    a, b = _standardize(z1, eps), _standardize(z2, eps)
+    on_diag = (a * b).sum(dim=0) / n  # C_ii
     invariance = (1 - on_diag).pow(2).sum()
-    redundancy = c.pow(2).sum() - on_diag.pow(2).sum()
+    redundancy = frobenius_sq_of_cross(a, b) / n**2 - on_diag.pow(2).sum()
     return invariance + lambd * redundancy
 
 

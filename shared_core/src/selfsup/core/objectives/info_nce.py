@@ -81,18 +81,26 @@ def info_nce(
 
 
 class InfoNCELoss(nn.Module):
-    """Module form of :func:`info_nce`; ``forward(query, key, negatives=None)``."""
+    """Module form of :func:`info_nce`; ``forward(query, key, negatives=None)``.
+
+    ``backend``: ``auto`` (default) runs the fused linear-memory kernel (Triton on CUDA, chunked
+    PyTorch on CPU), ``triton``/``chunked`` force one, ``reference`` the plain function above.
+    """
 
     def __init__(self, temperature: float = 0.1, symmetric: bool = False,
-                 normalize: bool = True, gather: bool = False) -> None:
+                 normalize: bool = True, gather: bool = False, backend: str = "auto") -> None:
         super().__init__()
         self.temperature, self.symmetric = temperature, symmetric
-        self.normalize, self.gather = normalize, gather
+        self.normalize, self.gather, self.backend = normalize, gather, backend
 
     def forward(self, query: torch.Tensor, key: torch.Tensor,
                 negatives: torch.Tensor | None = None) -> torch.Tensor:
-        return info_nce(query, key, self.temperature, symmetric=self.symmetric,
-                        negatives=negatives, normalize=self.normalize, gather=self.gather)
+        kwargs = dict(symmetric=self.symmetric, negatives=negatives, normalize=self.normalize, gather=self.gather)
+        if self.backend == "reference":
+            return info_nce(query, key, self.temperature, **kwargs)
+        from selfsup.core import kernels
+
+        return kernels.info_nce(query, key, self.temperature, backend=self.backend, **kwargs)
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}, symmetric={self.symmetric}, gather={self.gather}"

@@ -47,11 +47,15 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *,
 
 
 class NTXentLoss(nn.Module):
-    """Module form of :func:`nt_xent`."""
+    """Module form of :func:`nt_xent`; ``backend`` as in :class:`InfoNCELoss` (fused by default)."""
 
-    def __init__(self, temperature: float = 0.5, gather: bool = False) -> None:
+    def __init__(self, temperature: float = 0.5, gather: bool = False, backend: str = "auto") -> None:
         super().__init__()
-        self.temperature, self.gather = temperature, gather
+        self.temperature, self.gather, self.backend = temperature, gather, backend
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
-        return nt_xent(z1, z2, self.temperature, gather=self.gather)
+        if self.backend == "reference":
+            return nt_xent(z1, z2, self.temperature, gather=self.gather)
+        from selfsup.core import kernels
+
+        return kernels.nt_xent(z1, z2, self.temperature, gather=self.gather, backend=self.backend)

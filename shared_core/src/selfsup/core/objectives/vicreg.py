@@ -8,6 +8,7 @@ from torch import nn
 
 from selfsup.core import distributed
 from selfsup.core.objectives import _validation as check
+from selfsup.core.objectives._cross_correlation import frobenius_sq_of_cross
 
 
 def _variance_term(z: torch.Tensor, eps: float) -> torch.Tensor:
@@ -16,9 +17,11 @@ def _variance_term(z: torch.Tensor, eps: float) -> torch.Tensor:
 
 
 def _covariance_term(z: torch.Tensor) -> torch.Tensor:
+    """Sum of squared off-diagonal covariances / D (through the N x N Gram when 2N < D)."""
     z = z - z.mean(dim=0)
-    cov = z.T @ z / (z.shape[0] - 1)
-    return (cov.pow(2).sum() - torch.diagonal(cov).pow(2).sum()) / z.shape[1]
+    scale = 1.0 / (z.shape[0] - 1)
+    diagonal = z.pow(2).sum(dim=0) * scale
+    return (frobenius_sq_of_cross(z, z) * scale**2 - diagonal.pow(2).sum()) / z.shape[1]
 
 
 def vicreg(z1: torch.Tensor, z2: torch.Tensor, *, sim_weight: float = 25.0,

@@ -1,0 +1,60 @@
+"""Stage-by-stage timing of the Triton contrastive LSE kernels (GPU only), to see where time goes.
+
+Prints, for bf16 q, k of shape (N, D): the forward (row LSE; row and column LSE), the backward
+row kernel (dQ) and the whole backward (dQ and dK), each with its TFLOP/s and the autotuner's choice.
+
+    python benchmarks/kernels/profile_contrastive.py --n 32768 --d 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+import torch
+
+from selfsup.core.kernels import _triton_lse as T
+
+
+def _time_ms(fn, reps: int = 10) -> float:
+    fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(reps):
+        begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        begin.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize()
+        times.append(begin.elapsed_time(end))
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=32768)
+    parser.add_argument("--d", type=int, default=256)
+    args = parser.parse_args()
+    n, d = args.n, args.d
+    q = torch.nn.functional.normalize(torch.randn(n, d, device="cuda"), dim=1).bfloat16()
+    k = torch.nn.functional.normalize(torch.randn(n, d, device="cuda"), dim=1).bfloat16()
+    scale = 1 / 0.07
+    lse_r, lse_c = T.lse_forward(q, k, None, scale, True)
+    g = torch.full((n,), 1.0 / n, device="cuda")
+    stages = {
+        "forward, row LSE (q vs k)": (lambda: T.lse_forward(q, k, None, scale, False), 2),
+        "forward, row + column LSE": (lambda: T.lse_forward(q, k, None, scale, True), 4),
+        "backward dQ (row kernel)": (lambda: T._grad_rows(q, k, None, scale, (lse_r, g), (lse_c, g)), 4),
+        "backward dQ + dK": (lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g), 8),
+    }
+    print(f"N={n} D={d} bf16 on {torch.cuda.get_device_name()}")
+    for name, (fn, factor) in stages.items():
+        ms = _time_ms(fn)
+        print(f"{name:32s} {ms:8.3f} ms  {factor * n * n * d / ms / 1e9:7.1f} TFLOP/s (counting {factor}N^2D)")
+    for label, launch in (("forward", T._FORWARD), ("backward", T._BACKWARD)):
+        tuned = getattr(launch, "tuned", None)
+        print(label, "best config:", getattr(tuned, "best_config", None))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The differentiable primitive under every fused contrastive loss: log-sum-exp of the rows and
+columns of ``scale * q @ k.T`` without storing the logits.
+
+``contrastive_lse(q, k, scale)`` returns the row LSE ``(B,)`` (and the column LSE ``(N,)`` with
+``columns=True``). Losses are composed from it in plain PyTorch (the positive logit is an O(B*D)
+dot product), so autograd, normalisation and the cross-rank gather stay outside the kernel.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+from selfsup.core.kernels import _chunked_lse
+
+Backend = Literal["auto", "triton", "chunked"]
+
+
+def triton_available() -> bool:
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def resolve_backend(backend: str, device: torch.device, dtype: torch.dtype) -> str:
+    """``auto`` -> ``triton`` for CUDA tensors (or under ``TRITON_INTERPRET=1``), else ``chunked``."""
+    import os
+
+    if backend not in ("auto", "triton", "chunked"):
+        raise ValueError(f"backend must be 'auto', 'triton' or 'chunked', got {backend!r}")
+    interpreting = os.environ.get("TRITON_INTERPRET", "0") == "1"
+    if backend == "triton":
+        if not triton_available():
+            raise RuntimeError("backend='triton' needs the triton package")
+        if device.type != "cuda" and not interpreting:
+            raise RuntimeError("backend='triton' needs CUDA tensors (or TRITON_INTERPRET=1 on CPU)")
+        if dtype == torch.float64:
+            raise ValueError("backend='triton' takes fp32/bf16/fp16 operands; use 'chunked' for float64")
+        return "triton"
+    if backend == "auto" and device.type == "cuda" and dtype != torch.float64 and triton_available():
+        return "triton"
+    return "chunked"
+
+
+def _module(backend: str):
+    if backend == "triton":
+        from selfsup.core.kernels import _triton_lse
+
+        return _triton_lse
+    return _chunked_lse
+
+
+class _ContrastiveLSE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, q, k, exclude, scale, columns, backend):  # type: ignore[override]
+        impl = _module(backend)
+        q, k = q.contiguous(), k.contiguous()
+        lse_r, lse_c = impl.lse_forward(q, k, exclude, scale, columns)
+        ctx.save_for_backward(q, k, exclude, lse_r, lse_c)
+        ctx.scale, ctx.backend = scale, backend
+        return (lse_r, lse_c) if columns else (lse_r,)
+
+    @staticmethod
+    def backward(ctx, g_r, g_c=None):  # type: ignore[override]
+        q, k, exclude, lse_r, lse_c = ctx.saved_tensors
+        g_r = torch.zeros_like(lse_r) if g_r is None else g_r.contiguous().to(lse_r.dtype)
+        if lse_c is not None:
+            g_c = torch.zeros_like(lse_c) if g_c is None else g_c.contiguous().to(lse_c.dtype)
+        dq, dk = _module(ctx.backend).lse_backward(q, k, exclude, ctx.scale, lse_r, lse_c, g_r, g_c)
+        return dq.to(q.dtype), dk.to(k.dtype), None, None, None, None
+
+
+def contrastive_lse(q: torch.Tensor, k: torch.Tensor, scale: float, *, columns: bool = False,
+                    exclude: torch.Tensor | None = None, backend: Backend = "auto"):
+    """Log-sum-exp over the rows (and columns) of ``scale * q @ k.T`` in linear memory.
+
+    Args:
+        q: ``(B, D)`` queries; k: ``(N, D)`` keys, same dtype (fp32/bf16/fp16; float64 on ``chunked``).
+        scale: multiplier of the dot products (``1 / temperature``).
+        columns: also return the column LSE (one pass computes both).
+        exclude: optional ``(B,)`` int column index left out of row i (``-1`` = none), e.g. the
+            query itself in SimCLR's 2N form; each column is left out of at most one row.
+        backend: ``auto`` (Triton on CUDA, chunked PyTorch elsewhere), ``triton`` or ``chunked``.
+
+    Returns:
+        ``lse_rows (B,)`` or ``(lse_rows (B,), lse_cols (N,))``, fp32 (float64 for float64 input).
+    """
+    if q.dim() != 2 or k.dim() != 2 or q.shape[1] != k.shape[1]:
+        raise ValueError(f"q and k must be (B, D) and (N, D), got {tuple(q.shape)} and {tuple(k.shape)}")
+    if q.dtype != k.dtype:
+        raise TypeError(f"q and k must share a dtype, got {q.dtype} and {k.dtype}")
+    if exclude is not None:
+        if exclude.shape != (q.shape[0],):
+            raise ValueError(f"exclude must have shape ({q.shape[0]},), got {tuple(exclude.shape)}")
+        excluded = exclude[exclude >= 0]
+        if excluded.numel() and (int(excluded.max()) >= k.shape[0] or excluded.unique().numel() != excluded.numel()):
+            raise ValueError(f"exclude must name distinct key indices in [0, {k.shape[0]}) (or -1)")
+    chosen = resolve_backend(backend, q.device, q.dtype)
+    if exclude is not None:
+        exclude = exclude.to(device=q.device, dtype=torch.int32 if chosen == "triton" else torch.long).contiguous()
+    out = _ContrastiveLSE.apply(q, k, exclude, float(scale), columns, chosen)
+    return out if columns else out[0]

@@ -1,0 +1,84 @@
+"""Fused InfoNCE family on :func:`contrastive_lse`: same signatures and values as the objectives,
+memory linear in the batch.
+
+One-directional and symmetric InfoNCE (the symmetric loss takes the row and column
+log-sum-exp from one pass when nothing is gathered), extra negatives such as a MoCo queue,
+and SimCLR's 2N form with the self-similarity left out. ``gather=True`` gathers keys across
+ranks with the differentiable all-gather, so gradients return to their owners.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from selfsup.core import distributed
+from selfsup.core.kernels.contrastive_lse import Backend, contrastive_lse
+from selfsup.core.objectives import _validation as check
+
+
+def _check_pair(name_a, a, name_b, b, temperature, needs_two: bool, gather: bool, loss: str) -> None:
+    check.require_float(name_a, a, 2)
+    check.require_float(name_b, b, 2)
+    check.require_same_shape(name_a, a, name_b, b)
+    check.require_positive("temperature", temperature)
+    if needs_two:
+        check.require_batch(loss, a.shape[0], 2, gather, "no negatives otherwise")
+    check.require_finite(**{name_a: a, name_b: b})
+
+
+def _positive(a: torch.Tensor, b: torch.Tensor, scale: float) -> torch.Tensor:
+    return (a.float() * b.float()).sum(dim=1) * scale
+
+
+def info_nce(query: torch.Tensor, key: torch.Tensor, temperature: float = 0.1, *, symmetric: bool = False,
+             negatives: torch.Tensor | None = None, normalize: bool = True, gather: bool = False,
+             backend: Backend = "auto") -> torch.Tensor:
+    """Fused :func:`selfsup.core.objectives.info_nce` (same arguments, plus ``backend``)."""
+    _check_pair("query", query, "key", key, temperature, negatives is None, gather, "info_nce")
+    if negatives is not None:
+        check.require_float("negatives", negatives, 2)
+        if negatives.shape[1] != query.shape[1]:
+            raise ValueError(f"negatives must have feature dim {query.shape[1]}, got shape {tuple(negatives.shape)}")
+        check.require_finite(negatives=negatives)
+    scale = 1.0 / temperature
+    q, k = (F.normalize(query, dim=1), F.normalize(key, dim=1)) if normalize else (query, key)
+    neg = None
+    if negatives is not None:
+        neg = F.normalize(negatives, dim=1) if normalize else negatives
+        neg = neg.to(q.dtype)
+    positive = _positive(q, k, scale)
+    gathering = gather and distributed.is_distributed()
+
+    def with_negatives(lse: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        return lse if neg is None else torch.logaddexp(lse, contrastive_lse(rows, neg, scale, backend=backend))
+
+    if symmetric and not gathering:
+        lse_q, lse_k = contrastive_lse(q, k, scale, columns=True, backend=backend)
+        return 0.5 * ((with_negatives(lse_q, q) - positive).mean() + (with_negatives(lse_k, k) - positive).mean())
+    k_all = distributed.gather(k) if gathering else k
+    loss = (with_negatives(contrastive_lse(q, k_all, scale, backend=backend), q) - positive).mean()
+    if symmetric:
+        q_all = distributed.gather(q)
+        lse_k = with_negatives(contrastive_lse(k, q_all, scale, backend=backend), k)
+        loss = 0.5 * (loss + (lse_k - positive).mean())
+    return loss
+
+
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, gather: bool = False,
+            backend: Backend = "auto") -> torch.Tensor:
+    """Fused :func:`selfsup.core.objectives.nt_xent` (SimCLR's 2N form), plus ``backend``."""
+    _check_pair("z1", z1, "z2", z2, temperature, True, gather, "nt_xent")
+    scale = 1.0 / temperature
+    b = z1.shape[0]
+    z1, z2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
+    queries = torch.cat([z1, z2])
+    if gather and distributed.is_distributed():
+        keys = torch.cat([distributed.gather(z1), distributed.gather(z2)])
+        n, start = keys.shape[0] // 2, distributed.rank() * b
+    else:
+        keys, n, start = queries, b, 0
+    rows = torch.arange(b, device=z1.device) + start
+    lse = contrastive_lse(queries, keys, scale, exclude=torch.cat([rows, rows + n]), backend=backend)
+    positive = _positive(z1, z2, scale)
+    return (lse - torch.cat([positive, positive])).mean()

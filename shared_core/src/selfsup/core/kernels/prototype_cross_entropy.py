@@ -1,0 +1,97 @@
+"""Fused linear head + cross-entropy over many prototypes/codes, without the ``(S, V)`` logits.
+
+- :func:`prototype_cross_entropy`: soft targets, DINO/iBOT style. The teacher distribution
+  ``softmax((ht @ Wt^T - center) / teacher_temp)`` is computed tile by tile from the teacher's
+  hidden states and prototypes, next to the student's ``log_softmax(h @ W^T / student_temp)``.
+- :func:`linear_cross_entropy`: hard labels (masked-token prediction over a codebook):
+  ``lse(h @ W^T) - h . W[y]`` on :func:`contrastive_lse`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from selfsup.core.kernels import _chunked_soft_ce
+from selfsup.core.kernels.contrastive_lse import Backend, contrastive_lse, resolve_backend
+from selfsup.core.objectives import _validation as check
+
+
+def _impl(backend: str):
+    if backend == "triton":
+        from selfsup.core.kernels import _triton_soft_ce
+
+        return _triton_soft_ce
+    return _chunked_soft_ce
+
+
+class _SoftPrototypeCE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, h, w, ht, wt, center, student_temp, teacher_temp, backend):  # type: ignore[override]
+        h, w, ht, wt = (x.contiguous() for x in (h, w, ht, wt))
+        center = center.contiguous().float() if center is not None else None
+        loss, lse_s, lse_t = _impl(backend).soft_ce_forward(h, w, ht, wt, center, student_temp, teacher_temp)
+        ctx.save_for_backward(h, w, ht, wt, center, lse_s, lse_t)
+        ctx.temps, ctx.backend = (student_temp, teacher_temp), backend
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):  # type: ignore[override]
+        h, w, ht, wt, center, lse_s, lse_t = ctx.saved_tensors
+        dh, dw = _impl(ctx.backend).soft_ce_backward(h, w, ht, wt, center, *ctx.temps, lse_s, lse_t,
+                                                      g.contiguous().to(lse_s.dtype))
+        return dh.to(h.dtype), dw.to(w.dtype), None, None, None, None, None, None
+
+
+def _check_head(name: str, hidden: torch.Tensor, weight: torch.Tensor) -> None:
+    check.require_float(f"{name} hidden", hidden, 2)
+    check.require_float(f"{name} weight", weight, 2)
+    if hidden.shape[1] != weight.shape[1]:
+        raise ValueError(f"{name} hidden (S, H) = {tuple(hidden.shape)} and weight (V, H) = "
+                         f"{tuple(weight.shape)} disagree on H")
+
+
+def prototype_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, teacher_hidden: torch.Tensor,
+                            teacher_weight: torch.Tensor, *, student_temp: float = 0.1,
+                            teacher_temp: float = 0.04, center: torch.Tensor | None = None,
+                            backend: Backend = "auto") -> torch.Tensor:
+    """Mean over rows of ``-sum_v p_teacher(v) log p_student(v)`` for linear prototype heads.
+
+    Args:
+        hidden: ``(S, H)`` student features (tokens or images); weight: ``(V, H)`` prototypes.
+        teacher_hidden: ``(S, H)``; teacher_weight: ``(V, H)`` (no gradient flows into either).
+        center: optional ``(V,)`` teacher centre subtracted from the teacher logits.
+        backend: ``auto`` (Triton on CUDA, chunked PyTorch elsewhere), ``triton`` or ``chunked``.
+    """
+    _check_head("student", hidden, weight)
+    _check_head("teacher", teacher_hidden, teacher_weight)
+    check.require_same_shape("hidden", hidden, "teacher_hidden", teacher_hidden)
+    check.require_same_shape("weight", weight, "teacher_weight", teacher_weight)
+    if center is not None and center.shape != (weight.shape[0],):
+        raise ValueError(f"center must have shape ({weight.shape[0]},), got {tuple(center.shape)}")
+    if hidden.shape[0] == 0:
+        raise ValueError("prototype_cross_entropy got no rows")
+    check.require_positive("student_temp", student_temp)
+    check.require_positive("teacher_temp", teacher_temp)
+    check.require_finite(hidden=hidden, weight=weight, teacher_hidden=teacher_hidden, teacher_weight=teacher_weight)
+    chosen = resolve_backend(backend, hidden.device, hidden.dtype)
+    ht, wt = teacher_hidden.detach().to(hidden.dtype), teacher_weight.detach().to(hidden.dtype)
+    center = center.detach() if center is not None else None
+    return _SoftPrototypeCE.apply(hidden, weight, ht, wt, center, float(student_temp), float(teacher_temp),
+                                  chosen).mean()
+
+
+def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, *,
+                         backend: Backend = "auto") -> torch.Tensor:
+    """Mean cross-entropy of ``hidden (S, H) @ weight (V, H)^T`` against integer ``labels (S,)``."""
+    _check_head("", hidden, weight)
+    if labels.shape != (hidden.shape[0],) or labels.dtype.is_floating_point:
+        raise ValueError(f"labels must be an integer tensor of shape ({hidden.shape[0]},), "
+                         f"got {labels.dtype} {tuple(labels.shape)}")
+    if labels.numel() == 0:
+        raise ValueError("linear_cross_entropy got no rows")
+    if int(labels.min()) < 0 or int(labels.max()) >= weight.shape[0]:
+        raise ValueError(f"labels must lie in [0, {weight.shape[0]}), got [{int(labels.min())}, {int(labels.max())}]")
+    check.require_finite(hidden=hidden, weight=weight)
+    lse = contrastive_lse(hidden, weight, 1.0, backend=backend)
+    target_logit = (hidden.float() * weight[labels].float()).sum(dim=1)
+    return (lse - target_logit).mean()

@@ -1,0 +1,155 @@
+"""Fused contrastive kernels against float64 references: Triton (interpreted on CPU, fp32) and chunked.
+
+On a machine with CUDA the same tests run the compiled Triton kernels, bf16 included.
+"""
+
+import os
+
+import torch
+
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")  # before any Triton kernel is defined
+
+import pytest
+
+from selfsup.core import kernels
+from selfsup.core import objectives as obj
+from selfsup.core.kernels import _chunked_lse
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+BACKENDS = ["chunked"] + (["triton"] if kernels.triton_available() else [])
+
+
+def _poison(monkeypatch, backend):
+    """Outputs start as NaN: every element must be written by the kernel."""
+    module = _chunked_lse
+    if backend == "triton":
+        from selfsup.core.kernels import _triton_lse as module
+    real = torch.empty
+
+    def nan_empty(*shape, **kwargs):
+        return real(*shape, **kwargs).fill_(float("nan"))
+
+    monkeypatch.setattr(module, "_empty", nan_empty)
+
+
+def _reference_lse(q, k, scale, exclude):
+    s = (q.double() @ k.double().T) * scale
+    if exclude is not None:
+        hit = exclude >= 0
+        s[torch.arange(q.shape[0])[hit], exclude[hit]] = float("-inf")
+    return torch.logsumexp(s, 1), torch.logsumexp(s, 0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("temperature", [0.1, 0.01])
+@pytest.mark.parametrize("columns", [False, True])
+@pytest.mark.parametrize("with_exclude", [False, True])
+def test_contrastive_lse_matches_float64(monkeypatch, backend, temperature, columns, with_exclude):
+    _poison(monkeypatch, backend)
+    gen = torch.Generator().manual_seed(int(temperature * 1000) + 2 * columns + with_exclude)
+    b, n, d = 70, 100, 48
+    q = torch.nn.functional.normalize(torch.randn(b, d, generator=gen), dim=1)
+    k = torch.nn.functional.normalize(torch.randn(n, d, generator=gen), dim=1)
+    exclude = None
+    if with_exclude:  # distinct columns, some rows excluding nothing
+        exclude = torch.randperm(n, generator=gen)[:b]
+        exclude[torch.rand(b, generator=gen) < 0.2] = -1
+    scale = 1 / temperature
+    g_r, g_c = torch.randn(b, generator=gen), torch.randn(n, generator=gen)
+
+    q64, k64 = q.double().requires_grad_(True), k.double().requires_grad_(True)
+    ref_r, ref_c = _reference_lse(q64, k64, scale, exclude)
+    ((ref_r * g_r.double()).sum() + (columns * (ref_c * g_c.double()).sum())).backward()
+
+    qd, kd = q.to(DEVICE).requires_grad_(True), k.to(DEVICE).requires_grad_(True)
+    out = kernels.contrastive_lse(qd, kd, scale, columns=columns, exclude=exclude, backend=backend)
+    lse_r, lse_c = out if columns else (out, None)
+    torch.testing.assert_close(lse_r.double().cpu(), ref_r.detach(), rtol=1e-5, atol=1e-4)
+    total = (lse_r * g_r.to(DEVICE)).sum()
+    if columns:
+        torch.testing.assert_close(lse_c.double().cpu(), ref_c.detach(), rtol=1e-5, atol=1e-4)
+        total = total + (lse_c * g_c.to(DEVICE)).sum()
+    total.backward()
+    torch.testing.assert_close(qd.grad.double().cpu(), q64.grad, rtol=1e-4, atol=1e-4 * scale)
+    torch.testing.assert_close(kd.grad.double().cpu(), k64.grad, rtol=1e-4, atol=1e-4 * scale)
+
+
+def _random_pair(gen, b=64, d=32):
+    return torch.randn(b, d, generator=gen) * 2, torch.randn(b, d, generator=gen) * 2
+
+
+CASES = {
+    "info_nce": (lambda a, b, t, **kw: kernels.info_nce(a, b, t, **kw), lambda a, b, t: obj.info_nce(a, b, t)),
+    "info_nce symmetric": (lambda a, b, t, **kw: kernels.info_nce(a, b, t, symmetric=True, **kw),
+                           lambda a, b, t: obj.info_nce(a, b, t, symmetric=True)),
+    "nt_xent": (lambda a, b, t, **kw: kernels.nt_xent(a, b, t, **kw), lambda a, b, t: obj.nt_xent(a, b, t)),
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("temperature", [0.5, 0.01])
+@pytest.mark.parametrize("name", CASES)
+def test_fused_losses_equal_the_objectives(monkeypatch, backend, temperature, name):
+    _poison(monkeypatch, backend)
+    fused, reference = CASES[name]
+    gen = torch.Generator().manual_seed(len(name) + int(100 * temperature))
+    a, b = _random_pair(gen)
+    a64, b64 = a.double().requires_grad_(True), b.double().requires_grad_(True)
+    expected = reference(a64, b64, temperature)
+    expected.backward()
+    ad, bd = a.to(DEVICE).requires_grad_(True), b.to(DEVICE).requires_grad_(True)
+    got = fused(ad, bd, temperature, backend=backend)
+    got.backward()
+    torch.testing.assert_close(got.double().cpu(), expected.detach(), rtol=1e-5, atol=1e-5)
+    for mine, ref in ((ad.grad, a64.grad), (bd.grad, b64.grad)):
+        torch.testing.assert_close(mine.double().cpu(), ref, rtol=1e-4, atol=1e-5 / temperature)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_queue_negatives(backend, symmetric):
+    gen = torch.Generator().manual_seed(7 + symmetric)
+    a, b = _random_pair(gen, b=40)
+    queue = torch.randn(90, 32, generator=gen)
+    expected = obj.info_nce(a.double(), b.double(), 0.07, symmetric=symmetric, negatives=queue.double())
+    got = kernels.info_nce(a.to(DEVICE), b.to(DEVICE), 0.07, symmetric=symmetric, negatives=queue.to(DEVICE),
+                           backend=backend)
+    torch.testing.assert_close(got.double().cpu(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_chunked_path_is_exact_in_float64_with_tiny_chunks():
+    gen = torch.Generator().manual_seed(3)
+    q = torch.randn(33, 8, generator=gen, dtype=torch.float64)
+    k = torch.randn(29, 8, generator=gen, dtype=torch.float64)
+    lse_r, lse_c = _chunked_lse.lse_forward(q, k, None, 3.0, True, chunk=4)
+    ref_r, ref_c = _reference_lse(q, k, 3.0, None)
+    torch.testing.assert_close(lse_r, ref_r, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(lse_c, ref_c, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="bf16 tl.dot is only exact on a GPU")
+@pytest.mark.parametrize("name", CASES)
+def test_bf16_operands_on_gpu(name):
+    fused, reference = CASES[name]
+    gen = torch.Generator().manual_seed(11)
+    a, b = _random_pair(gen, b=256, d=128)
+    a, b = a.bfloat16(), b.bfloat16()
+    expected = reference(a.double(), b.double(), 0.01)
+    got = fused(a.cuda(), b.cuda(), 0.01, backend="triton")
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got.double().cpu(), expected, rtol=2e-2, atol=2e-2)
+
+
+def test_bad_backend_and_inputs_are_named():
+    a, b = torch.randn(4, 8), torch.randn(4, 8)
+    with pytest.raises(ValueError, match="backend must be"):
+        kernels.info_nce(a, b, backend="cuda")
+    with pytest.raises(ValueError, match="same shape"):
+        kernels.info_nce(a, torch.randn(4, 7))
+    with pytest.raises(ValueError, match="non-finite"):
+        kernels.nt_xent(a, b.masked_fill(b > 1, float("nan")))
+    with pytest.raises(TypeError, match="share a dtype"):
+        kernels.contrastive_lse(a, b.double(), 1.0)
+    with pytest.raises(ValueError, match="distinct key indices"):
+        kernels.contrastive_lse(a, b, 1.0, exclude=torch.tensor([1, 1, -1, 0]))
