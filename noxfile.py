@@ -86,15 +86,14 @@ def lint(session: nox.Session) -> None:
 
 
 def _bench(session: nox.Session, preset: str) -> None:
-    _install(session, "-e", "shared_core", "matplotlib")
+    _install(session, "-e", "shared_core[bench]")
     output = ROOT / "out" / f"bench-core-{preset}"
-    session.run("python", "benchmarks/core/digits_objectives.py", "--preset", preset,
-                "--output", str(output), *session.posargs)
+    session.run("selfsup", "bench", "core", "--preset", preset, "--output", str(output), *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Main job: pretrain with every objective on scikit-learn's digits, then kNN/probe/RankMe."""
+    """Main job: the core suite (every core method on scikit-learn's digits, kNN/probe/RankMe, baselines)."""
     _bench(session, "default")
 
 

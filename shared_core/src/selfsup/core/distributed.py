@@ -11,7 +11,9 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 
-__all__ = ["all_reduce_sum", "gather", "is_distributed", "rank", "world_size"]
+__all__ = [
+    "all_reduce_sum", "barrier", "gather", "init_from_env", "is_distributed", "is_main_process", "rank", "world_size",
+]
 
 
 def is_distributed() -> bool:
@@ -83,3 +85,30 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     out = tensor.clone()
     dist.all_reduce(out, op=dist.ReduceOp.SUM)
     return out
+
+
+def init_from_env(backend: str | None = None) -> bool:
+    """Join the process group that ``torchrun`` describes in the environment (``WORLD_SIZE`` > 1).
+
+    ``backend`` defaults to NCCL when CUDA is available and gloo otherwise. Returns whether this
+    process is part of a multi-process run. Safe to call twice.
+    """
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    if not dist.is_initialized():
+        backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
+        if backend == "nccl":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(backend)
+    return True
+
+
+def is_main_process() -> bool:
+    return rank() == 0
+
+
+def barrier() -> None:
+    if is_distributed():
+        dist.barrier()

@@ -1,0 +1,5 @@
+import sys
+
+from selfsup.core.cli import main
+
+sys.exit(main())

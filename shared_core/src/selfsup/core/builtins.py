@@ -1,0 +1,28 @@
+"""What the core itself registers: the MLP encoder, the digits dataset, the two-view methods and
+the core benchmark suite."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from selfsup.core.data import DigitsViews
+from selfsup.core.encoders import MLPEncoder
+from selfsup.core.methods import EMADistillation, SimSiam, TwoViewMethod
+from selfsup.core.registry import register_bench, register_dataset, register_encoder, register_method
+
+
+def _core_bench(argv: list[str] | None = None):
+    from selfsup.core.bench.digits import main
+
+    return main(argv)
+
+
+register_encoder("mlp", MLPEncoder)
+register_dataset("digits", DigitsViews)
+for _name, _objective in (("simclr", "nt_xent"), ("infonce", "info_nce"), ("dcl", "dcl"), ("dclw", "dclw"),
+                          ("barlow_twins", "barlow_twins"), ("vicreg", "vicreg")):
+    register_method(_name, partial(TwoViewMethod, objective=_objective))
+register_method("simsiam", SimSiam)
+register_method("byol", partial(EMADistillation, kind="byol"))
+register_method("dino", partial(EMADistillation, kind="dino"))
+register_bench("core", _core_bench)

@@ -1,0 +1,101 @@
+"""Registries of encoders, methods, datasets and benchmark suites, filled by the core and by plugins.
+
+Domain packages expose a callable (or module) in the ``selfsup.plugins`` entry-point group; it is
+loaded on first use and registers what the package offers::
+
+    [project.entry-points."selfsup.plugins"]
+    vision = "selfsup.vision.plugin:register"
+
+``create_encoder("vit_tiny_patch4", **kwargs)`` then builds any registered encoder by name (timm's
+``create_model`` pattern), and ``selfsup list`` shows what is installed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+KINDS = ("encoder", "method", "dataset", "bench")
+_REGISTRY: dict[str, dict[str, Callable[..., Any]]] = {kind: {} for kind in KINDS}
+_PLUGINS_LOADED = False
+PLUGIN_GROUP = "selfsup.plugins"
+
+
+def _register(kind: str, name: str, factory: Callable[..., Any] | None = None):
+    def add(obj: Callable[..., Any]) -> Callable[..., Any]:
+        existing = _REGISTRY[kind].get(name)
+        if existing is not None and existing is not obj:
+            raise ValueError(f"{kind} {name!r} is already registered (by {getattr(existing, '__module__', existing)})")
+        _REGISTRY[kind][name] = obj
+        return obj
+
+    return add(factory) if factory is not None else add
+
+
+def register_encoder(name: str, factory: Callable[..., Any] | None = None):
+    """Register an encoder factory (class or function returning an ``nn.Module``); usable as a decorator."""
+    return _register("encoder", name, factory)
+
+
+def register_method(name: str, factory: Callable[..., Any] | None = None):
+    """Register a method factory ``factory(encoder, **kwargs) -> nn.Module``."""
+    return _register("method", name, factory)
+
+
+def register_dataset(name: str, factory: Callable[..., Any] | None = None):
+    """Register a dataset factory ``factory(root=None, split=..., **kwargs) -> Dataset``."""
+    return _register("dataset", name, factory)
+
+
+def register_bench(name: str, factory: Callable[..., Any] | None = None):
+    """Register a benchmark suite ``main(argv: list[str]) -> rows`` under a domain name."""
+    return _register("bench", name, factory)
+
+
+def load_plugins() -> None:
+    """Import the built-ins and every installed ``selfsup.plugins`` entry point (once)."""
+    global _PLUGINS_LOADED
+    if _PLUGINS_LOADED:
+        return
+    _PLUGINS_LOADED = True
+    from selfsup.core import builtins  # noqa: F401  (registers the core's own entries)
+
+    for entry in entry_points(group=PLUGIN_GROUP):
+        loaded = entry.load()
+        if callable(loaded):
+            loaded()
+
+
+def available(kind: str) -> list[str]:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    load_plugins()
+    return sorted(_REGISTRY[kind])
+
+
+def get(kind: str, name: str) -> Callable[..., Any]:
+    """The registered factory, or a ValueError that lists the names and suggests the closest one."""
+    names = available(kind)
+    if name not in _REGISTRY[kind]:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown {kind} {name!r}.{hint} Available: {', '.join(names) or 'none'} "
+                         f"(install a selfsup domain package for more)")
+    return _REGISTRY[kind][name]
+
+
+def create_encoder(name: str, **kwargs: Any):
+    """Build a registered encoder; it remembers ``name`` and ``kwargs`` for ``save_pretrained``."""
+    encoder = get("encoder", name)(**kwargs)
+    encoder.selfsup_spec = {"name": name, "kwargs": kwargs}
+    return encoder
+
+
+def create_method(name: str, encoder, **kwargs: Any):
+    return get("method", name)(encoder, **kwargs)
+
+
+def create_dataset(name: str, **kwargs: Any):
+    return get("dataset", name)(**kwargs)

@@ -1,0 +1,77 @@
+"""Training configuration: one flat dataclass, checked at construction with messages that say what to change."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass
+class TrainConfig:
+    """How to train.
+
+    ``batch_size`` is the global batch of one forward pass (split across ranks under DDP); one
+    optimizer step sees ``batch_size * grad_accum`` samples. ``max_steps`` (optimizer steps)
+    caps ``epochs``. ``resume="auto"`` continues from the newest checkpoint in ``output_dir``.
+    """
+
+    output_dir: str
+    epochs: int = 10
+    max_steps: int | None = None
+    batch_size: int = 256
+    grad_accum: int = 1
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.0
+    clip_grad_norm: float | None = None
+    amp: str = "auto"
+    ema_momentum: float = 0.996
+    ema_momentum_end: float = 1.0
+    checkpoint_every: int = 0
+    keep_checkpoints: int = 2
+    log_every: int = 10
+    seed: int = 0
+    num_workers: int = 0
+    drop_last: bool = True
+    on_nonfinite: str = "raise"
+    tensorboard: bool = False
+    progress: bool = True
+    resume: str | None = None
+    device: str | None = None
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("epochs", "batch_size", "grad_accum", "log_every", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_steps is not None and self.max_steps < 1:
+            problems.append(f"max_steps must be >= 1 or None, got {self.max_steps}")
+        if self.optimizer not in ("adamw", "lars", "sgd"):
+            problems.append(f"optimizer must be 'adamw', 'lars' or 'sgd', got {self.optimizer!r}")
+        if self.amp not in ("auto", "bf16", "off"):
+            problems.append(f"amp must be 'auto', 'bf16' or 'off', got {self.amp!r}")
+        if self.on_nonfinite not in ("raise", "skip"):
+            problems.append(f"on_nonfinite must be 'raise' or 'skip', got {self.on_nonfinite!r}")
+        if not self.lr > 0:
+            problems.append(f"lr must be > 0, got {self.lr}")
+        if self.warmup_steps < 0 or self.checkpoint_every < 0:
+            problems.append("warmup_steps and checkpoint_every must be >= 0")
+        if not 0 <= self.min_lr_ratio <= 1:
+            problems.append(f"min_lr_ratio must lie in [0, 1], got {self.min_lr_ratio}")
+        if problems:
+            raise ValueError("invalid TrainConfig: " + "; ".join(problems))
+        self.betas = tuple(self.betas)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig fields {unknown}; known: {sorted(known)}")
+        return cls(**values)
