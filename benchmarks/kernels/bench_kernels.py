@@ -57,7 +57,7 @@ def eager_hard_head(h, w, labels):
 
 
 # --------------------------------------------------------------------------- GPU measurement
-def _gpu_time_ms(fn, min_total_s=0.4, max_reps=25) -> float:
+def gpu_time_ms(fn, min_total_s=0.4, max_reps=25) -> float:
     fn()
     torch.cuda.synchronize()
     start = time.perf_counter()
@@ -90,7 +90,7 @@ def _measure(fn, flops: float, peak_tflops: float) -> dict:
     try:
         fn()  # compile / autotune outside the measurements
         peak = _gpu_peak_mib(fn)
-        ms = _gpu_time_ms(fn)
+        ms = gpu_time_ms(fn)
     except torch.OutOfMemoryError:
         torch.cuda.empty_cache()
         return {"ms": None, "tflops": None, "pct_peak": None, "peak_mib": "OOM"}
@@ -102,7 +102,7 @@ def _measure(fn, flops: float, peak_tflops: float) -> dict:
 def _matmul_ceiling_tflops() -> float:
     a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
     b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
-    ms = _gpu_time_ms(lambda: a @ b)
+    ms = gpu_time_ms(lambda: a @ b)
     return 2 * 8192**3 / (ms * 1e-3) / 1e12
 
 

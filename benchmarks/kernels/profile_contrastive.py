@@ -9,25 +9,11 @@ row kernel (dQ) and the whole backward (dQ and dK), each with its TFLOP/s and th
 from __future__ import annotations
 
 import argparse
-import statistics
 
 import torch
+from bench_kernels import gpu_time_ms  # the script's folder is on sys.path
 
 from selfsup.core.kernels import _triton_lse as T
-
-
-def _time_ms(fn, reps: int = 10) -> float:
-    fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        begin.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(begin.elapsed_time(end))
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -49,7 +35,7 @@ def main() -> None:
     }
     print(f"N={n} D={d} bf16 on {torch.cuda.get_device_name()}")
     for name, (fn, factor) in stages.items():
-        ms = _time_ms(fn)
+        ms = gpu_time_ms(fn)
         print(f"{name:32s} {ms:8.3f} ms  {factor * n * n * d / ms / 1e9:7.1f} TFLOP/s (counting {factor}N^2D)")
     for label, launch in (("forward", T._FORWARD), ("backward", T._BACKWARD)):
         tuned = getattr(launch, "tuned", None)

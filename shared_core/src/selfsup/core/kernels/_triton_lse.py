@@ -30,6 +30,22 @@ LN2 = 0.6931471805599453
 
 
 @triton.jit
+def load_block(PTR, idx, idx_ok, offs_d, d_ok, stride):
+    """Rows ``idx`` of a row-major ``(n, dim)`` matrix as an ``(len(idx), BLOCK_D)`` tile, zero outside."""
+    return tl.load(PTR + idx[:, None] * stride + offs_d[None, :], mask=idx_ok[:, None] & d_ok[None, :], other=0.0)
+
+
+@triton.jit
+def _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL: tl.constexpr, PRECISION: tl.constexpr):
+    """Base-2 logits ``scale * q @ k^T`` of one tile; -inf at padded and excluded columns."""
+    s = tl.dot(q, tl.trans(k), input_precision=PRECISION) * scale_log2
+    valid = col_ok[None, :]
+    if HAS_EXCL:
+        valid = valid & (cols[None, :] != excl[:, None])
+    return tl.where(valid, s, float("-inf"))
+
+
+@triton.jit
 def _lse_fwd_kernel(Q, K, EXCL, LSE, n_rows, n_cols, dim, scale_log2, stride_q, stride_k,
                     HAS_EXCL: tl.constexpr, PRECISION: tl.constexpr,
                     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
@@ -38,7 +54,8 @@ def _lse_fwd_kernel(Q, K, EXCL, LSE, n_rows, n_cols, dim, scale_log2, stride_q, 
     offs_d = tl.arange(0, BLOCK_D)
     row_ok = rows < n_rows
     d_ok = offs_d < dim
-    q = tl.load(Q + rows[:, None] * stride_q + offs_d[None, :], mask=row_ok[:, None] & d_ok[None, :], other=0.0)
+    q = load_block(Q, rows, row_ok, offs_d, d_ok, stride_q)
+    excl = rows
     if HAS_EXCL:
         excl = tl.load(EXCL + rows, mask=row_ok, other=-1)
     m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
@@ -46,12 +63,8 @@ def _lse_fwd_kernel(Q, K, EXCL, LSE, n_rows, n_cols, dim, scale_log2, stride_q, 
     for start in range(0, n_cols, BLOCK_N):
         cols = start + tl.arange(0, BLOCK_N)
         col_ok = cols < n_cols
-        k = tl.load(K + cols[:, None] * stride_k + offs_d[None, :], mask=col_ok[:, None] & d_ok[None, :], other=0.0)
-        s = tl.dot(q, tl.trans(k), input_precision=PRECISION) * scale_log2
-        valid = col_ok[None, :]
-        if HAS_EXCL:
-            valid = valid & (cols[None, :] != excl[:, None])
-        s = tl.where(valid, s, float("-inf"))
+        k = load_block(K, cols, col_ok, offs_d, d_ok, stride_k)
+        s = _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL, PRECISION)
         m_new = tl.maximum(m_i, tl.max(s, 1))
         m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
         l_i = l_i * tl.exp2(m_i - m_safe) + tl.sum(tl.exp2(s - m_safe[:, None]), 1)
@@ -70,24 +83,21 @@ def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ,
     offs_d = tl.arange(0, BLOCK_D)
     row_ok = rows < n_rows
     d_ok = offs_d < dim
-    q = tl.load(Q + rows[:, None] * stride_q + offs_d[None, :], mask=row_ok[:, None] & d_ok[None, :], other=0.0)
+    q = load_block(Q, rows, row_ok, offs_d, d_ok, stride_q)
     lse_r2 = tl.zeros([BLOCK_M], tl.float32)
     g_r = tl.zeros([BLOCK_M], tl.float32)
     if HAS_ROW:
         lse_r2 = tl.load(LSE_R + rows, mask=row_ok, other=0.0) * 1.4426950408889634
         g_r = tl.load(G_R + rows, mask=row_ok, other=0.0)
+    excl = rows
     if HAS_EXCL:
         excl = tl.load(EXCL + rows, mask=row_ok, other=-1)
     acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
     for start in range(0, n_cols, BLOCK_N):
         cols = start + tl.arange(0, BLOCK_N)
         col_ok = cols < n_cols
-        k = tl.load(K + cols[:, None] * stride_k + offs_d[None, :], mask=col_ok[:, None] & d_ok[None, :], other=0.0)
-        s = tl.dot(q, tl.trans(k), input_precision=PRECISION) * scale_log2
-        valid = col_ok[None, :]
-        if HAS_EXCL:
-            valid = valid & (cols[None, :] != excl[:, None])
-        s = tl.where(valid, s, float("-inf"))
+        k = load_block(K, cols, col_ok, offs_d, d_ok, stride_k)
+        s = _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL, PRECISION)
         p = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)
         if HAS_ROW:
             p += tl.exp2(s - lse_r2[:, None]) * g_r[:, None]

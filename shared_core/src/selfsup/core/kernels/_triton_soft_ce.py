@@ -14,17 +14,15 @@ import torch
 import triton
 import triton.language as tl
 
-from selfsup.core.kernels._triton_lse import LOG2E, _precision, launcher
+from selfsup.core.kernels._triton_lse import LOG2E, _precision, launcher, load_block
 
 _empty = torch.empty  # output allocator (tests poison it)
 
 
 @triton.jit
 def _load_protos(W, WT, protos, proto_ok, offs_d, d_ok, stride_w, stride_wt):
-    mask = proto_ok[:, None] & d_ok[None, :]
-    w = tl.load(W + protos[:, None] * stride_w + offs_d[None, :], mask=mask, other=0.0)
-    wt = tl.load(WT + protos[:, None] * stride_wt + offs_d[None, :], mask=mask, other=0.0)
-    return w, wt
+    return (load_block(W, protos, proto_ok, offs_d, d_ok, stride_w),
+            load_block(WT, protos, proto_ok, offs_d, d_ok, stride_wt))
 
 
 @triton.jit
@@ -51,8 +49,8 @@ def _soft_ce_fwd_kernel(H, HT, W, WT, C, LSE_S, LSE_T, LOSS,
     offs_d = tl.arange(0, BLOCK_D)
     row_ok = rows < n_rows
     d_ok = offs_d < dim
-    h = tl.load(H + rows[:, None] * stride_h + offs_d[None, :], mask=row_ok[:, None] & d_ok[None, :], other=0.0)
-    ht = tl.load(HT + rows[:, None] * stride_ht + offs_d[None, :], mask=row_ok[:, None] & d_ok[None, :], other=0.0)
+    h = load_block(H, rows, row_ok, offs_d, d_ok, stride_h)
+    ht = load_block(HT, rows, row_ok, offs_d, d_ok, stride_ht)
     m_s = tl.full([BLOCK_M], float("-inf"), tl.float32)
     l_s = tl.zeros([BLOCK_M], tl.float32)
     m_t = tl.full([BLOCK_M], float("-inf"), tl.float32)
@@ -89,8 +87,8 @@ def _soft_ce_bwd_rows_kernel(H, HT, W, WT, C, LSE_S, LSE_T, G, DH,
     offs_d = tl.arange(0, BLOCK_D)
     row_ok = rows < n_rows
     d_ok = offs_d < dim
-    h = tl.load(H + rows[:, None] * stride_h + offs_d[None, :], mask=row_ok[:, None] & d_ok[None, :], other=0.0)
-    ht = tl.load(HT + rows[:, None] * stride_ht + offs_d[None, :], mask=row_ok[:, None] & d_ok[None, :], other=0.0)
+    h = load_block(H, rows, row_ok, offs_d, d_ok, stride_h)
+    ht = load_block(HT, rows, row_ok, offs_d, d_ok, stride_ht)
     # padded rows get an infinite normaliser: their probabilities are 0, never inf
     lse_s2 = tl.load(LSE_S + rows, mask=row_ok, other=float("inf")) * 1.4426950408889634
     lse_t2 = tl.load(LSE_T + rows, mask=row_ok, other=float("inf")) * 1.4426950408889634
@@ -121,9 +119,8 @@ def _soft_ce_bwd_protos_kernel(H, HT, W, WT, C, LSE_S, LSE_T, G, DW,
     for start in range(0, n_rows, BLOCK_M):
         rows = start + tl.arange(0, BLOCK_M)
         row_ok = rows < n_rows
-        h = tl.load(H + rows[:, None] * stride_h + offs_d[None, :], mask=row_ok[:, None] & d_ok[None, :], other=0.0)
-        ht = tl.load(HT + rows[:, None] * stride_ht + offs_d[None, :],
-                     mask=row_ok[:, None] & d_ok[None, :], other=0.0)
+        h = load_block(H, rows, row_ok, offs_d, d_ok, stride_h)
+        ht = load_block(HT, rows, row_ok, offs_d, d_ok, stride_ht)
         lse_s2 = tl.load(LSE_S + rows, mask=row_ok, other=float("inf")) * 1.4426950408889634
         lse_t2 = tl.load(LSE_T + rows, mask=row_ok, other=float("inf")) * 1.4426950408889634
         g = tl.load(G + rows, mask=row_ok, other=0.0)
