@@ -86,14 +86,16 @@ def lint(session: nox.Session) -> None:
 
 
 def _bench(session: nox.Session, preset: str) -> None:
-    _install(session, "-e", "shared_core[bench]")
-    output = ROOT / "out" / f"bench-core-{preset}"
-    session.run("selfsup", "bench", "core", "--preset", preset, "--output", str(output), *session.posargs)
+    """The core suite, then every domain suite on its embedded default data."""
+    _install(session, "-e", "shared_core[bench]", *[arg for p in DOMAIN_PACKAGES for arg in ("-e", f"packages/{p}")])
+    for suite in ["core", *DOMAIN_PACKAGES]:
+        output = ROOT / "out" / f"bench-{suite}-{preset}"
+        session.run("selfsup", "bench", suite, "--preset", preset, "--output", str(output), *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Main job: the core suite (every core method on scikit-learn's digits, kNN/probe/RankMe, baselines)."""
+    """Main job: the core suite (digits) and each domain suite on its embedded data, with baselines."""
     _bench(session, "default")
 
 
