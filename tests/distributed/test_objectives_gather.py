@@ -9,6 +9,7 @@ the table of differences.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import tempfile
@@ -140,6 +141,7 @@ def _run_case(name, case, rank):
     dist.all_reduce(mean_loss)
     mean_loss /= WORLD
 
+    del ddp  # its reducer holds hooks on the process group
     diffs = {
         "loss": float((mean_loss - full_loss.detach()).abs()),
         "grad": max(float((a.grad - b.grad).abs().max()) for a, b in zip(
@@ -169,7 +171,9 @@ def _worker(rank, init_file, out_dir):
         results = {name: _run_case(name, case, rank) for name, case in CASES.items()}
         results["gather backward"] = _gather_backward_error(rank)
         Path(out_dir, f"rank{rank}.json").write_text(json.dumps(results))
+        dist.barrier()  # no rank tears the group down while the other is still in a collective
     finally:
+        gc.collect()  # release the DDP reducers before the process group goes
         dist.destroy_process_group()
 
 
