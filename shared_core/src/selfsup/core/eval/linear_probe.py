@@ -38,7 +38,9 @@ def _torch_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Ten
     train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
     num_classes = int(max(train_y.max(), test_y.max())) + 1
     generator = torch.Generator().manual_seed(seed)
-    layer = torch.nn.Linear(train_x.shape[1], num_classes)
+    with torch.random.fork_rng(devices=[]):  # the same seed gives the same probe, whatever ran before
+        torch.manual_seed(seed)
+        layer = torch.nn.Linear(train_x.shape[1], num_classes)
     optimizer = torch.optim.AdamW(layer.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * max(1, -(-train_x.shape[0] // batch_size))
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
