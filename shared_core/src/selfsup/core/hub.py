@@ -21,8 +21,7 @@ class PretrainedEncoder(nn.Module, PyTorchModelHubMixin, library_name="selfsup",
 
     def __init__(self, name: str, kwargs: dict[str, Any] | None = None) -> None:
         super().__init__()
-        self.encoder = registry.get("encoder", name)(**(kwargs or {}))
-        self.encoder.selfsup_spec = {"name": name, "kwargs": kwargs or {}}
+        self.encoder = registry.create_encoder(name, **(kwargs or {}))
 
     def forward(self, *args: Any, **kwargs: Any):
         return self.encoder(*args, **kwargs)

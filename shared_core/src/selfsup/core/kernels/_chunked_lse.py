@@ -17,7 +17,7 @@ def _chunk_rows(n_cols: int, budget_elems: int = 1 << 22) -> int:
     return max(1, min(4096, budget_elems // max(1, n_cols)))
 
 
-def _logits(q_chunk, k_t, exclude_chunk, scale, start):
+def _logits(q_chunk, k_t, exclude_chunk, scale):
     s = (q_chunk @ k_t) * scale
     if exclude_chunk is not None:
         rows = torch.arange(s.shape[0], device=s.device)
@@ -42,7 +42,7 @@ def lse_forward(q, k, exclude, scale, need_col, chunk: int | None = None):
     for start in range(0, n_rows, chunk):
         stop = min(start + chunk, n_rows)
         excl = exclude[start:stop] if exclude is not None else None
-        s = _logits(q[start:stop].to(dtype), k_t, excl, scale, start)
+        s = _logits(q[start:stop].to(dtype), k_t, excl, scale)
         lse_r[start:stop] = torch.logsumexp(s, dim=1)
         if need_col:
             new_m = torch.maximum(col_m, s.max(dim=0).values)
@@ -68,7 +68,7 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, chunk: int | None
         stop = min(start + chunk, n_rows)
         q_c = q[start:stop].to(dtype)
         excl = exclude[start:stop] if exclude is not None else None
-        s = _logits(q_c, k_t, excl, scale, start)
+        s = _logits(q_c, k_t, excl, scale)
         p = torch.exp(s - lse_r[start:stop, None]) * g_r[start:stop, None]
         if lse_c is not None:
             p += torch.exp(s - lse_c[None, :]) * g_c[None, :]

@@ -18,9 +18,7 @@ from selfsup.core.objectives import _validation as check
 
 
 def _check_pair(name_a, a, name_b, b, temperature, needs_two: bool, gather: bool, loss: str) -> None:
-    check.require_float(name_a, a, 2)
-    check.require_float(name_b, b, 2)
-    check.require_same_shape(name_a, a, name_b, b)
+    check.require_pair(name_a, a, name_b, b, 2)
     check.require_positive("temperature", temperature)
     if needs_two:
         check.require_batch(loss, a.shape[0], 2, gather, "no negatives otherwise")

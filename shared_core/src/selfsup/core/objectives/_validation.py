@@ -28,6 +28,13 @@ def require_same_shape(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tenso
         )
 
 
+def require_pair(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor, ndim: int) -> None:
+    """Two floating tensors of ``ndim`` dimensions and the same shape (two views, prediction and target)."""
+    require_float(name_a, a, ndim)
+    require_float(name_b, b, ndim)
+    require_same_shape(name_a, a, name_b, b)
+
+
 def require_finite(**tensors: torch.Tensor) -> None:
     """Raise naming the first input that holds NaN or inf (skipped while torch.compile traces)."""
     if torch.compiler.is_compiling():

@@ -32,9 +32,7 @@ def barlow_twins(z1: torch.Tensor, z2: torch.Tensor, lambd: float = 5e-3, *,
         ``C = z1_n^T z2_n / N`` (D x D) over the global batch of N rows. When ``2N < D`` the
         off-diagonal term goes through the N x N Gram matrices instead (same value).
     """
-    check.require_float("z1", z1, 2)
-    check.require_float("z2", z2, 2)
-    check.require_same_shape("z1", z1, "z2", z2)
+    check.require_pair("z1", z1, "z2", z2, 2)
     check.require_batch("barlow_twins", z1.shape[0], 2, gather, "the batch variance needs 2 rows")
     check.require_finite(z1=z1, z2=z2)
 

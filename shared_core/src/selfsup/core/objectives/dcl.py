@@ -43,9 +43,7 @@ def dcl(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.1, *,
     Returns:
         Scalar: ``0.5 * (L(z1, z2) + L(z2, z1))``, each a mean over the local rows.
     """
-    check.require_float("z1", z1, 2)
-    check.require_float("z2", z2, 2)
-    check.require_same_shape("z1", z1, "z2", z2)
+    check.require_pair("z1", z1, "z2", z2, 2)
     check.require_positive("temperature", temperature)
     if sigma is not None:
         check.require_positive("sigma", sigma)

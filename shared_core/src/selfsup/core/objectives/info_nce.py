@@ -52,9 +52,7 @@ def info_nce(
     Returns:
         Scalar loss (float32 for half-precision inputs).
     """
-    check.require_float("query", query, 2)
-    check.require_float("key", key, 2)
-    check.require_same_shape("query", query, "key", key)
+    check.require_pair("query", query, "key", key, 2)
     check.require_positive("temperature", temperature)
     if negatives is not None:
         check.require_float("negatives", negatives, 2)

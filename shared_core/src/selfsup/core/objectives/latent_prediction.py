@@ -49,9 +49,7 @@ def latent_prediction(prediction: torch.Tensor, target: torch.Tensor,
     :func:`normalized_teacher_target`. ``loss="smooth_l1"`` is I-JEPA's choice, ``"mse"``
     data2vec's. ``gather`` normalises by the number of masked tokens over all ranks.
     """
-    check.require_float("prediction", prediction, 3)
-    check.require_float("target", target, 3)
-    check.require_same_shape("prediction", prediction, "target", target)
+    check.require_pair("prediction", prediction, "target", target, 3)
     require_token_mask(mask, prediction.shape[:2])
     check.require_finite(prediction=prediction, target=target)
     pred, tgt = check.upcast(prediction), check.upcast(target.detach())

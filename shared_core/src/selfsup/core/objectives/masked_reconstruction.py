@@ -24,9 +24,7 @@ def masked_reconstruction(prediction: torch.Tensor, target: torch.Tensor,
         gather: normalise by the number of masked patches over all ranks (exact under DDP
             when ranks mask different numbers of patches).
     """
-    check.require_float("prediction", prediction, 3)
-    check.require_float("target", target, 3)
-    check.require_same_shape("prediction", prediction, "target", target)
+    check.require_pair("prediction", prediction, "target", target, 3)
     require_token_mask(mask, prediction.shape[:2])
     if normalize_target and target.shape[-1] < 2:
         raise ValueError("normalize_target needs patches of at least 2 values")

@@ -20,9 +20,7 @@ def negative_cosine(prediction: torch.Tensor, target: torch.Tensor, *,
 
     BYOL's ``2 - 2 cos`` is ``2 + 2 * negative_cosine``: same gradients up to a factor 2.
     """
-    check.require_float("prediction", prediction, 2)
-    check.require_float("target", target, 2)
-    check.require_same_shape("prediction", prediction, "target", target)
+    check.require_pair("prediction", prediction, "target", target, 2)
     check.require_finite(prediction=prediction, target=target)
     target = target.detach() if stop_gradient else target
     p, t = check.upcast(prediction), check.upcast(target)

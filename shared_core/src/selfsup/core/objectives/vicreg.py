@@ -39,9 +39,7 @@ def vicreg(z1: torch.Tensor, z2: torch.Tensor, *, sim_weight: float = 25.0,
     Returns:
         Scalar ``sim * MSE(z1, z2) + var * (v(z1) + v(z2)) / 2 + cov * (c(z1) + c(z2))``.
     """
-    check.require_float("z1", z1, 2)
-    check.require_float("z2", z2, 2)
-    check.require_same_shape("z1", z1, "z2", z2)
+    check.require_pair("z1", z1, "z2", z2, 2)
     check.require_batch("vicreg", z1.shape[0], 2, gather, "the batch variance needs 2 rows")
     check.require_finite(z1=z1, z2=z2)
 
