@@ -76,6 +76,10 @@ def test_rankme_of_collapsed_and_isotropic_embeddings():
     assert rankme(isotropic) > 60
     low_rank = torch.randn(1000, 8, generator=gen) @ torch.randn(8, 64, generator=gen)
     assert 5 < rankme(low_rank) <= 8.01
+    tall = torch.randn(3000, 40, generator=gen) * torch.linspace(0.01, 3, 40)  # the Gram-matrix route
+    sigma = torch.linalg.svdvals(tall.double())
+    p = sigma / sigma.sum() + 1e-7
+    assert rankme(tall) == pytest.approx(float(torch.exp(-(p * p.log()).sum())), rel=1e-9)
 
 
 def test_rankme_rejects_bad_input():

@@ -13,7 +13,6 @@ Writes ``results.json`` (``rows``), ``results.md`` and ``results.png``.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import time
@@ -34,6 +33,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from torch import nn
 
+from selfsup.core.bench import suite_parser
 from selfsup.tabular.build import build_encoder
 from selfsup.tabular.datasets import load_adult, load_embedded
 from selfsup.tabular.preprocessing import TablePreprocessor, infer_column_types
@@ -217,11 +217,8 @@ def write_outputs(rows: list[dict], summary: list[dict], output: Path, preset: s
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(prog="selfsup bench tabular", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="default")
-    parser.add_argument("--methods", default="all")
-    parser.add_argument("--data-root", type=Path, default=None, help="folder with UCI Adult's official files")
-    parser.add_argument("--output", type=Path, default=Path("out/bench-tabular"))
+    parser = suite_parser("tabular", __doc__, PRESETS, methods_help=f"comma-separated, from {list(METHODS)}",
+                          data_root_help="folder with UCI Adult's official files")
     args = parser.parse_args(argv)
     if args.data_root is not None and not args.data_root.is_dir():
         parser.error(f"--data-root {args.data_root} is not a folder")

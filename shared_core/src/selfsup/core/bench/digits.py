@@ -12,7 +12,6 @@ Writes ``results.json`` (``rows``), ``results.md`` and ``results.png`` under ``-
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import tempfile
@@ -25,6 +24,7 @@ from torch import nn
 
 from selfsup.core import objectives as obj
 from selfsup.core import registry
+from selfsup.core.bench.suite import suite_parser
 from selfsup.core.data import DigitsViews
 from selfsup.core.eval import knn_accuracy, linear_probe, rankme
 from selfsup.core.train import TrainConfig, Trainer
@@ -135,11 +135,8 @@ def write_outputs(rows: list[dict], output: Path, preset: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(prog="selfsup bench core", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="default")
-    parser.add_argument("--methods", default="all", help=f"comma-separated, from {SSL_METHODS + list(LABELED)}")
-    parser.add_argument("--data-root", type=Path, default=None, help="unused: the digits ship with scikit-learn")
-    parser.add_argument("--output", type=Path, default=Path("out/bench-core"))
+    parser = suite_parser("core", __doc__, PRESETS, methods_help=f"comma-separated, from {SSL_METHODS + list(LABELED)}",
+                          data_root_help="unused: the digits ship with scikit-learn")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.data_root is not None and not args.data_root.exists():

@@ -19,7 +19,10 @@ def rankme(embeddings: torch.Tensor, eps: float = 1e-7) -> float:
     x = embeddings.detach().double()
     if not bool(torch.isfinite(x).all()):
         raise ValueError("rankme: embeddings contain NaN or inf")
-    sigma = torch.linalg.svdvals(x)
+    if x.shape[0] > 2 * x.shape[1]:  # tall: singular values from the D x D Gram matrix, far cheaper than an SVD
+        sigma = torch.linalg.eigvalsh(x.T @ x).clamp_min(0.0).sqrt()
+    else:
+        sigma = torch.linalg.svdvals(x)
     if float(sigma.sum()) == 0.0:
         return 1.0
     p = sigma / sigma.sum() + eps

@@ -1,0 +1,46 @@
+"""DINO (Caron et al. 2021) on images: multi-crop student, EMA teacher on the global crops, centring."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from selfsup.core.methods import EMADistillation
+from selfsup.vision.augment import multicrop_views
+from selfsup.vision.methods._views import make_views
+
+
+class DINO(EMADistillation):
+    """Student sees 2 global + ``num_local`` local crops (views of one size run through the encoder
+    together); the teacher sees the 2 global crops. Loss: :class:`selfsup.core.objectives.DINOLoss`.
+
+    Args:
+        out_dim: number of prototypes of the head.
+        augment: module returning the views, global ones first (default: :func:`multicrop_views`).
+    """
+
+    def __init__(self, encoder: nn.Module, *, augment: nn.Module | None = None, image_size: int = 32,
+                 num_local: int = 4, out_dim: int = 4096, hidden_dim: int = 2048, teacher_temp: float = 0.04,
+                 student_temp: float = 0.1, gather: bool = True) -> None:
+        super().__init__(encoder, "dino", out_dim=out_dim, hidden_dim=hidden_dim, teacher_temp=teacher_temp,
+                         student_temp=student_temp, gather=gather)
+        self.augment = augment if augment is not None else multicrop_views(image_size, num_local=num_local)
+
+    def _by_size(self, module, views: list[torch.Tensor]) -> list[torch.Tensor]:
+        out, start = [], 0
+        while start < len(views):
+            end = start
+            while end < len(views) and views[end].shape == views[start].shape:
+                end += 1
+            out.extend(module(torch.cat(views[start:end])).chunk(end - start))
+            start = end
+        return out
+
+    def forward(self, batch) -> dict[str, torch.Tensor]:
+        views = make_views(self.augment, batch)
+        if len(views) < 2 or views[0].shape != views[1].shape:
+            raise ValueError("DINO needs two global views of the same size first, then any local views")
+        student = self._by_size(lambda x: self.head(self.encoder(x)), views)
+        with torch.no_grad():
+            teacher = self.teacher["head"](self.teacher["encoder"](torch.cat(views[:2]))).chunk(2)
+        return {"loss": self.dino(torch.stack(student), torch.stack(teacher))}
