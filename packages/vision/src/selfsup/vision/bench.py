@@ -45,11 +45,11 @@ _ADAMW = {"cnn": {"optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4},
 # get "embedded_epochs" so that a run takes a comparable number of steps
 PRESETS = {
     "smoke": {"cnn": "resnet_mini", "vit": "vit_mini_patch4", "epochs": (1, 1), "embedded_epochs": (1, 1),
-              "batch_size": 128, "train_limit": 1200, "probe_epochs": 10, "optim": _ADAMW},
+              "batch_size": 128, "train_limit": 1200, "probe_epochs": 10, "optim": _ADAMW, "ema_momentum": 0.96},
     "default": {"cnn": "resnet_mini", "vit": "vit_mini_patch4", "epochs": (2, 3), "embedded_epochs": (15, 15),
-                "batch_size": 256, "train_limit": None, "probe_epochs": 30, "optim": _ADAMW},
+                "batch_size": 128, "train_limit": None, "probe_epochs": 30, "optim": _ADAMW, "ema_momentum": 0.96},
     "gpu": {"cnn": "resnet18", "vit": "vit_tiny_patch4", "epochs": (100, 200), "embedded_epochs": (200, 200),
-            "batch_size": 512, "train_limit": None, "probe_epochs": 100,
+            "batch_size": 512, "train_limit": None, "probe_epochs": 100, "ema_momentum": 0.99,
             "optim": {"cnn": {"optimizer": "sgd", "lr": 0.12, "weight_decay": 5e-4}, "vit": _ADAMW["vit"]}},
 }
 METHOD_KWARGS = {"dino": {"out_dim": 1024, "hidden_dim": 1024}, "byol": {"hidden_dim": 2048}}
@@ -116,7 +116,7 @@ def pretrain(name: str, encoder: nn.Module, train: ImageArray, preset: dict, arg
         config = TrainConfig(output_dir=args.checkpoints or tmp, epochs=epochs, batch_size=batch,
                              optimizer=family["optimizer"], lr=family["lr"] * batch / 256,
                              weight_decay=family["weight_decay"], warmup_steps=max(1, steps_per_epoch * epochs // 10),
-                             ema_momentum=0.99, seed=args.seed, log_every=20, keep_checkpoints=1,
+                             ema_momentum=preset["ema_momentum"], seed=args.seed, log_every=20, keep_checkpoints=1,
                              checkpoint_every=10**9, device=str(device), progress=not args.quiet)
         summary = Trainer(method, ImageDataset(pretrain_set), config).fit()
     return {"epochs": epochs, "wall_s": round(summary["wall_s"], 1),

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.parametrizations import weight_norm
 
 from selfsup.core.methods import EMADistillation
 from selfsup.vision.augment import multicrop_views
 from selfsup.vision.methods._views import make_views
+
+
+class DINOHead(nn.Module):
+    """DINO's projection head: MLP -> L2-normalised bottleneck -> weight-normalised linear layer onto
+    ``out_dim`` prototypes (its norm frozen at 1, as in the paper's code)."""
+
+    def __init__(self, in_dim: int, out_dim: int, hidden_dim: int = 2048, bottleneck_dim: int = 256) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.GELU(), nn.Linear(hidden_dim, hidden_dim), nn.GELU(),
+                                 nn.Linear(hidden_dim, bottleneck_dim))
+        self.last = weight_norm(nn.Linear(bottleneck_dim, out_dim, bias=False))
+        self.last.parametrizations.weight.original0.data.fill_(1.0)
+        self.last.parametrizations.weight.original0.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.last(F.normalize(self.mlp(x), dim=-1))
 
 
 class DINO(EMADistillation):
@@ -25,6 +45,8 @@ class DINO(EMADistillation):
         super().__init__(encoder, "dino", out_dim=out_dim, hidden_dim=hidden_dim, teacher_temp=teacher_temp,
                          student_temp=student_temp, gather=gather)
         self.augment = augment if augment is not None else multicrop_views(image_size, num_local=num_local)
+        self.head = DINOHead(encoder.out_dim, out_dim, hidden_dim)
+        self.teacher["head"] = copy.deepcopy(self.head).requires_grad_(False)
 
     def _by_size(self, module, views: list[torch.Tensor]) -> list[torch.Tensor]:
         out, start = [], 0
