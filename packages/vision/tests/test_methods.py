@@ -7,6 +7,7 @@ from selfsup.core.eval import knn_accuracy
 from selfsup.core.train import TrainConfig, Trainer
 from selfsup.core.trunk import drop_masked, random_mask
 from selfsup.vision import DINO, MAE, ImageDataset, build_encoder, build_method, load_digits_images, prepare_images
+from selfsup.vision.augment import set_normalization
 from selfsup.vision.build import METHODS, VIT_METHODS
 from selfsup.vision.methods._patches import masked_indices, patchify, unpatchify
 
@@ -78,9 +79,8 @@ def test_simclr_beats_the_random_encoder_on_digits(tmp_path):
     torch.manual_seed(0)
     encoder = build_encoder("resnet_mini", in_chans=1)
     random_knn = knn(encoder)
-    method = build_method("simclr", encoder, hidden_dim=256)
-    for module in method.augment.augments:
-        module.config = type(module.config)(**{**module.config.__dict__, "mean": mean, "std": std})
+    method = set_normalization(build_method("simclr", encoder, hidden_dim=256), mean, std)
+    assert all(a.config.mean == mean for a in method.augment.augments)
     config = TrainConfig(output_dir=str(tmp_path), epochs=4, batch_size=128, lr=2e-3, weight_decay=1e-4,
                          warmup_steps=4, progress=False)
     Trainer(method, ImageDataset(train), config).fit()

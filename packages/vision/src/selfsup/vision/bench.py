@@ -25,7 +25,7 @@ from torch import nn
 from selfsup.core.bench import suite_parser
 from selfsup.core.eval import knn_accuracy, linear_probe, rankme
 from selfsup.core.train import TrainConfig, Trainer
-from selfsup.vision.augment import prepare_images
+from selfsup.vision.augment import prepare_images, set_normalization
 from selfsup.vision.build import METHODS, VIT_METHODS, build_encoder, build_method
 from selfsup.vision.datasets import (
     ImageArray,
@@ -101,12 +101,7 @@ def pretrain(name: str, encoder: nn.Module, train: ImageArray, preset: dict, arg
     kwargs = dict(METHOD_KWARGS.get(name, {}))
     if not vit:
         kwargs["image_size"] = train.size
-    method = build_method(name, encoder, **kwargs)
-    for module in method.modules():  # every augmentation normalises with this data's statistics
-        if hasattr(module, "config") and hasattr(module.config, "mean"):
-            from dataclasses import replace
-
-            module.config = replace(module.config, mean=tuple(mean), std=tuple(std))
+    method = set_normalization(build_method(name, encoder, **kwargs), mean, std)
     batch = args.batch_size or preset["batch_size"]
     family = preset["optim"]["vit" if vit else "cnn"]
     epochs = args.epochs or preset["epochs" if args.data_root else "embedded_epochs"][int(vit)]

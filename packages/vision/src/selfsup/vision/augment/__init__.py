@@ -18,6 +18,7 @@ from selfsup.vision.augment.pipeline import (
     multicrop_views,
     normalize,
     prepare_images,
+    set_normalization,
     simclr_views,
     to_float,
 )
@@ -26,5 +27,5 @@ __all__ = [
     "CIFAR_MEAN", "CIFAR_STD", "AugmentConfig", "ImageAugment", "MultiView", "adjust_hue", "byol_views",
     "color_jitter", "crop_resize", "gaussian_blur", "multicrop_views", "normalize", "prepare_images",
     "random_crop_boxes", "random_gaussian_blur", "random_grayscale", "random_horizontal_flip",
-    "random_resized_crop", "random_solarize", "simclr_views", "to_float",
+    "random_resized_crop", "random_solarize", "set_normalization", "simclr_views", "to_float",
 ]

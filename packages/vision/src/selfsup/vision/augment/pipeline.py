@@ -97,6 +97,15 @@ class ImageAugment(nn.Module):
         return repr(self.config)
 
 
+def set_normalization(module: nn.Module, mean, std) -> nn.Module:
+    """Make every :class:`ImageAugment` inside ``module`` (a method or a pipeline) normalise with this
+    data's per-channel ``mean``/``std``; returns ``module``."""
+    for augment in module.modules():
+        if isinstance(augment, ImageAugment):
+            augment.config = replace(augment.config, mean=tuple(mean), std=tuple(std))
+    return module
+
+
 class MultiView(nn.Module):
     """A list of augmented views of one batch: ``[augment(images) for augment in augments]``."""
 
