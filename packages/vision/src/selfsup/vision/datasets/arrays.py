@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 @dataclass
 class ImageArray:
     """``images`` uint8 ``(N, C, H, W)``, ``labels`` int64 ``(N,)`` (-1 where unknown), class names, a
-    description for reports, and per-channel ``mean``/``std`` in ``[0, 1]`` units."""
+    description for reports; :meth:`channel_stats` gives the per-channel mean and std."""
 
     images: torch.Tensor
     labels: torch.Tensor

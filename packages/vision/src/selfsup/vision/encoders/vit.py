@@ -10,6 +10,11 @@ from selfsup.core.trunk import TokenBatch, Trunk, TrunkOutput, interpolate_grid,
 VIT_SIZES = {"mini": (128, 4, 4), "tiny": (192, 12, 3), "small": (384, 12, 6), "base": (768, 12, 12)}
 
 
+def gather_tokens(tokens: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``(B, K, D)``: the tokens of ``tokens (B, N, D)`` at ``index (B, K)``."""
+    return torch.gather(tokens, 1, index[..., None].expand(-1, -1, tokens.shape[-1]))
+
+
 class PatchTokenizer(nn.Module):
     """``images (B, C, H, W) -> TokenBatch`` of ``(H/p)*(W/p)`` patch tokens with positions added.
 
@@ -74,8 +79,7 @@ class VisionTransformer(nn.Module):
         """Trunk output on all patches, or only on those at ``keep (B, N_keep)`` indices (masked modelling)."""
         tokens = self.tokenizer(images)
         if keep is not None:
-            picked = torch.gather(tokens.tokens, 1, keep[..., None].expand(-1, -1, tokens.tokens.shape[-1]))
-            tokens = tokens.with_tokens(picked)
+            tokens = tokens.with_tokens(gather_tokens(tokens.tokens, keep))
         return self.trunk(tokens)
 
     def forward_features(self, images: torch.Tensor) -> torch.Tensor:

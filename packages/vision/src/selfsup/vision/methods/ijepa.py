@@ -11,13 +11,10 @@ from selfsup.core.objectives import latent_prediction
 from selfsup.core.trunk import EMATeacher, LatentPredictor, block_mask, sincos_grid
 from selfsup.vision.augment import ImageAugment
 from selfsup.vision.encoders import VisionTransformer
+from selfsup.vision.encoders.vit import gather_tokens
 from selfsup.vision.methods._patches import masked_indices
 from selfsup.vision.methods._views import batch_images
 from selfsup.vision.methods.mae import _check_vit
-
-
-def _gather_tokens(tokens: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    return torch.gather(tokens, 1, index[..., None].expand(-1, -1, tokens.shape[-1]))
 
 
 class IJEPA(nn.Module):
@@ -50,8 +47,8 @@ class IJEPA(nn.Module):
         context = self.encoder.forward_tokens(images, keep=visible)
         with torch.no_grad():
             teacher = self.teacher.module.forward_tokens(images).content
-            target = _gather_tokens(F.layer_norm(teacher.float(), teacher.shape[-1:]), targets)
-        positions = _gather_tokens(self.predictor_pos.expand(b, -1, -1), targets)
+            target = gather_tokens(F.layer_norm(teacher.float(), teacher.shape[-1:]), targets)
+        positions = gather_tokens(self.predictor_pos.expand(b, -1, -1), targets)
         pred = self.predictor(context.tokens, positions.to(context.tokens.dtype))
         return {"loss": latent_prediction(pred.float(), target, loss=self.loss)}
 
