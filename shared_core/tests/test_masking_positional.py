@@ -101,3 +101,14 @@ def test_interpolation_keeps_identity_and_resamples_smoothly():
     with pytest.raises(ValueError, match="needs 20"):
         interpolate_grid(table, (4, 5), (8, 8))
     assert 0.015 < float(LearnedPositionalEmbedding((40, 25), 16, init="normal").weight.detach().std()) < 0.025
+
+
+def test_gather_tokens_picks_the_indexed_tokens_per_sample():
+    from selfsup.core.trunk import gather_tokens
+
+    tokens = torch.randn(2, 5, 3)
+    index = torch.tensor([[4, 0], [1, 1]])
+    out = gather_tokens(tokens, index)
+    assert out.shape == (2, 2, 3)
+    assert torch.equal(out[0, 0], tokens[0, 4]) and torch.equal(out[0, 1], tokens[0, 0])
+    assert torch.equal(out[1, 0], tokens[1, 1]) and torch.equal(out[1, 1], tokens[1, 1])

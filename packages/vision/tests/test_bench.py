@@ -31,3 +31,26 @@ def test_bad_arguments_are_reported(tmp_path):
         bench(["--data-root", str(tmp_path / "missing")])
     with pytest.raises(FileNotFoundError, match=r"cifar10_jpeg\.npz"):
         bench(["--preset", "smoke", "--data-root", str(tmp_path), "--output", str(tmp_path / "out")])
+
+
+def test_knn_curve_records_every_epoch_and_ends_at_the_row(tmp_path):
+    bench = registry.get("bench", "vision")
+    rows = bench(["--preset", "smoke", "--methods", "simclr", "--epochs", "2", "--knn-every", "1", "--no-baselines",
+                  "--output", str(tmp_path), "--quiet"])
+    curve = rows[0]["knn_curve"]
+    assert [p["epoch"] for p in curve] == [1.0, 2.0]
+    assert curve[-1]["knn_acc"] == rows[0]["knn_acc"]  # the hook leaves the encoder as training left it
+
+
+def test_per_method_epochs_of_a_preset():
+    from argparse import Namespace
+    from pathlib import Path
+
+    from selfsup.vision.bench import PRESETS, preset_epochs
+
+    on_data = Namespace(epochs=None, data_root=Path("data"))
+    assert preset_epochs("byol", PRESETS["default"], on_data) == PRESETS["default"]["method_epochs"]["byol"]
+    assert preset_epochs("simclr", PRESETS["default"], on_data) == PRESETS["default"]["epochs"][0]
+    assert preset_epochs("ijepa", PRESETS["default"], on_data) == PRESETS["default"]["epochs"][1]
+    assert preset_epochs("byol", PRESETS["default"], Namespace(epochs=None, data_root=None)) == 15
+    assert preset_epochs("byol", PRESETS["default"], Namespace(epochs=3, data_root=None)) == 3

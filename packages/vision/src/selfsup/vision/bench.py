@@ -41,12 +41,14 @@ _ADAMW = {"cnn": {"optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4},
           "vit": {"optimizer": "adamw", "lr": 1.5e-3, "weight_decay": 0.05}}
 # lr is given for batch 256 and scaled linearly; the gpu preset's CNN recipe is lightly's CIFAR-10 benchmark
 # (SGD, momentum 0.9, lr 0.06 per 128 images, weight decay 5e-4, cosine)
-# "epochs" = (two-view CNN methods, ViT methods) on --data-root data; the embedded digits (1,200 images)
-# get "embedded_epochs" so that a run takes a comparable number of steps
+# "epochs" = (two-view CNN methods, ViT methods) on --data-root data, "method_epochs" overrides it per method
+# (the EMA/predictor methods and MAE climb more slowly than the contrastive ones on a CPU budget); the
+# embedded digits (1,200 images) get "embedded_epochs" so that a run takes a comparable number of steps
 PRESETS = {
     "smoke": {"cnn": "resnet_mini", "vit": "vit_mini_patch4", "epochs": (1, 1), "embedded_epochs": (1, 1),
               "batch_size": 128, "train_limit": 1200, "probe_epochs": 10, "optim": _ADAMW, "ema_momentum": 0.96},
     "default": {"cnn": "resnet_mini", "vit": "vit_mini_patch4", "epochs": (2, 3), "embedded_epochs": (15, 15),
+                "method_epochs": {"byol": 6, "simsiam": 6, "dino": 5, "mae": 10},
                 "batch_size": 128, "train_limit": None, "probe_epochs": 30, "optim": _ADAMW, "ema_momentum": 0.96},
     "gpu": {"cnn": "resnet18", "vit": "vit_tiny_patch4", "epochs": (100, 200), "embedded_epochs": (200, 200),
             "batch_size": 512, "train_limit": None, "probe_epochs": 100, "ema_momentum": 0.99,
@@ -87,16 +89,50 @@ def extract(encoder: nn.Module, data: ImageArray, mean, std, device: torch.devic
 
 def evaluate(train_f: torch.Tensor, test_f: torch.Tensor, train: ImageArray, test: ImageArray,
              probe_epochs: int) -> dict:
-    k = 200 if len(train) >= 10000 else 20  # lightly's CIFAR protocol: k=200, t=0.1
     probe = linear_probe(train_f, train.labels, test_f, test.labels, backend="torch", epochs=probe_epochs,
                          batch_size=512, lr=0.01, weight_decay=1e-4)
     return {"rankme": round(rankme(train_f), 2),
-            "knn_acc": round(knn_accuracy(train_f, train.labels, test_f, test.labels, k=k, temperature=0.1), 4),
+            "knn_acc": knn_score(train_f, test_f, train, test),
             "probe_acc": round(probe.accuracy, 4)}
 
 
+def preset_epochs(name: str, preset: dict, args) -> int:
+    """Pretraining epochs of one method: ``--epochs``, else the preset's (per method on real data)."""
+    if args.epochs:
+        return args.epochs
+    if args.data_root is None:
+        return preset["embedded_epochs"][int(name in VIT_METHODS)]
+    return preset.get("method_epochs", {}).get(name, preset["epochs"][int(name in VIT_METHODS)])
+
+
+class KnnCurve:
+    """Trainer hook: every ``every`` epochs, the frozen encoder's kNN test accuracy appended to ``points``;
+    ``seconds`` is the time it took (taken out of the pretraining wall time)."""
+
+    def __init__(self, encoder: nn.Module, train: ImageArray, test: ImageArray, mean, std, device: torch.device,
+                 every: int) -> None:
+        self.encoder, self.train, self.test, self.mean, self.std, self.device = encoder, train, test, mean, std, device
+        self.every, self.points, self.seconds = every, [], 0.0
+
+    def __call__(self, trainer, record: dict) -> None:
+        if trainer.step % (trainer.steps_per_epoch * self.every) and trainer.step != trainer.total_steps:
+            return
+        start, was_training = time.perf_counter(), self.encoder.training
+        features = [extract(self.encoder, d, self.mean, self.std, self.device) for d in (self.train, self.test)]
+        self.encoder.train(was_training)
+        self.points.append({"epoch": round(trainer.step / trainer.steps_per_epoch, 2),
+                            "knn_acc": knn_score(*features, self.train, self.test)})
+        self.seconds += time.perf_counter() - start
+        print(f"  epoch {self.points[-1]['epoch']}: knn={self.points[-1]['knn_acc']:.4f}", flush=True)
+
+
+def knn_score(train_f: torch.Tensor, test_f: torch.Tensor, train: ImageArray, test: ImageArray) -> float:
+    k = 200 if len(train) >= 10000 else 20  # lightly's CIFAR protocol: k=200, t=0.1
+    return round(knn_accuracy(train_f, train.labels, test_f, test.labels, k=k, temperature=0.1), 4)
+
+
 def pretrain(name: str, encoder: nn.Module, train: ImageArray, preset: dict, args, mean, std,
-             device: torch.device) -> dict:
+             device: torch.device, test: ImageArray | None = None) -> dict:
     vit = name in VIT_METHODS
     kwargs = dict(METHOD_KWARGS.get(name, {}))
     if not vit:
@@ -104,19 +140,24 @@ def pretrain(name: str, encoder: nn.Module, train: ImageArray, preset: dict, arg
     method = set_normalization(build_method(name, encoder, **kwargs), mean, std)
     batch = args.batch_size or preset["batch_size"]
     family = preset["optim"]["vit" if vit else "cnn"]
-    epochs = args.epochs or preset["epochs" if args.data_root else "embedded_epochs"][int(vit)]
+    epochs = preset_epochs(name, preset, args)
     pretrain_set = train if not preset["train_limit"] else train.subset(range(min(len(train), preset["train_limit"])))
     steps_per_epoch = len(pretrain_set) // batch
+    curve = None
+    if args.knn_every and test is not None:
+        curve = KnnCurve(encoder, train, test, mean, std, device, args.knn_every)
     with tempfile.TemporaryDirectory() as tmp:
         config = TrainConfig(output_dir=args.checkpoints or tmp, epochs=epochs, batch_size=batch,
                              optimizer=family["optimizer"], lr=family["lr"] * batch / 256,
                              weight_decay=family["weight_decay"], warmup_steps=max(1, steps_per_epoch * epochs // 10),
                              ema_momentum=preset["ema_momentum"], seed=args.seed, log_every=20, keep_checkpoints=1,
                              checkpoint_every=10**9, device=str(device), progress=not args.quiet)
-        summary = Trainer(method, ImageDataset(pretrain_set), config).fit()
-    return {"epochs": epochs, "wall_s": round(summary["wall_s"], 1),
-            "images_per_s": round(summary["samples_per_s"], 1),
-            "s_per_epoch": round(summary["wall_s"] / max(1, epochs), 2),
+        summary = Trainer(method, ImageDataset(pretrain_set), config, hooks=[curve] if curve else []).fit()
+    wall = summary["wall_s"] - (curve.seconds if curve else 0.0)
+    extra = {"knn_curve": curve.points} if curve else {}
+    return {**extra, "epochs": epochs, "wall_s": round(wall, 1),
+            "images_per_s": round(summary["samples_per_s"] * summary["wall_s"] / wall, 1),
+            "s_per_epoch": round(wall / max(1, epochs), 2),
             "peak_memory_mib": round(summary["peak_memory_mib"], 1), "final_loss": round(summary["final_loss"], 4)}
 
 
@@ -167,7 +208,7 @@ def _pretrain_rows(methods, encoders, train, test, preset, args, mean, std, devi
         family = "vit" if name in VIT_METHODS else "cnn"
         torch.manual_seed(args.seed)
         encoder = make_encoder(encoders[family], family, train)
-        stats = pretrain(name, encoder, train, preset, args, mean, std, device)
+        stats = pretrain(name, encoder, train, preset, args, mean, std, device, test)
         scores = evaluate(extract(encoder, train, mean, std, device), extract(encoder, test, mean, std, device),
                           train, test, preset["probe_epochs"])
         rows.append({"method": name, "encoder": encoders[family], **stats, **common, **scores})
@@ -228,6 +269,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--device", default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--knn-every", type=int, default=0, metavar="EPOCHS",
+                        help="also record the kNN test accuracy every EPOCHS epochs of pretraining (learning curve)")
     parser.add_argument("--no-baselines", action="store_true", help="skip the raw-pixel and random-init rows")
     args = parser.parse_args(argv)
     if args.data_root is not None and not args.data_root.is_dir():

@@ -6,6 +6,7 @@ from selfsup.core.trunk.masking import (
     block_mask,
     drop_masked,
     feature_subset_mask,
+    gather_tokens,
     inverse_block_mask,
     random_mask,
     restore_masked,
@@ -19,6 +20,6 @@ from selfsup.core.trunk.trunk import SIZES, Block, Trunk, TrunkConfig, TrunkOutp
 __all__ = [
     "SIZES", "Block", "EMATeacher", "LatentPredictor", "LearnedPositionalEmbedding", "MAEDecoder", "TokenBatch",
     "Tokenizer", "Trunk", "TrunkConfig", "TrunkOutput", "block_mask", "drop_masked", "export_trunk",
-    "feature_subset_mask", "import_trunk", "interpolate_grid", "inverse_block_mask", "random_mask",
+    "feature_subset_mask", "gather_tokens", "import_trunk", "interpolate_grid", "inverse_block_mask", "random_mask",
     "restore_masked", "sincos_1d", "sincos_grid", "torchvision_vit_to_timm", "tube_mask",
 ]

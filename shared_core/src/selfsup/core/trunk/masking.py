@@ -123,3 +123,8 @@ def restore_masked(kept: torch.Tensor, ids_restore: torch.Tensor, mask_token: to
     fill = mask_token.reshape(1, 1, -1).to(kept.dtype).expand(b, n - kept.shape[1], -1)
     full = torch.cat([kept, fill], dim=1)
     return torch.gather(full, 1, ids_restore[..., None].expand(-1, -1, kept.shape[2]))
+
+
+def gather_tokens(tokens: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``(B, K, D)``: the tokens of ``tokens (B, N, D)`` at ``index (B, K)`` (kept or target tokens)."""
+    return torch.gather(tokens, 1, index[..., None].expand(-1, -1, tokens.shape[-1]))

@@ -5,14 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from selfsup.core.trunk import TokenBatch, Trunk, TrunkOutput, interpolate_grid, sincos_grid
+from selfsup.core.trunk import TokenBatch, Trunk, TrunkOutput, gather_tokens, interpolate_grid, sincos_grid
 
 VIT_SIZES = {"mini": (128, 4, 4), "tiny": (192, 12, 3), "small": (384, 12, 6), "base": (768, 12, 12)}
-
-
-def gather_tokens(tokens: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """``(B, K, D)``: the tokens of ``tokens (B, N, D)`` at ``index (B, K)``."""
-    return torch.gather(tokens, 1, index[..., None].expand(-1, -1, tokens.shape[-1]))
 
 
 class PatchTokenizer(nn.Module):

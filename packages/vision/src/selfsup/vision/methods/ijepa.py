@@ -8,10 +8,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from selfsup.core.objectives import latent_prediction
-from selfsup.core.trunk import EMATeacher, LatentPredictor, block_mask, sincos_grid
+from selfsup.core.trunk import EMATeacher, LatentPredictor, block_mask, gather_tokens, sincos_grid
 from selfsup.vision.augment import ImageAugment
 from selfsup.vision.encoders import VisionTransformer
-from selfsup.vision.encoders.vit import gather_tokens
 from selfsup.vision.methods._patches import masked_indices
 from selfsup.vision.methods._views import batch_images
 from selfsup.vision.methods.mae import _check_vit
