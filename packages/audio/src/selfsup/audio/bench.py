@@ -61,9 +61,11 @@ def load_data(data_root: Path | None, seed: int = 0, spoken_words: dict | None =
 
 
 def encoder_name(family: str, preset: dict, args) -> str:
+    """The suite's encoder for a token family (``patch``, ``frame``, ``cnn``); ``--tokens`` overrides the
+    Transformer methods' token kind."""
     if family == "cnn":
         return preset["cnn"]
-    return f"audio_vit_{args.vit_size or preset['vit']}_{family}"
+    return f"audio_vit_{args.vit_size or preset['vit']}_{args.tokens or family}"
 
 
 def make_encoder(name: str) -> nn.Module:
@@ -128,8 +130,7 @@ def run(args) -> tuple[list[dict], dict]:
     if not args.no_baselines:
         rows.append({"method": "log-mel mean+std (baseline)", "encoder": "none (256 values)", "epochs": 0, **common,
                      **evaluate(logmel_stats_features(clips), clips, test_mask, pretrain_idx)})
-        for family in dict.fromkeys(METHOD_TOKENS[m] for m in methods):
-            name = encoder_name(family, preset, args)
+        for name in dict.fromkeys(encoder_name(METHOD_TOKENS[m], preset, args) for m in methods):
             torch.manual_seed(args.seed)
             rows.append({"method": "random init (baseline)", "encoder": name, "epochs": 0, **common,
                          **evaluate(extract(make_encoder(name), clips, stats, device), clips, test_mask,
@@ -194,6 +195,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--epochs", type=int, default=None, help="override the preset's pretraining epochs")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--vit-size", default=None, help="mini, tiny, small or base (preset's by default)")
+    parser.add_argument("--tokens", choices=("patch", "frame"), default=None,
+                        help="one token kind for every Transformer method (default: each method's own)")
     parser.add_argument("--checkpoints", default=None, help="keep the checkpoints in this folder (default: temporary)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--seed", type=int, default=0)
