@@ -54,6 +54,23 @@ def register_bench(name: str, factory: Callable[..., Any] | None = None):
     return _register("bench", name, factory)
 
 
+def register_package(*, encoders: dict[str, Callable[..., Any]] | None = None,
+                     methods: dict[str, Callable[..., Any]] | None = None,
+                     datasets: dict[str, Callable[..., Any]] | None = None,
+                     bench: tuple[str, Callable[..., Any]] | None = None, method_prefix: str = "",
+                     encoder_prefix: str = "") -> None:
+    """What a domain plugin's ``register()`` does: its encoders, methods (names prefixed, e.g.
+    ``vision_simclr``), datasets and suite ``(name, main)`` in one call."""
+    for name, factory in (encoders or {}).items():
+        register_encoder(f"{encoder_prefix}{name}", factory)
+    for name, factory in (methods or {}).items():
+        register_method(f"{method_prefix}{name}", factory)
+    for name, factory in (datasets or {}).items():
+        register_dataset(name, factory)
+    if bench is not None:
+        register_bench(*bench)
+
+
 def load_plugins() -> None:
     """Import the built-ins and every installed ``selfsup.plugins`` entry point (once)."""
     global _PLUGINS_LOADED

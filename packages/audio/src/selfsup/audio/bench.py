@@ -27,7 +27,7 @@ from selfsup.audio.build import METHOD_TOKENS, METHODS, build_encoder, build_met
 from selfsup.audio.datasets import AudioClips, SpectrogramDataset, fsdd_takes, load_fsdd, synthesize_words
 from selfsup.audio.features import SpectrogramStats
 from selfsup.audio.probes import logmel_stats_features, probe_suite
-from selfsup.core.bench import suite_parser
+from selfsup.core.bench import add_pretraining_flags, bar_chart, suite_parser
 from selfsup.core.eval import rankme
 from selfsup.core.train import TrainConfig, Trainer
 
@@ -168,40 +168,18 @@ def write_outputs(rows: list[dict], meta: dict, output: Path) -> None:
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(str(r.get(c, "-")) for c in COLUMNS) + " |" for r in rows]
     (output / "results.md").write_text("\n".join(lines) + "\n")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(10, 0.5 * len(rows) + 1.5))
-    ypos = np.arange(len(rows))
-    for offset, key, label in ((-0.27, "label_official", "digit, official split"),
-                               (0.0, "label_loso", "digit, leave-one-speaker-out"),
-                               (0.27, "group_official", "speaker, official split")):
-        ax.barh(ypos + offset, [r[key] for r in rows], 0.27, label=label)
-    ax.set_yticks(ypos, [f"{r['method']} ({r['encoder']})" for r in rows], fontsize=8)
-    ax.set_xlabel("probe accuracy")
-    ax.invert_yaxis()
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(f"selfsup audio, {rows[0]['data']}, preset {meta['preset']}", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(output / "results.png", dpi=120)
-    plt.close(fig)
+    bar_chart(rows, [("label_official", "digit, official split"), ("label_loso", "digit, leave-one-speaker-out"),
+                     ("group_official", "speaker, official split")], xlabel="probe accuracy",
+              title=f"selfsup audio, {rows[0]['data']}, preset {meta['preset']}", path=output / "results.png")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = suite_parser("audio", __doc__, PRESETS, methods_help=f"comma-separated, from {list(METHODS)}",
                           data_root_help="folder with the Free Spoken Digit Dataset's recordings/")
-    parser.add_argument("--epochs", type=int, default=None, help="override the preset's pretraining epochs")
-    parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--vit-size", default=None, help="mini, tiny, small or base (preset's by default)")
     parser.add_argument("--tokens", choices=("patch", "frame"), default=None,
                         help="one token kind for every Transformer method (default: each method's own)")
-    parser.add_argument("--checkpoints", default=None, help="keep the checkpoints in this folder (default: temporary)")
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--no-baselines", action="store_true", help="skip the log-mel and random-init rows")
+    add_pretraining_flags(parser, baselines="the log-mel and random-init rows")
     args = parser.parse_args(argv)
     if args.data_root is not None and not args.data_root.is_dir():
         parser.error(f"--data-root {args.data_root} is not a folder")

@@ -10,11 +10,8 @@ def _bench(argv: list[str] | None = None):
 
 
 def register() -> None:
-    from selfsup.core.registry import register_bench, register_encoder, register_method
+    from selfsup.core.registry import register_package
     from selfsup.tabular.build import ENCODERS, METHODS
 
-    for name, factory in ENCODERS.items():
-        register_encoder(f"tabular_{name}", factory)
-    for name, factory in METHODS.items():
-        register_method(f"tabular_{name}", factory)
-    register_bench("tabular", _bench)
+    register_package(encoders=ENCODERS, methods=METHODS, encoder_prefix="tabular_", method_prefix="tabular_",
+                     bench=("tabular", _bench))

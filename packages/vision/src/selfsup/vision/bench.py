@@ -18,11 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
-from selfsup.core.bench import suite_parser
+from selfsup.core.bench import add_pretraining_flags, bar_chart, suite_parser
 from selfsup.core.eval import knn_accuracy, linear_probe, rankme
 from selfsup.core.train import TrainConfig, Trainer
 from selfsup.vision.augment import prepare_images, set_normalization
@@ -239,39 +238,18 @@ def write_outputs(rows: list[dict], meta: dict, output: Path) -> None:
              "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(str(r.get(c, "-")) for c in cols) + " |" for r in rows]
     (output / "results.md").write_text("\n".join(lines) + "\n")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.5))
-    ypos = np.arange(len(rows))
-    ax.barh(ypos - 0.2, [r["knn_acc"] for r in rows], 0.4, label="kNN")
-    ax.barh(ypos + 0.2, [r["probe_acc"] for r in rows], 0.4, label="linear probe")
-    ax.set_yticks(ypos, [f"{r['method']} ({r['encoder']})" for r in rows], fontsize=8)
-    ax.set_xlabel("test accuracy")
-    ax.invert_yaxis()
-    ax.legend(loc="lower right")
-    ax.set_title(f"selfsup vision, {rows[0]['data']}, preset {meta['preset']}", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(output / "results.png", dpi=120)
-    plt.close(fig)
+    bar_chart(rows, [("knn_acc", "kNN"), ("probe_acc", "linear probe")], xlabel="test accuracy",
+              title=f"selfsup vision, {rows[0]['data']}, preset {meta['preset']}", path=output / "results.png")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = suite_parser("vision", __doc__, PRESETS, methods_help=f"comma-separated, from {list(METHODS)}",
                           data_root_help="CIFAR-10 JPEG pack, CIFAR, Fashion-MNIST or train/ + test/ image folders")
-    parser.add_argument("--epochs", type=int, default=None, help="override the preset's pretraining epochs")
-    parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--encoder", default=None, help="CNN encoder of the two-view methods (preset's by default)")
     parser.add_argument("--vit-encoder", default=None, help="ViT encoder of MAE and I-JEPA")
-    parser.add_argument("--checkpoints", default=None, help="keep the checkpoints in this folder (default: temporary)")
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--knn-every", type=int, default=0, metavar="EPOCHS",
                         help="also record the kNN test accuracy every EPOCHS epochs of pretraining (learning curve)")
-    parser.add_argument("--no-baselines", action="store_true", help="skip the raw-pixel and random-init rows")
+    add_pretraining_flags(parser, baselines="the raw-pixel and random-init rows")
     args = parser.parse_args(argv)
     if args.data_root is not None and not args.data_root.is_dir():
         parser.error(f"--data-root {args.data_root} is not a folder")

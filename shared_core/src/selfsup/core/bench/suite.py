@@ -17,3 +17,39 @@ def suite_parser(suite: str, doc: str, presets: Iterable[str], *, methods_help: 
     parser.add_argument("--data-root", type=Path, default=None, help=data_root_help)
     parser.add_argument("--output", type=Path, default=Path(f"out/bench-{suite}"))
     return parser
+
+
+def add_pretraining_flags(parser: argparse.ArgumentParser, *, baselines: str = "the baseline rows") -> None:
+    """The flags of suites that pretrain with the Trainer: ``--epochs``, ``--batch-size``, ``--checkpoints``,
+    ``--device``, ``--seed``, ``--quiet``, ``--no-baselines``."""
+    parser.add_argument("--epochs", type=int, default=None, help="override the preset's pretraining epochs")
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--checkpoints", default=None, help="keep the checkpoints in this folder (default: temporary)")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--no-baselines", action="store_true", help=f"skip {baselines}")
+
+
+def bar_chart(rows: list[dict], series: list[tuple[str, str]], *, xlabel: str, title: str, path: Path) -> None:
+    """One horizontal group of bars per row (``method (encoder)``), one bar per ``(key, label)`` series;
+    saved as a PNG at ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(rows) * max(1, len(series) / 2) + 1.5))
+    ypos = np.arange(len(rows))
+    width = 0.8 / len(series)
+    for i, (key, label) in enumerate(series):
+        ax.barh(ypos + (i - (len(series) - 1) / 2) * width, [r[key] for r in rows], width, label=label)
+    ax.set_yticks(ypos, [f"{r['method']} ({r['encoder']})" for r in rows], fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.invert_yaxis()
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
