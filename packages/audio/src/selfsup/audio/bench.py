@@ -27,7 +27,7 @@ from selfsup.audio.build import METHOD_TOKENS, METHODS, build_encoder, build_met
 from selfsup.audio.datasets import AudioClips, SpectrogramDataset, fsdd_takes, load_fsdd, synthesize_words
 from selfsup.audio.features import SpectrogramStats
 from selfsup.audio.probes import logmel_stats_features, probe_suite
-from selfsup.core.bench import add_pretraining_flags, bar_chart, suite_parser
+from selfsup.core.bench import add_pretraining_flags, bar_chart, run_suite, suite_parser
 from selfsup.core.eval import rankme
 from selfsup.core.train import TrainConfig, Trainer
 
@@ -180,13 +180,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--tokens", choices=("patch", "frame"), default=None,
                         help="one token kind for every Transformer method (default: each method's own)")
     add_pretraining_flags(parser, baselines="the log-mel and random-init rows")
-    args = parser.parse_args(argv)
-    if args.data_root is not None and not args.data_root.is_dir():
-        parser.error(f"--data-root {args.data_root} is not a folder")
-    rows, meta = run(args)
-    write_outputs(rows, meta, args.output)
-    print((args.output / "results.md").read_text())
-    return rows
+    return run_suite(parser, argv, run, write_outputs)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from selfsup.core.bench import add_pretraining_flags, bar_chart, suite_parser
+from selfsup.core.bench import add_pretraining_flags, bar_chart, run_suite, suite_parser
 from selfsup.core.eval import knn_accuracy, linear_probe, rankme
 from selfsup.core.train import TrainConfig, Trainer
 from selfsup.vision.augment import prepare_images, set_normalization
@@ -250,13 +250,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--knn-every", type=int, default=0, metavar="EPOCHS",
                         help="also record the kNN test accuracy every EPOCHS epochs of pretraining (learning curve)")
     add_pretraining_flags(parser, baselines="the raw-pixel and random-init rows")
-    args = parser.parse_args(argv)
-    if args.data_root is not None and not args.data_root.is_dir():
-        parser.error(f"--data-root {args.data_root} is not a folder")
-    rows, meta = run(args)
-    write_outputs(rows, meta, args.output)
-    print((args.output / "results.md").read_text())
-    return rows
+    return run_suite(parser, argv, run, write_outputs)
 
 
 if __name__ == "__main__":

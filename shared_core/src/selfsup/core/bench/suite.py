@@ -53,3 +53,15 @@ def bar_chart(rows: list[dict], series: list[tuple[str, str]], *, xlabel: str, t
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def run_suite(parser: argparse.ArgumentParser, argv: list[str] | None, run, write_outputs) -> list[dict]:
+    """Parse ``argv``, check ``--data-root``, ``rows, meta = run(args)``, ``write_outputs(rows, meta, output)``,
+    print the Markdown table and return the rows."""
+    args = parser.parse_args(argv)
+    if args.data_root is not None and not args.data_root.is_dir():
+        parser.error(f"--data-root {args.data_root} is not a folder")
+    rows, meta = run(args)
+    write_outputs(rows, meta, args.output)
+    print((args.output / "results.md").read_text())
+    return rows
