@@ -27,7 +27,7 @@ from selfsup.audio.build import METHOD_TOKENS, METHODS, build_encoder, build_met
 from selfsup.audio.datasets import AudioClips, SpectrogramDataset, fsdd_takes, load_fsdd, synthesize_words
 from selfsup.audio.features import SpectrogramStats
 from selfsup.audio.probes import logmel_stats_features, probe_suite
-from selfsup.core.bench import add_pretraining_flags, bar_chart, run_suite, suite_parser
+from selfsup.core.bench import add_pretraining_flags, bar_chart, parse_methods, run_suite, suite_parser
 from selfsup.core.eval import rankme
 from selfsup.core.train import TrainConfig, Trainer
 
@@ -121,10 +121,7 @@ def run(args) -> tuple[list[dict], dict]:
     stats = train.stats()
     data = f"{clips.name} ({len(clips)} clips, {int(test_mask.sum())} official test, {len(set(clips.groups))} speakers)"
     print(f"data: {data}, features in {time.perf_counter() - start:.1f} s", flush=True)
-    methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",")]
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
+    methods = parse_methods(args.methods, METHODS)
     common = {"data": data, "preset": args.preset}
     rows = []
     if not args.no_baselines:

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from selfsup.core.bench import add_pretraining_flags, bar_chart, run_suite, suite_parser
+from selfsup.core.bench import add_pretraining_flags, bar_chart, parse_methods, run_suite, suite_parser
 from selfsup.core.eval import knn_accuracy, linear_probe, rankme
 from selfsup.core.train import TrainConfig, Trainer
 from selfsup.vision.augment import prepare_images, set_normalization
@@ -171,10 +171,7 @@ def run(args) -> tuple[list[dict], dict]:
     mean, std = train.channel_stats()
     data = f"{train.name.removesuffix(' train')} ({len(train)} train / {len(test)} test)"
     print(f"data: {data}, loaded in {time.perf_counter() - start:.1f} s", flush=True)
-    methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",")]
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
+    methods = parse_methods(args.methods, METHODS)
     encoders = {"cnn": args.encoder or preset["cnn"], "vit": args.vit_encoder or preset["vit"]}
     common = {"data": data, "preset": args.preset}
     rows = [] if args.no_baselines else _baseline_rows(methods, encoders, train, test, preset, args, mean, std,

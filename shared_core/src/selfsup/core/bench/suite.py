@@ -65,3 +65,13 @@ def run_suite(parser: argparse.ArgumentParser, argv: list[str] | None, run, writ
     write_outputs(rows, meta, args.output)
     print((args.output / "results.md").read_text())
     return rows
+
+
+def parse_methods(spec: str, known: Iterable[str]) -> list[str]:
+    """``--methods``: ``"all"`` or comma-separated names, each of ``known`` (else a ValueError naming them)."""
+    known = list(known)
+    methods = known if spec == "all" else [m.strip() for m in spec.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in known]
+    if unknown or not methods:
+        raise ValueError(f"unknown methods {unknown or spec!r}; choose from {known}")
+    return methods
