@@ -1,0 +1,25 @@
+import json
+
+from selfsup.graph.bench import main
+
+
+def test_smoke_suite_writes_rows_with_baselines(tmp_path):
+    rows = main(["--preset", "smoke", "--methods", "cca_ssg,graphcl", "--output", str(tmp_path), "--quiet"])
+    methods = [r["method"] for r in rows]
+    assert methods[:3] == ["raw features (baseline)", "random init (baseline)", "supervised GCN (baseline)"]
+    assert "cca_ssg" in methods and "graphcl" in methods
+    node = next(r for r in rows if r["method"] == "cca_ssg")
+    assert 0 < node["public"] <= 1 and 0 < node["random_splits"] <= 1 and node["wall_s"] > 0
+    graph = next(r for r in rows if r["method"] == "graphcl")
+    assert 0 < graph["graph"] <= 1
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert len(saved["rows"]) == len(rows)
+    assert (tmp_path / "results.md").read_text().count("\n| ") == len(rows) + 1
+    assert (tmp_path / "results.png").stat().st_size > 0 and (tmp_path / "results-graph.png").stat().st_size > 0
+
+
+def test_plugin_registers_the_suite():
+    from selfsup.core import registry
+
+    assert "graph_grace" in registry.available("method") and "graph" in registry.available("bench")
+    assert "planetoid" in registry.available("dataset")
