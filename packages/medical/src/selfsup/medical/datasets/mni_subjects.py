@@ -1,0 +1,103 @@
+"""Embedded default: pseudo-subjects made from the real MNI152 template and its tissue probability maps.
+
+nilearn's wheel ships the ICBM 2009a symmetric T1 template and its grey- and white-matter probability
+maps (1 mm, 197 x 233 x 189). Each pseudo-subject is the template warped by a random affine and a random
+elastic deformation, then given a bias field, a contrast change and noise (MONAI transforms). The tissue
+maps go through the *same* spatial transforms, so every voxel's label (background, CSF, GM, WM = argmax of
+the warped probabilities) is exact for its image, and the volume-level targets are the tissue fractions.
+These are synthetic subjects of one real brain, not patients: every report names them as such.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from selfsup.medical.datasets._cache import atomic_save_npy, cache_dir
+from selfsup.medical.datasets.volumes import TISSUES, VolumeSet
+
+NAME = "MNI152 pseudo-subjects (synthetic: one real template, random warps; exact tissue labels)"
+
+
+def load_mni_template(size: int = 64) -> torch.Tensor:
+    """``(4, size, size, size)``: T1 intensities scaled to [0, 1], then CSF, GM and WM probabilities, cropped to
+    the brain's bounding box, padded to a cube and resampled to ``size``^3 (cached under ``$SELFSUP_CACHE``)."""
+    path = cache_dir() / f"mni152-template-{size}.npy"
+    if path.is_file():
+        return torch.from_numpy(np.load(path))
+    template = _resampled_template(size)
+    atomic_save_npy(template.numpy(), path)
+    return template
+
+
+def _resampled_template(size: int) -> torch.Tensor:
+    import nibabel as nib
+    from nilearn import datasets
+
+    t1, gm, wm = (np.asarray(nib.load(p).dataobj, dtype=np.float32)
+                  for p in (datasets.MNI152_FILE_PATH, datasets.GM_MNI152_FILE_PATH, datasets.WM_MNI152_FILE_PATH))
+    if not (t1.shape == gm.shape == wm.shape):
+        raise ValueError(f"MNI152 template and tissue maps differ in shape: {t1.shape}, {gm.shape}, {wm.shape}")
+    gm, wm = gm / max(gm.max(), 1e-6), wm / max(wm.max(), 1e-6)
+    brain = (t1 > 0).astype(np.float32)
+    csf = brain * np.clip(1.0 - gm - wm, 0.0, 1.0)
+    stack = np.stack([t1 / t1.max(), csf, gm, wm])
+    box = np.argwhere(brain > 0)
+    lo, hi = box.min(0), box.max(0) + 1
+    stack = stack[:, lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+    side = int(max(stack.shape[1:]) * 1.08)  # a margin so warps do not cut the brain
+    pads = [(0, 0)] + [((side - s) // 2, side - s - (side - s) // 2) for s in stack.shape[1:]]
+    cube = torch.from_numpy(np.pad(stack, pads))
+    return F.interpolate(cube[None], size=(size,) * 3, mode="trilinear", align_corners=False)[0]
+
+
+def _subject_transforms(seed: int):
+    from monai.transforms import (
+        Compose,
+        Rand3DElasticd,
+        RandAdjustContrastd,
+        RandAffined,
+        RandBiasFieldd,
+        RandGaussianNoised,
+        ScaleIntensityd,
+    )
+
+    keys = ["image", "tissue"]
+    spatial = [
+        RandAffined(keys, prob=1.0, rotate_range=(0.15, 0.15, 0.15), scale_range=(0.15, 0.15, 0.15),
+                    shear_range=(0.05, 0.05, 0.05), translate_range=(3, 3, 3), mode="bilinear",
+                    padding_mode="zeros"),
+        Rand3DElasticd(keys, sigma_range=(6, 8), magnitude_range=(60, 120), prob=1.0, mode="bilinear",
+                       padding_mode="zeros"),
+    ]
+    intensity = [RandBiasFieldd("image", coeff_range=(0.2, 0.4), prob=1.0),
+                 RandAdjustContrastd("image", gamma=(0.7, 1.5), prob=1.0),
+                 RandGaussianNoised("image", std=0.03, prob=1.0),
+                 ScaleIntensityd("image", minv=0.0, maxv=1.0)]
+    return Compose(spatial + intensity).set_random_state(seed=seed)
+
+
+def _plain(x) -> torch.Tensor:
+    """A plain float tensor from MONAI's MetaTensor (its metadata is not needed in memory)."""
+    return (x.as_tensor() if hasattr(x, "as_tensor") else torch.as_tensor(x)).float()
+
+
+def mni_pseudo_subjects(n: int = 40, size: int = 64, seed: int = 0) -> VolumeSet:
+    """``n`` pseudo-subjects of ``size``^3 voxels: images ``(n, 1, s, s, s)`` in [0, 1], labels ``(n, s, s, s)``
+    (0 background, 1 CSF, 2 GM, 3 WM) and targets ``(n, 3)`` = the CSF/GM/WM fractions of the volume."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    template = load_mni_template(size)
+    images, labels = [], []
+    for i in range(n):
+        out = _subject_transforms(seed * 100_003 + i)({"image": template[:1].clone(), "tissue": template[1:].clone()})
+        tissue = _plain(out["tissue"]).clamp(0, 1)
+        background = (1.0 - tissue.sum(0, keepdim=True)).clamp(min=0)
+        labels.append(torch.cat([background, tissue]).argmax(0))
+        images.append(_plain(out["image"]))
+    labels = torch.stack(labels)
+    fractions = torch.stack([(labels == k).float().mean(dim=(1, 2, 3)) for k in (1, 2, 3)], dim=1)
+    return VolumeSet(torch.stack(images).contiguous(), labels, fractions, name=NAME, class_names=TISSUES,
+                     target_names=tuple(f"{t} fraction" for t in TISSUES),
+                     ids=[f"mni-pseudo-{seed}-{i:03d}" for i in range(n)])

@@ -1,0 +1,20 @@
+"""Entry point of the ``selfsup.plugins`` group: what ``selfsup list`` shows for 3D medical volumes."""
+
+from __future__ import annotations
+
+
+def _bench(argv: list[str] | None = None):
+    from selfsup.medical.bench import main
+
+    return main(argv)
+
+
+def register() -> None:
+    from selfsup.core.registry import register_package
+    from selfsup.medical import datasets
+    from selfsup.medical.build import ENCODERS, METHODS
+
+    register_package(encoders=ENCODERS, methods=METHODS, method_prefix="medical_", bench=("medical", _bench),
+                     datasets={"mni_pseudo_subjects": datasets.mni_pseudo_subjects,
+                               "nifti_folder": datasets.load_nifti_folder,
+                               "decathlon": datasets.load_decathlon})

@@ -1,0 +1,28 @@
+import json
+
+from selfsup.medical.bench import main
+
+
+def test_smoke_suite_writes_rows_with_baselines(tmp_path):
+    rows = main(["--preset", "smoke", "--methods", "voco,mae3d", "--output", str(tmp_path), "--quiet"])
+    methods = [r["method"] for r in rows]
+    assert methods == ["intensity histogram (baseline)", "random init / from scratch (baseline)",
+                       "random init / from scratch (baseline)", "voco", "mae3d"]
+    assert [r["encoder"] for r in rows[1:3]] == ["unet3d_tiny", "vit3d_mini"]
+    for row in rows[1:]:
+        assert 0 <= row["frozen_dice"] <= 1 and 0 <= row["dice_1"] <= 1 and row["fraction_r2"] <= 1
+    voco = rows[3]
+    assert voco["steps"] == 2 and voco["wall_s"] > 0 and voco["rankme"] >= 1
+    assert "synthetic" in voco["data"]
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert len(saved["rows"]) == len(rows)
+    assert (tmp_path / "results.md").read_text().count("\n| ") == len(rows) + 1
+    assert (tmp_path / "results.png").stat().st_size > 0
+
+
+def test_plugin_registers_the_suite():
+    from selfsup.core import registry
+
+    assert "medical_voco" in registry.available("method") and "medical" in registry.available("bench")
+    assert {"mni_pseudo_subjects", "nifti_folder", "decathlon"} <= set(registry.available("dataset"))
+    assert "swin_unetr" in registry.available("encoder")

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from selfsup.medical import VolumeSet, build_encoder, dice_scores, train_segmenter
+from selfsup.medical.datasets import mni_pseudo_subjects
+
+
+class _Oracle(nn.Module):
+    """Logits that put each voxel in the class its intensity encodes (image = label / 3)."""
+
+    def forward(self, x):
+        label = (x[:, 0] * 3).round().long()
+        return nn.functional.one_hot(label, 4).permute(0, 4, 1, 2, 3).float() * 10
+
+
+def _volumes() -> VolumeSet:
+    labels = torch.randint(0, 4, (2, 32, 32, 32))
+    return VolumeSet(labels[:, None].float() / 3, labels, class_names=("a", "b", "c"))
+
+
+def test_dice_is_one_for_a_perfect_and_zero_for_an_empty_segmentation():
+    volumes = _volumes()
+    scores = dice_scores(_Oracle(), volumes, crop=16, overlap=0.25)
+    assert scores["mean"] == 1.0 and set(scores) == {"a", "b", "c", "mean"}
+    background = lambda x: torch.cat([torch.ones_like(x), torch.zeros_like(x).repeat(1, 3, 1, 1, 1)], 1)  # noqa: E731
+    assert dice_scores(background, volumes, crop=16)["mean"] == 0.0
+
+
+def test_frozen_probe_keeps_the_encoder_and_fine_tuning_copies_it():
+    torch.manual_seed(0)
+    volumes = mni_pseudo_subjects(2, size=32, seed=3)
+    encoder = build_encoder("unet3d_tiny")
+    before = {k: v.clone() for k, v in encoder.state_dict().items()}
+    frozen = train_segmenter(encoder, volumes, steps=2, crop=32, freeze_encoder=True)
+    for name, value in frozen.encoder.state_dict().items():
+        if name.startswith(("net.conv_0", "net.down_")):
+            assert torch.equal(value, before[name]), name
+    assert not torch.equal(frozen.encoder.state_dict()["net.upcat_1.convs.conv_0.conv.weight"],
+                           before["net.upcat_1.convs.conv_0.conv.weight"])
+    tuned = train_segmenter(encoder, volumes, steps=2, crop=32)
+    assert not torch.equal(tuned.encoder.state_dict()["net.conv_0.conv_0.conv.weight"],
+                           before["net.conv_0.conv_0.conv.weight"])
+    for name, value in encoder.state_dict().items():  # the encoder passed in is untouched
+        assert torch.equal(value, before[name])
