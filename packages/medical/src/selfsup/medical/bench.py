@@ -38,15 +38,16 @@ from selfsup.medical.probes import embed_volumes, intensity_histogram, ridge_pro
 PRESETS = {
     "smoke": {"subjects": 6, "test": 2, "size": 64, "crop": 32, "seeds": 1, "pretrain_steps": 2, "batch_size": 2,
               "finetune_steps": 2, "finetune_batch": 2, "labels": (1,), "frozen_labels": 1, "lr": 1e-3,
-              "finetune_lr": 1e-3, "overlap": 0.0, "voco_random": 2, "cnn": ("unet3d_tiny", {}),
+              "finetune_lr": {"cnn": 1e-3, "vit": 1e-3}, "overlap": 0.0, "voco_random": 2, "cnn": ("unet3d_tiny", {}),
               "vit": ("vit3d_mini", {"volume_size": 32, "patch_size": 8})},
     "default": {"subjects": 24, "test": 6, "size": 64, "crop": 32, "seeds": 3, "pretrain_steps": 150, "batch_size": 4,
                 "finetune_steps": 150, "finetune_batch": 2, "labels": (1, 2, 5), "frozen_labels": 2, "lr": 1e-3,
-                "finetune_lr": 3e-3, "overlap": 0.0, "voco_random": 2, "cnn": ("unet3d_tiny", {}),
+                "finetune_lr": {"cnn": 1e-2, "vit": 3e-3}, "overlap": 0.0, "voco_random": 2, "cnn": ("unet3d_tiny", {}),
                 "vit": ("vit3d_mini", {"volume_size": 32, "patch_size": 4})},
     "gpu": {"subjects": 64, "test": 16, "size": 192, "crop": 96, "seeds": 3, "pretrain_steps": 2000, "batch_size": 4,
             "finetune_steps": 500, "finetune_batch": 2, "labels": (1, 2, 5), "frozen_labels": 2, "lr": 2e-4,
-            "finetune_lr": 5e-4, "overlap": 0.5, "voco_random": 4, "cnn": ("swin_unetr", {"feature_size": 48}),
+            "finetune_lr": {"cnn": 5e-4, "vit": 5e-4},
+            "overlap": 0.5, "voco_random": 4, "cnn": ("swin_unetr", {"feature_size": 48}),
             "vit": ("vit3d_small", {"volume_size": 96, "patch_size": 16})},
 }
 METHOD_FAMILY = {"swin_ssl": "cnn", "voco": "cnn", "models_genesis": "cnn", "mae3d": "vit"}
@@ -93,12 +94,14 @@ def fraction_r2(features: torch.Tensor, volumes: VolumeSet, seed: int) -> float 
     return ridge_probe_cv(features, volumes.targets, folds=5, seed=seed)
 
 
-def evaluate(encoder, volumes: VolumeSet, test_idx: np.ndarray, preset: dict, seed: int, device, args) -> dict:
+def evaluate(encoder, family: str, volumes: VolumeSet, test_idx: np.ndarray, preset: dict, seed: int, device,
+             args) -> dict:
     """Frozen probes and few-label segmentation of one encoder (pretrained or at random init)."""
     train_idx = np.setdiff1d(np.arange(len(volumes)), test_idx)
     pool, test = volumes.subset(train_idx, "labelled pool"), volumes.subset(test_idx, "held-out")
     ft = {"steps": preset["finetune_steps"], "batch_size": preset["finetune_batch"], "crop": preset["crop"],
-          "lr": preset["finetune_lr"], "overlap": preset["overlap"], "device": device, "progress": not args.quiet}
+          "lr": preset["finetune_lr"][family],
+          "overlap": preset["overlap"], "device": device, "progress": not args.quiet}
     features = embed_volumes(encoder, volumes.images, crop=preset["crop"], device=device)
     out = {"rankme": float(rankme(features[train_idx])), "fraction_r2": fraction_r2(features, volumes, seed)}
     if volumes.labels is None:
@@ -156,7 +159,7 @@ def run(args) -> tuple[list[dict], dict]:
             for seed in seeds:
                 torch.manual_seed(seed)
                 encoder, name = make_encoder(family, preset)
-                per_seed.append(evaluate(encoder, volumes, test_idx, preset, seed, device, args))
+                per_seed.append(evaluate(encoder, family, volumes, test_idx, preset, seed, device, args))
             rows.append({"method": "random init / from scratch (baseline)", "encoder": name, "steps": 0, **common,
                          **_summarise(per_seed)})
             _report(rows[-1])
@@ -166,8 +169,7 @@ def run(args) -> tuple[list[dict], dict]:
             torch.manual_seed(seed)
             encoder, name = make_encoder(METHOD_FAMILY[method], preset)
             stats.append(pretrain(method, encoder, train, preset, args, seed, device))
-            per_seed.append(evaluate(encoder.cpu() if device.type == "cpu" else encoder, volumes, test_idx, preset,
-                                     seed, device, args))
+            per_seed.append(evaluate(encoder, METHOD_FAMILY[method], volumes, test_idx, preset, seed, device, args))
         mean = lambda k: round(float(np.mean([s[k] for s in stats])), 2)  # noqa: E731
         rows.append({"method": method, "encoder": name, "steps": stats[0]["steps"], **common,
                      "wall_s": mean("wall_s"), "volumes_per_s": mean("volumes_per_s"),

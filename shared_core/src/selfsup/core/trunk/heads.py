@@ -8,8 +8,9 @@ import copy
 import torch
 from torch import nn
 
-from selfsup.core.trunk.masking import restore_masked
-from selfsup.core.trunk.trunk import Block
+from selfsup.core.trunk.masking import drop_masked, restore_masked
+from selfsup.core.trunk.tokens import TokenBatch
+from selfsup.core.trunk.trunk import Block, Trunk
 
 
 class MAEDecoder(nn.Module):
@@ -44,6 +45,17 @@ class MAEDecoder(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.pred(self.norm(x))[:, num_prefix:]
+
+
+def mae_predict(tokens: TokenBatch, mask: torch.Tensor, trunk: Trunk, decoder: MAEDecoder,
+                positions: torch.Tensor | None) -> torch.Tensor:
+    """MAE's forward on any tokenizer's output: ``trunk`` encodes the tokens that ``mask (B, N)`` (True =
+    masked) leaves visible, ``decoder`` predicts every token from them and its ``positions (1|B, N, dim)``.
+    Returns ``(B, N, decoder out_dim)``, for :func:`~selfsup.core.objectives.masked_reconstruction`."""
+    kept, ids_restore = drop_masked(tokens.tokens, mask)
+    latent = trunk(tokens.with_tokens(kept))
+    pos = None if positions is None else positions.to(latent.tokens.dtype)
+    return decoder(latent.tokens, ids_restore, pos, latent.num_prefix)
 
 
 class LatentPredictor(nn.Module):

@@ -9,7 +9,7 @@ from torch import nn
 from selfsup.audio.encoders import spectrograms
 from selfsup.audio.methods._masked import make_mask, patchify, require_transformer
 from selfsup.core.objectives import masked_reconstruction
-from selfsup.core.trunk import MAEDecoder, drop_masked, sincos_grid
+from selfsup.core.trunk import MAEDecoder, mae_predict, sincos_grid
 
 
 class AudioMAE(nn.Module):
@@ -37,9 +37,7 @@ class AudioMAE(nn.Module):
         tokens = tok(spec)
         b = tokens.tokens.shape[0]
         mask = make_mask(self.mask_kind, b, tok.grid, self.mask_ratio).to(spec.device)
-        kept, ids_restore = drop_masked(tokens.tokens, mask)
-        latent = self.encoder.trunk(tokens.with_tokens(kept))
-        pred = self.decoder(latent.tokens, ids_restore, self.decoder_pos.to(latent.tokens.dtype), latent.num_prefix)
+        pred = mae_predict(tokens, mask, self.encoder.trunk, self.decoder, self.decoder_pos)
         loss = masked_reconstruction(pred.float(), patchify(spec, tok.patch).float(), mask,
                                      normalize_target=self.norm_pix)
         return {"loss": loss}

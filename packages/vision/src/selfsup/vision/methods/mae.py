@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from selfsup.core.objectives import masked_reconstruction
-from selfsup.core.trunk import MAEDecoder, drop_masked, random_mask, sincos_grid
+from selfsup.core.trunk import MAEDecoder, mae_predict, random_mask, sincos_grid
 from selfsup.vision.augment import ImageAugment
 from selfsup.vision.encoders import VisionTransformer
 from selfsup.vision.methods._patches import patchify
@@ -45,8 +45,6 @@ class MAE(nn.Module):
         tokens = self.encoder.tokenizer(images)
         b, n = tokens.tokens.shape[:2]
         mask = random_mask(b, n, self.mask_ratio).to(images.device)
-        kept, ids_restore = drop_masked(tokens.tokens, mask)
-        latent = self.encoder.trunk(tokens.with_tokens(kept))
-        pred = self.decoder(latent.tokens, ids_restore, self.decoder_pos.to(latent.tokens.dtype), latent.num_prefix)
+        pred = mae_predict(tokens, mask, self.encoder.trunk, self.decoder, self.decoder_pos)
         target = patchify(images, self.encoder.tokenizer.patch_size)
         return {"loss": masked_reconstruction(pred.float(), target, mask, normalize_target=self.norm_pix)}
