@@ -26,3 +26,14 @@ def test_plugin_registers_the_suite():
     assert "medical_voco" in registry.available("method") and "medical" in registry.available("bench")
     assert {"mni_pseudo_subjects", "nifti_folder", "decathlon"} <= set(registry.available("dataset"))
     assert "swin_unetr" in registry.available("encoder")
+
+
+def test_loading_the_plugin_does_not_import_monai():
+    """MONAI's import takes tens of seconds: every ``selfsup`` command loads the plugins, so they stay light."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from selfsup.core import registry; registry.load_plugins(); "
+            "assert 'medical_voco' in registry.available('method'); assert 'monai' not in sys.modules, 'monai'")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr

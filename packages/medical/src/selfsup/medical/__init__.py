@@ -6,34 +6,31 @@ folders and Decathlon tasks through MONAI, embedded MNI152 pseudo-subjects), few
 frozen probes, and the suite ``selfsup bench medical``.
 """
 
-from selfsup.medical.build import ENCODERS, METHODS, build_encoder, build_method
-from selfsup.medical.datasets import (
-    TISSUES,
-    VolumeDataset,
-    VolumeSet,
-    check_volume,
-    load_decathlon,
-    load_mni_template,
-    load_nifti_folder,
-    mni_pseudo_subjects,
-)
-from selfsup.medical.encoders import (
-    PatchTokenizer3D,
-    ResNet3D,
-    SwinUNETREncoder,
-    UNet3D,
-    VisionTransformer3D,
-    VolumeEncoder,
-    load_pretrained_weights,
-)
-from selfsup.medical.finetune import dice_scores, few_label_dice, train_segmenter
-from selfsup.medical.methods import MAE3D, ModelsGenesis, SwinPretraining, VoCo
-from selfsup.medical.probes import embed_volumes, intensity_histogram, ridge_probe, ridge_probe_cv
+from __future__ import annotations
 
-__all__ = [
-    "ENCODERS", "MAE3D", "METHODS", "TISSUES", "ModelsGenesis", "PatchTokenizer3D", "ResNet3D", "SwinPretraining",
-    "SwinUNETREncoder", "UNet3D", "VisionTransformer3D", "VoCo", "VolumeDataset", "VolumeEncoder", "VolumeSet",
-    "build_encoder", "build_method", "check_volume", "dice_scores", "embed_volumes", "few_label_dice",
-    "intensity_histogram", "load_decathlon", "load_mni_template", "load_nifti_folder", "load_pretrained_weights",
-    "mni_pseudo_subjects", "ridge_probe", "ridge_probe_cv", "train_segmenter",
-]
+import importlib
+
+# public name -> module; imported on first access (PEP 562), so that loading the plugin does not import MONAI
+_EXPORTS = {
+    **dict.fromkeys(["ENCODERS", "METHODS", "build_encoder", "build_method"], "build"),
+    **dict.fromkeys(["TISSUES", "VolumeDataset", "VolumeSet", "check_volume", "load_decathlon", "load_mni_template",
+                     "load_nifti_folder", "mni_pseudo_subjects"], "datasets"),
+    **dict.fromkeys(["PatchTokenizer3D", "ResNet3D", "SwinUNETREncoder", "UNet3D", "VisionTransformer3D",
+                     "VolumeEncoder", "load_pretrained_weights"], "encoders"),
+    **dict.fromkeys(["dice_scores", "few_label_dice", "train_segmenter"], "finetune"),
+    **dict.fromkeys(["MAE3D", "ModelsGenesis", "SwinPretraining", "VoCo"], "methods"),
+    **dict.fromkeys(["embed_volumes", "intensity_histogram", "ridge_probe", "ridge_probe_cv"], "probes"),
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'selfsup.medical' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"selfsup.medical.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,24 +1,41 @@
-"""Encoders and methods by name, and the encoder each method uses in the suite's presets."""
+"""Encoders and methods by name. The factories import their module on first use: MONAI's import takes tens of
+seconds, and registering the plugin (``selfsup list``, any ``selfsup`` command) must not pay it."""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+
 from torch import nn
 
-from selfsup.medical.encoders import ResNet3D, SwinUNETREncoder, UNet3D, VisionTransformer3D
-from selfsup.medical.methods import MAE3D, ModelsGenesis, SwinPretraining, VoCo
+
+def _lazy(module: str, attr: str, *args, **defaults) -> Callable[..., nn.Module]:
+    def factory(*more, **kwargs) -> nn.Module:
+        cls = getattr(importlib.import_module(f"selfsup.medical.{module}"), attr)
+        return cls(*args, *more, **{**defaults, **kwargs})
+
+    factory.__qualname__ = factory.__name__ = attr
+    factory.__module__ = f"selfsup.medical.{module}"
+    return factory
+
 
 ENCODERS = {
-    "unet3d": UNet3D,
-    "unet3d_small": lambda **kw: UNet3D(**{"features": (8, 16, 32, 64, 128, 8), **kw}),
-    "unet3d_tiny": lambda **kw: UNet3D(**{"features": (4, 8, 16, 32, 64, 4), **kw}),
-    "vit3d_mini": lambda **kw: VisionTransformer3D("mini", **kw),
-    "vit3d_small": lambda **kw: VisionTransformer3D("small", **kw),
-    "vit3d_base": lambda **kw: VisionTransformer3D("base", **kw),
-    "swin_unetr": SwinUNETREncoder,
-    "resnet3d_10": lambda **kw: ResNet3D(10, **kw),
-    "resnet3d_18": lambda **kw: ResNet3D(18, **kw),
+    "unet3d": _lazy("encoders.unet3d", "UNet3D"),
+    "unet3d_small": _lazy("encoders.unet3d", "UNet3D", features=(8, 16, 32, 64, 128, 8)),
+    "unet3d_tiny": _lazy("encoders.unet3d", "UNet3D", features=(4, 8, 16, 32, 64, 4)),
+    "vit3d_mini": _lazy("encoders.vit3d", "VisionTransformer3D", "mini"),
+    "vit3d_small": _lazy("encoders.vit3d", "VisionTransformer3D", "small"),
+    "vit3d_base": _lazy("encoders.vit3d", "VisionTransformer3D", "base"),
+    "swin_unetr": _lazy("encoders.swin_unetr", "SwinUNETREncoder"),
+    "resnet3d_10": _lazy("encoders.resnet3d", "ResNet3D", 10),
+    "resnet3d_18": _lazy("encoders.resnet3d", "ResNet3D", 18),
 }
-METHODS = {"swin_ssl": SwinPretraining, "voco": VoCo, "models_genesis": ModelsGenesis, "mae3d": MAE3D}
+METHODS = {
+    "swin_ssl": _lazy("methods.swin_pretraining", "SwinPretraining"),
+    "voco": _lazy("methods.voco", "VoCo"),
+    "models_genesis": _lazy("methods.models_genesis", "ModelsGenesis"),
+    "mae3d": _lazy("methods.mae3d", "MAE3D"),
+}
 
 
 def build_encoder(name: str, **kwargs) -> nn.Module:
