@@ -77,7 +77,7 @@ def pretrain(method_name: str, encoder, train: VolumeSet, preset: dict, args, se
     method = build_method(method_name, encoder, **method_kwargs(method_name, preset))
     batch = min(args.batch_size or preset["batch_size"], len(train))
     steps = args.epochs or preset["pretrain_steps"]
-    epochs = -(-steps * batch // len(train))
+    epochs = -(-steps // (len(train) // batch))  # the Trainer drops the last partial batch of each epoch
     with tempfile.TemporaryDirectory() as tmp:
         config = TrainConfig(output_dir=args.checkpoints or tmp, epochs=epochs, max_steps=steps, batch_size=batch,
                              optimizer="adamw", lr=preset["lr"], weight_decay=0.01, warmup_steps=max(1, steps // 10),
