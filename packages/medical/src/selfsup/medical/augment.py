@@ -18,6 +18,12 @@ def _randint(generator: torch.Generator | None, high: int, n: int) -> torch.Tens
     return torch.randint(0, max(1, high), (n,), generator=generator)
 
 
+def _random_box(shape, edges, generator: torch.Generator | None) -> tuple[slice, slice, slice]:
+    """Slices of a box with the given ``edges`` at a uniformly random place inside ``shape`` (X, Y, Z)."""
+    return tuple(slice(start, start + e) for start, e in
+                 ((int(_randint(generator, s - e + 1, 1)), e) for s, e in zip(shape, edges, strict=True)))
+
+
 def random_crop_corners(batch: int, volume_shape, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """``(B, 3)`` corners of ``size``^3 crops drawn uniformly inside ``volume_shape`` (X, Y, Z)."""
     if any(s < size for s in volume_shape):
@@ -53,8 +59,7 @@ def cutout(volumes: torch.Tensor, ratio: float = 0.3, box: float = 0.25,
         for _ in range(64):
             if mask[i].float().mean() >= ratio:
                 break
-            x, y, z = (int(_randint(generator, s - e + 1, 1)) for s, e in zip(shape, edges, strict=True))
-            mask[i, :, x:x + edges[0], y:y + edges[1], z:z + edges[2]] = True
+            mask[i, :, *_random_box(shape, edges, generator)] = True
     mask = mask.to(volumes.device)
     noise = torch.rand(volumes.shape, generator=generator).to(volumes.device, volumes.dtype)
     return torch.where(mask, noise, volumes), mask
@@ -92,10 +97,10 @@ def local_shuffle(volumes: torch.Tensor, blocks: int = 200, max_block: int = 4,
     for i in range(b):
         for _ in range(blocks):
             e = [int(_randint(generator, max_block, 1)) + 1 for _ in shape]
-            x, y, z = (int(_randint(generator, s - k + 1, 1)) for s, k in zip(shape, e, strict=True))
-            window = out[i, :, x:x + e[0], y:y + e[1], z:z + e[2]]
+            box = _random_box(shape, e, generator)
+            window = out[i, :, *box]
             perm = torch.randperm(window[0].numel(), generator=generator).to(volumes.device)
-            out[i, :, x:x + e[0], y:y + e[1], z:z + e[2]] = window.reshape(c, -1)[:, perm].reshape(window.shape)
+            out[i, :, *box] = window.reshape(c, -1)[:, perm].reshape(window.shape)
     return out
 
 
@@ -108,13 +113,13 @@ def paint(volumes: torch.Tensor, outpaint_p: float = 0.2, generator: torch.Gener
         noise = torch.rand(c, *shape, generator=generator).to(volumes.device, volumes.dtype)
         if float(_rand(generator, 1)) < outpaint_p:
             e = [int(s * (0.5 + 0.3 * float(_rand(generator, 1)))) for s in shape]
-            x, y, z = (int(_randint(generator, s - k + 1, 1)) for s, k in zip(shape, e, strict=True))
-            keep = out[i, :, x:x + e[0], y:y + e[1], z:z + e[2]].clone()
+            box = _random_box(shape, e, generator)
+            keep = out[i, :, *box].clone()
             out[i] = noise
-            out[i, :, x:x + e[0], y:y + e[1], z:z + e[2]] = keep
+            out[i, :, *box] = keep
         else:
             for _ in range(int(_randint(generator, 4, 1)) + 1):
                 e = [max(1, int(s * (0.1 + 0.2 * float(_rand(generator, 1))))) for s in shape]
-                x, y, z = (int(_randint(generator, s - k + 1, 1)) for s, k in zip(shape, e, strict=True))
-                out[i, :, x:x + e[0], y:y + e[1], z:z + e[2]] = noise[:, x:x + e[0], y:y + e[1], z:z + e[2]]
+                box = _random_box(shape, e, generator)
+                out[i, :, *box] = noise[:, *box]
     return out
