@@ -104,3 +104,24 @@ def test_bad_graphs_are_named(sbm):
     out_of_range.edge_index[0, 0] = sbm.num_nodes + 5
     with pytest.raises(ValueError, match="refers to node"):
         method(out_of_range)
+
+
+def test_projected_gat_decoder_equals_gatconv_with_mapped_attention():
+    """Aggregating in the hidden width then projecting is GATConv(hidden, out) with u = W^T u'."""
+    from torch_geometric.nn import GATConv
+
+    from selfsup.graph.methods.graphmae import ProjectedGATDecoder
+
+    torch.manual_seed(0)
+    n, hidden, out = 50, 16, 40
+    x, edge_index = torch.randn(n, hidden), torch.randint(0, n, (2, 200))
+    reference, decoder = GATConv(hidden, out, heads=1), ProjectedGATDecoder(hidden, out)
+    torch.nn.init.normal_(reference.bias)
+    weight = reference.lin.weight  # (out, hidden)
+    with torch.no_grad():
+        decoder.attention.att_src.copy_((reference.att_src.view(1, out) @ weight).view(1, 1, hidden))
+        decoder.attention.att_dst.copy_((reference.att_dst.view(1, out) @ weight).view(1, 1, hidden))
+        decoder.project.weight.copy_(weight)
+        decoder.project.bias.copy_(reference.bias)
+    torch.testing.assert_close(decoder(x, edge_index), reference(x, edge_index), atol=1e-5, rtol=1e-5)
+    decoder.attention.reset_parameters()  # GATConv's reset must not trip over the removed input transform

@@ -17,6 +17,18 @@ def _core_bench(argv: list[str] | None = None):
     return main(argv)
 
 
+def _crossmodal_bench(argv: list[str] | None = None):
+    from selfsup.core.bench.crossmodal import main
+
+    return main(argv)
+
+
+def _all_bench(argv: list[str] | None = None):
+    from selfsup.core.bench.all_suites import main
+
+    return main(argv)
+
+
 register_encoder("mlp", MLPEncoder)
 register_dataset("digits", DigitsViews)
 for _name, _objective in (("simclr", "nt_xent"), ("infonce", "info_nce"), ("dcl", "dcl"), ("dclw", "dclw"),
@@ -26,3 +38,5 @@ register_method("simsiam", SimSiam)
 register_method("byol", partial(EMADistillation, kind="byol"))
 register_method("dino", partial(EMADistillation, kind="dino"))
 register_bench("core", _core_bench)
+register_bench("crossmodal", _crossmodal_bench)
+register_bench("all", _all_bench)

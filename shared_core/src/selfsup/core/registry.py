@@ -17,7 +17,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
-KINDS = ("encoder", "method", "dataset", "bench")
+KINDS = ("encoder", "method", "dataset", "bench", "transfer")
 _REGISTRY: dict[str, dict[str, Callable[..., Any]]] = {kind: {} for kind in KINDS}
 _PLUGINS_LOADED = False
 PLUGIN_GROUP = "selfsup.plugins"
@@ -54,13 +54,21 @@ def register_bench(name: str, factory: Callable[..., Any] | None = None):
     return _register("bench", name, factory)
 
 
+def register_transfer(domain: str, factory: Callable[..., Any] | None = None):
+    """Register a domain's cross-modal task ``factory(preset, data_root, seed) -> TransferTask``
+    (:mod:`selfsup.core.bench.transfer`): the trunk encoder, its MAE and probes that ``selfsup bench
+    crossmodal`` moves trunks between."""
+    return _register("transfer", domain, factory)
+
+
 def register_package(*, encoders: dict[str, Callable[..., Any]] | None = None,
                      methods: dict[str, Callable[..., Any]] | None = None,
                      datasets: dict[str, Callable[..., Any]] | None = None,
-                     bench: tuple[str, Callable[..., Any]] | None = None, method_prefix: str = "",
+                     bench: tuple[str, Callable[..., Any]] | None = None,
+                     transfer: tuple[str, Callable[..., Any]] | None = None, method_prefix: str = "",
                      encoder_prefix: str = "") -> None:
     """What a domain plugin's ``register()`` does: its encoders, methods (names prefixed, e.g.
-    ``vision_simclr``), datasets and suite ``(name, main)`` in one call."""
+    ``vision_simclr``), datasets, suite ``(name, main)`` and cross-modal task ``(domain, factory)`` in one call."""
     for name, factory in (encoders or {}).items():
         register_encoder(f"{encoder_prefix}{name}", factory)
     for name, factory in (methods or {}).items():
@@ -69,6 +77,8 @@ def register_package(*, encoders: dict[str, Callable[..., Any]] | None = None,
         register_dataset(name, factory)
     if bench is not None:
         register_bench(*bench)
+    if transfer is not None:
+        register_transfer(*transfer)
 
 
 def load_plugins() -> None:

@@ -9,12 +9,19 @@ def _bench(argv: list[str] | None = None):
     return main(argv)
 
 
+def _transfer(**kwargs):
+    from selfsup.vision.crossmodal import vision_task
+
+    return vision_task(**kwargs)
+
+
 def register() -> None:
     from selfsup.core.registry import register_package
     from selfsup.vision import datasets
     from selfsup.vision.build import ENCODERS, METHODS
 
     register_package(encoders=ENCODERS, methods=METHODS, method_prefix="vision_", bench=("vision", _bench),
+                     transfer=("vision", _transfer),
                      datasets={"cifar": datasets.load_cifar, "cifar10_jpeg": datasets.load_cifar10_jpeg,
                                "digits_images": datasets.load_digits_images,
                                "fashion_mnist": datasets.load_fashion_mnist,

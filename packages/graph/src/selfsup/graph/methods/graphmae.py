@@ -23,9 +23,34 @@ def scaled_cosine_error(prediction: torch.Tensor, target: torch.Tensor, alpha: f
     return (1 - cos).pow(alpha).mean()
 
 
+class _NoTransform(nn.Identity):
+    def reset_parameters(self) -> None:  # GATConv.reset_parameters resets its input transform
+        pass
+
+
+class ProjectedGATDecoder(nn.Module):
+    """A single-head GAT layer ``hidden -> out_dim`` computed as attention-weighted aggregation in the
+    ``hidden`` width followed by the linear map: ``W (sum_j a_ij h_j) + b`` with
+    ``a_ij = softmax_j(LeakyReLU(u . h_j + v . h_i))``. Since ``sum_j a_ij W h_j = W sum_j a_ij h_j`` and
+    ``u = W^T u'``, it is the same function family as ``GATConv(hidden, out_dim)`` (GraphMAE's decoder),
+    but messages on the edges are ``hidden`` wide instead of ``out_dim`` wide (1,433 for Cora's features).
+
+    ``forward(h (N, hidden), edge_index (2, E)) -> (N, out_dim)``.
+    """
+
+    def __init__(self, hidden: int, out_dim: int) -> None:
+        super().__init__()
+        self.attention = GATConv(hidden, hidden, heads=1, bias=False)
+        self.attention.lin = _NoTransform()  # aggregate the inputs themselves; the projection follows
+        self.project = nn.Linear(hidden, out_dim)
+
+    def forward(self, h: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        return self.project(self.attention(h, edge_index))
+
+
 def _decoder(kind: str, hidden: int, out_dim: int) -> nn.Module:
     if kind == "gat":
-        return GATConv(hidden, out_dim, heads=1)
+        return ProjectedGATDecoder(hidden, out_dim)
     if kind == "gin":
         return GINConv(nn.Sequential(nn.Linear(hidden, hidden), nn.PReLU(), nn.Linear(hidden, out_dim)))
     return GCNConv(hidden, out_dim)

@@ -1,0 +1,42 @@
+"""The vision and audio packages' cross-modal tasks fit together: one trunk size, a joint batch of both
+modalities trains the shared trunk, and each domain's probes score a transferred encoder."""
+
+import pytest
+import torch
+from torch.utils.data import Subset, default_collate
+
+pytest.importorskip("selfsup.vision")
+pytest.importorskip("selfsup.audio")
+
+from selfsup.core import registry
+from selfsup.core.bench.crossmodal import _with_trunk
+from selfsup.core.bench.transfer import JointMethod, PairedDataset, share_trunk
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    return {d: registry.get("transfer", d)(preset="smoke", data_root=None, seed=0) for d in ("vision", "audio")}
+
+
+def test_image_trunk_moves_into_the_audio_encoder_and_is_scored(tasks):
+    torch.manual_seed(0)
+    image, audio = tasks["vision"].make_encoder(), tasks["audio"].make_encoder()
+    assert image.trunk.config.shape() == audio.trunk.config.shape()
+    _with_trunk(audio, {"config": image.trunk.config.shape(), "state": image.trunk.state_dict()})
+    torch.testing.assert_close(audio.trunk.blocks[-1].attn.qkv.weight, image.trunk.blocks[-1].attn.qkv.weight)
+    scores = tasks["audio"].evaluate(audio, torch.device("cpu"))
+    assert set(tasks["audio"].metrics) <= set(scores)
+    assert all(0.0 <= scores[m] <= 1.0 for m in tasks["audio"].metrics)
+
+
+def test_joint_batch_of_images_and_spectrograms_trains_the_shared_trunk(tasks):
+    torch.manual_seed(0)
+    encoders = {d: t.make_encoder() for d, t in tasks.items()}
+    trunk = share_trunk(list(encoders.values()))
+    method = JointMethod({d: tasks[d].make_method(e) for d, e in encoders.items()})
+    pairs = PairedDataset(Subset(tasks["vision"].train_set, range(8)), Subset(tasks["audio"].train_set, range(4)))
+    out = method(default_collate([pairs[i] for i in range(8)]))
+    out["loss"].backward()
+    assert torch.isfinite(out["loss"]) and set(out) == {"loss", "vision_loss", "audio_loss"}
+    assert float(out["loss"]) == pytest.approx(float(out["vision_loss"] + out["audio_loss"]), rel=1e-5)
+    assert trunk.modality_embed["image"].grad.abs().sum() > 0 and trunk.modality_embed["audio"].grad.abs().sum() > 0
