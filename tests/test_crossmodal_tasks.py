@@ -38,5 +38,5 @@ def test_joint_batch_of_images_and_spectrograms_trains_the_shared_trunk(tasks):
     out = method(default_collate([pairs[i] for i in range(8)]))
     out["loss"].backward()
     assert torch.isfinite(out["loss"]) and set(out) == {"loss", "vision_loss", "audio_loss"}
-    assert float(out["loss"]) == pytest.approx(float(out["vision_loss"] + out["audio_loss"]), rel=1e-5)
+    assert out["loss"].item() == pytest.approx((out["vision_loss"] + out["audio_loss"]).item(), rel=1e-5)
     assert trunk.modality_embed["image"].grad.abs().sum() > 0 and trunk.modality_embed["audio"].grad.abs().sum() > 0
