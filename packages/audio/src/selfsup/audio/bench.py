@@ -60,6 +60,15 @@ def load_data(data_root: Path | None, seed: int = 0, spoken_words: dict | None =
     return clips, test
 
 
+def pretraining_indices(test_mask: np.ndarray, preset: dict, seed: int) -> np.ndarray:
+    """Sorted indices of the clips outside the test split, a seeded ``preset["train_limit"]`` of them if set."""
+    pretrain_idx = np.flatnonzero(~test_mask)
+    if preset["train_limit"]:
+        pretrain_idx = pretrain_idx[np.random.default_rng(seed).permutation(len(pretrain_idx))]
+        pretrain_idx = np.sort(pretrain_idx[: preset["train_limit"]])
+    return pretrain_idx
+
+
 def encoder_name(family: str, preset: dict, args) -> str:
     """The suite's encoder for a token family (``patch``, ``frame``, ``cnn``); ``--tokens`` overrides the
     Transformer methods' token kind."""
@@ -113,10 +122,7 @@ def run(args) -> tuple[list[dict], dict]:
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     start = time.perf_counter()
     clips, test_mask = load_data(args.data_root, args.seed, preset.get("spoken_words"))
-    pretrain_idx = np.flatnonzero(~test_mask)
-    if preset["train_limit"]:
-        pretrain_idx = pretrain_idx[np.random.default_rng(args.seed).permutation(len(pretrain_idx))]
-        pretrain_idx = np.sort(pretrain_idx[: preset["train_limit"]])
+    pretrain_idx = pretraining_indices(test_mask, preset, args.seed)
     train = clips.subset(pretrain_idx, name=f"{clips.name} pretraining")
     stats = train.stats()
     data = f"{clips.name} ({len(clips)} clips, {int(test_mask.sum())} official test, {len(set(clips.groups))} speakers)"

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from selfsup.audio.bench import PRESETS, evaluate, extract, load_data, make_encoder
+from selfsup.audio.bench import PRESETS, evaluate, extract, load_data, make_encoder, pretraining_indices
 from selfsup.audio.build import build_method
 from selfsup.audio.datasets import SpectrogramDataset
 from selfsup.core.bench.transfer import TransferTask
@@ -23,9 +22,7 @@ def audio_task(preset: str = "default", data_root: Path | None = None, seed: int
     digit probe on the official split, leave-one-speaker-out, and the speaker probe."""
     recipe, suite = RECIPES[preset], PRESETS[preset]
     clips, test_mask = load_data(data_root, seed, suite.get("spoken_words"))
-    pretrain_idx = np.flatnonzero(~test_mask)
-    if suite["train_limit"]:
-        pretrain_idx = np.sort(np.random.default_rng(seed).permutation(pretrain_idx)[: suite["train_limit"]])
+    pretrain_idx = pretraining_indices(test_mask, suite, seed)
     train = clips.subset(pretrain_idx, name=f"{clips.name} pretraining")
     stats = train.stats()
 

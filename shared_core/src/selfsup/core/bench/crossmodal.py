@@ -33,6 +33,7 @@ import torch
 from selfsup.core import registry
 from selfsup.core.bench.suite import bar_chart
 from selfsup.core.bench.transfer import JointMethod, PairedDataset, TransferTask, pretrain, share_trunk, trunk_of
+from selfsup.core.trunk.transfer import check_trunk_sizes
 
 PRESETS = ("smoke", "default", "gpu")
 
@@ -129,9 +130,7 @@ def _with_trunk(encoder, source: dict):
     """``encoder`` with the source trunk's weights (``source``: ``{"config": TrunkConfig.shape(), "state": ...}``).
     Prefix tokens only one side has (a register token) and modality embeddings stay the target's own."""
     trunk = trunk_of(encoder)
-    if trunk.config.shape() != source["config"]:
-        raise ValueError(f"the source trunk {source['config']} does not fit the target encoder's trunk "
-                         f"{trunk.config.shape()}: give both domains the same trunk size")
+    check_trunk_sizes(source["config"], trunk, "of the source domain (give both domains the same trunk size)")
     shared = {k: v for k, v in source["state"].items() if not k.startswith("modality_embed.")
               and k in trunk.state_dict()}
     trunk.load_state_dict(shared, strict=False)

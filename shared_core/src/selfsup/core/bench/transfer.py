@@ -50,7 +50,12 @@ class TransferTask:
 
     @property
     def steps_per_epoch(self) -> int:
-        return max(1, len(self.train_set) // min(self.batch_size, len(self.train_set)))
+        return _steps_per_epoch(self.train_set, self.batch_size)
+
+
+def _steps_per_epoch(dataset: Dataset, batch_size: int) -> int:
+    """Whole batches of ``min(batch_size, len(dataset))`` in one pass over ``dataset`` (at least 1)."""
+    return max(1, len(dataset) // min(batch_size, len(dataset)))
 
 
 def trunk_of(encoder: nn.Module) -> Trunk:
@@ -111,7 +116,7 @@ def pretrain(task: TransferTask, method: nn.Module, *, dataset: Dataset | None =
     ``dataset`` (default the task's), or ``max_steps``; returns steps, wall time, samples/s, final loss."""
     dataset = dataset if dataset is not None else task.train_set
     batch = min(task.batch_size, len(dataset))
-    steps = max_steps or task.epochs * max(1, len(dataset) // batch)
+    steps = max_steps or task.epochs * _steps_per_epoch(dataset, task.batch_size)
     with tempfile.TemporaryDirectory() as tmp:
         config = TrainConfig(output_dir=tmp, epochs=task.epochs if max_steps is None else 10**6, max_steps=steps,
                              batch_size=batch, optimizer="adamw", lr=task.lr * batch / 256,

@@ -22,6 +22,14 @@ def export_trunk(trunk: Trunk, directory: str | Path) -> Path:
     return directory
 
 
+def check_trunk_sizes(saved: dict, into: Trunk, where: str) -> None:
+    """Raise a ValueError naming every size (``TrunkConfig.shape()``) where ``saved`` and ``into`` differ."""
+    differences = {k: (v, into.config.shape()[k]) for k, v in saved.items() if into.config.shape()[k] != v}
+    if differences:
+        detail = ", ".join(f"{k}: saved {a} vs target {b}" for k, (a, b) in differences.items())
+        raise ValueError(f"cannot load the trunk {where}: sizes differ ({detail})")
+
+
 def import_trunk(directory: str | Path, into: Trunk | None = None) -> Trunk:
     """Load an exported trunk, into ``into`` (another model's trunk) or a new :class:`Trunk`.
 
@@ -34,10 +42,7 @@ def import_trunk(directory: str | Path, into: Trunk | None = None) -> Trunk:
     config = TrunkConfig(**json.loads((directory / CONFIG).read_text()))
     if into is None:
         into = Trunk(**asdict(config))
-    differences = {k: (v, into.config.shape()[k]) for k, v in config.shape().items() if into.config.shape()[k] != v}
-    if differences:
-        detail = ", ".join(f"{k}: saved {a} vs target {b}" for k, (a, b) in differences.items())
-        raise ValueError(f"cannot load the trunk in {directory}: sizes differ ({detail})")
+    check_trunk_sizes(config.shape(), into, f"in {directory}")
     if config.cls_token != into.config.cls_token or config.num_registers != into.config.num_registers:
         raise ValueError(f"cannot load the trunk in {directory}: prefix tokens differ (saved cls={config.cls_token}, "
                          f"registers={config.num_registers}; target cls={into.config.cls_token}, "
