@@ -1,5 +1,7 @@
-"""The vision and audio packages' cross-modal tasks fit together: one trunk size, a joint batch of both
-modalities trains the shared trunk, and each domain's probes score a transferred encoder."""
+"""The domain packages' cross-modal tasks fit together: one trunk size, a joint batch of two modalities
+trains the shared trunk, and each domain's probes score a transferred encoder."""
+
+import math
 
 import pytest
 import torch
@@ -40,3 +42,31 @@ def test_joint_batch_of_images_and_spectrograms_trains_the_shared_trunk(tasks):
     assert torch.isfinite(out["loss"]) and set(out) == {"loss", "vision_loss", "audio_loss"}
     assert out["loss"].item() == pytest.approx((out["vision_loss"] + out["audio_loss"]).item(), rel=1e-5)
     assert trunk.modality_embed["image"].grad.abs().sum() > 0 and trunk.modality_embed["audio"].grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("domain", ["medical", "tabular"])
+def test_image_trunk_moves_into_volume_and_table_encoders_and_trains_jointly(tasks, domain):
+    pytest.importorskip(f"selfsup.{domain}")
+    target = registry.get("transfer", domain)(preset="smoke", data_root=None, seed=0)
+    torch.manual_seed(0)
+    image, encoder = tasks["vision"].make_encoder(), target.make_encoder()
+    assert encoder.trunk.config.shape() == image.trunk.config.shape()
+    _with_trunk(encoder, {"config": image.trunk.config.shape(), "state": image.trunk.state_dict()})
+    torch.testing.assert_close(encoder.trunk.blocks[0].mlp.fc1.weight, image.trunk.blocks[0].mlp.fc1.weight)
+    scores = target.evaluate(encoder, torch.device("cpu"))
+    assert set(target.metrics) <= set(scores) and all(map(math.isfinite, scores.values()))
+    # joint: one image batch + one batch of the target's own items through its collate function
+    encoders = {"vision": tasks["vision"].make_encoder(), domain: target.make_encoder()}
+    trunk = share_trunk(list(encoders.values()))
+    method = JointMethod({d: (tasks["vision"] if d == "vision" else target).make_method(e) for d, e in encoders.items()})
+    pairs = PairedDataset(Subset(tasks["vision"].train_set, range(4)), Subset(target.train_set, range(2)))
+    collate = PairedDataset.collate_with(None, target.collate_fn)
+    out = method(collate([pairs[i] for i in range(4)]))
+    out["loss"].backward()
+    assert torch.isfinite(out["loss"]) and set(out) == {"loss", "vision_loss", f"{domain}_loss"}
+    assert trunk.modality_embed[encoders[domain].tokenizer.modality].grad.abs().sum() > 0
+    torch.optim.SGD([p for p in method.parameters() if p.requires_grad], lr=0.1).step()
+    before = [p.clone() for p in method.parameters() if not p.requires_grad]
+    method.update_teacher(0.5)  # T-JEPA's EMA teacher (tables) moves; methods without a teacher are skipped
+    after = [p for p in method.parameters() if not p.requires_grad]
+    assert (domain == "tabular") == any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))

@@ -113,6 +113,20 @@ def test_parameter_groups_leave_norms_and_biases_undecayed():
     assert [g["weight_decay"] for g in adamw.param_groups] == [0.05, 0.0]
 
 
+def test_adam_puts_weight_decay_in_the_gradient_and_adamw_decouples_it():
+    # zero gradient: Adam's L2 term w * wd becomes the gradient (normalised step of size lr);
+    # AdamW shrinks the weight by lr * wd and takes no gradient step
+    steps = {}
+    for name in ("adam", "adamw"):
+        weight = nn.Parameter(torch.full((1, 3), 2.0))
+        opt = build_optimizer(nn.ParameterList([weight]), name, 0.1, 0.5)
+        weight.grad = torch.zeros_like(weight)
+        opt.step()
+        steps[name] = weight.detach()
+    torch.testing.assert_close(steps["adam"], torch.full((1, 3), 2.0 - 0.1), atol=1e-6, rtol=0)
+    torch.testing.assert_close(steps["adamw"], torch.full((1, 3), 2.0 * (1 - 0.1 * 0.5)), atol=1e-6, rtol=0)
+
+
 def test_lars_scales_updates_by_the_trust_ratio():
     weight = nn.Parameter(torch.full((4,), 2.0))
     bias = nn.Parameter(torch.full((4,), 2.0))

@@ -67,6 +67,20 @@ def test_patchify_round_trip_and_tokenizer_order():
     assert tok(torch.randn(1, 1, 32, 16, 16)).tokens.shape == (1, 128, 96)  # positions interpolated
 
 
+def test_width_that_six_does_not_divide_gets_padded_sincos_positions():
+    from selfsup.core.trunk import sincos_grid
+    from selfsup.medical.encoders.vit3d import VisionTransformer3D
+
+    vit = VisionTransformer3D("mini", volume_size=16, patch_size=4, dim=128)  # the image/audio mini trunk width
+    assert vit.trunk.config.dim == 128 and vit.out_dim == 128 and len(vit.trunk.blocks) == 4
+    table = vit.tokenizer.pos_embed[0]
+    torch.testing.assert_close(table[:, :126], sincos_grid((4, 4, 4), 126))
+    assert torch.equal(table[:, 126:], torch.zeros(64, 2))
+    assert vit(torch.randn(2, 1, 16, 16, 16)).shape == (2, 128)
+    with pytest.raises(ValueError, match="even"):
+        PatchTokenizer3D(16, 4, 1, 99)
+
+
 def test_load_pretrained_weights_reports_loaded_and_skipped(tmp_path):
     torch.manual_seed(0)
     source, target = build_encoder("unet3d_tiny"), build_encoder("unet3d_tiny")

@@ -9,9 +9,16 @@ def _bench(argv: list[str] | None = None):
     return main(argv)
 
 
+def _transfer(**kwargs):
+    from selfsup.tabular.crossmodal import table_task
+
+    return table_task(**kwargs)
+
+
 def register() -> None:
     from selfsup.core.registry import register_package
     from selfsup.tabular.build import ENCODERS, METHODS
 
     register_package(encoders=ENCODERS, methods=METHODS, encoder_prefix="tabular_", method_prefix="tabular_",
-                     bench=("tabular", _bench))
+                     bench=("tabular", _bench),
+                     transfer=("tabular", _transfer))

@@ -96,7 +96,7 @@ def run_seed(source: TransferTask, targets: list[TransferTask], seed: int, devic
     torch.manual_seed(seed)
     source_encoder = source.make_encoder()
     source_stats = pretrain(source, source.make_method(source_encoder), device=device, seed=seed, progress=progress)
-    row(source, "random init", f"{source.domain} MAE (in-domain)", source_encoder, source_stats)
+    row(source, "random init", f"{source.domain} {source.method_name} (in-domain)", source_encoder, source_stats)
     trunk = trunk_of(source_encoder.cpu())
     source_trunk = {"config": trunk.config.shape(), "state": {k: v.clone() for k, v in trunk.state_dict().items()}}
     for target in targets:
@@ -104,13 +104,13 @@ def run_seed(source: TransferTask, targets: list[TransferTask], seed: int, devic
         row(target, "random init", "none", target.make_encoder())
         torch.manual_seed(seed)
         transferred = _with_trunk(target.make_encoder(), source_trunk)
-        row(target, f"{source.domain} MAE trunk", "none (frozen transfer)", transferred)
+        row(target, f"{source.domain} {source.method_name} trunk", "none (frozen transfer)", transferred)
         torch.manual_seed(seed)
         scratch = target.make_encoder()
         stats = pretrain(target, target.make_method(scratch), device=device, seed=seed, progress=progress)
-        row(target, "random init", f"{target.domain} MAE (in-domain)", scratch, stats)
+        row(target, "random init", f"{target.domain} {target.method_name} (in-domain)", scratch, stats)
         stats = pretrain(target, target.make_method(transferred), device=device, seed=seed, progress=progress)
-        row(target, f"{source.domain} MAE trunk", f"{target.domain} MAE (in-domain)", transferred, stats)
+        row(target, f"{source.domain} {source.method_name} trunk", f"{target.domain} {target.method_name} (in-domain)", transferred, stats)
         if joint:
             torch.manual_seed(seed)
             encoders = {source.domain: source.make_encoder(), target.domain: target.make_encoder()}
@@ -118,9 +118,12 @@ def run_seed(source: TransferTask, targets: list[TransferTask], seed: int, devic
             method = JointMethod({source.domain: source.make_method(encoders[source.domain]),
                                   target.domain: target.make_method(encoders[target.domain])})
             stats = pretrain(target, method, dataset=PairedDataset(source.train_set, target.train_set),
+                             collate_fn=PairedDataset.collate_with(source.collate_fn, target.collate_fn),
                              max_steps=target.epochs * target.steps_per_epoch, device=device, seed=seed,
                              progress=progress)
-            training = f"joint {source.domain}+{target.domain} MAE"
+            training = (f"joint {source.domain} {source.method_name} + {target.domain} {target.method_name}"
+                        if source.method_name != target.method_name else
+                        f"joint {source.domain}+{target.domain} {target.method_name}")
             row(target, "random init", training, encoders[target.domain], stats)
             row(source, "random init", training, encoders[source.domain], stats)
     return rows
@@ -161,7 +164,7 @@ def run(args) -> tuple[list[dict], dict]:
     roots = parse_data_roots(args.data_root)
     source, tasks = load_tasks(args.source, targets, args.preset, roots, args.seed)
     for task in (source, *tasks):
-        print(f"{task.domain}: {task.data}; MAE {task.epochs} epochs of batch {task.batch_size}", flush=True)
+        print(f"{task.domain}: {task.data}; {task.method_name} {task.epochs} epochs of batch {task.batch_size}", flush=True)
     per_seed = []
     for seed in range(args.seed, args.seed + args.seeds):
         print(f"seed {seed}", flush=True)

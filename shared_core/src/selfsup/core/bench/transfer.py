@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 
 from selfsup.core.train import TrainConfig, Trainer
 from selfsup.core.trunk import Trunk
@@ -34,6 +34,8 @@ class TransferTask:
         evaluate: ``evaluate(encoder, device) -> {metric: value}``, the domain suite's frozen probes.
         metrics: the metric names to report, main one first.
         epochs, batch_size, lr (per 256 samples, scaled linearly), weight_decay: the MAE recipe.
+        collate_fn: how items of ``train_set`` form a batch (``None``: torch's default collate).
+        method_name: what ``make_method`` trains, for the report (``"MAE"``; tables: ``"T-JEPA"``).
     """
 
     domain: str
@@ -47,6 +49,8 @@ class TransferTask:
     batch_size: int
     lr: float = 1.5e-3
     weight_decay: float = 0.05
+    collate_fn: Callable[[list], object] | None = None
+    method_name: str = "MAE"
 
     @property
     def steps_per_epoch(self) -> int:
@@ -67,7 +71,8 @@ def trunk_of(encoder: nn.Module) -> Trunk:
 
 
 class PairedDataset(Dataset):
-    """Item ``i`` = ``(first[i % len(first)], second[i % len(second)])``; ``len`` = the longer one's."""
+    """Item ``i`` = ``(first[i % len(first)], second[i % len(second)])``; ``len`` = the longer one's.
+    :meth:`collate` batches each side with its own collate function."""
 
     def __init__(self, first: Dataset, second: Dataset) -> None:
         if len(first) == 0 or len(second) == 0:
@@ -79,6 +84,17 @@ class PairedDataset(Dataset):
 
     def __getitem__(self, i: int):
         return self.first[i % len(self.first)], self.second[i % len(self.second)]
+
+    @staticmethod
+    def collate_with(first: Callable[[list], object] | None, second: Callable[[list], object] | None):
+        """A collate function for lists of pairs: ``(first(lefts), second(rights))`` (``None``: default collate)."""
+        first, second = first or default_collate, second or default_collate
+
+        def collate(pairs: list[tuple]) -> tuple:
+            lefts, rights = zip(*pairs, strict=True)
+            return first(list(lefts)), second(list(rights))
+
+        return collate
 
 
 class JointMethod(nn.Module):
@@ -99,6 +115,13 @@ class JointMethod(nn.Module):
             total = total + loss
         return {"loss": total, **logs}
 
+    @torch.no_grad()
+    def update_teacher(self, momentum: float) -> None:
+        """Step the EMA teachers of the methods that have one (T-JEPA's, for tables)."""
+        for method in self.methods.values():
+            if hasattr(method, "update_teacher"):
+                method.update_teacher(momentum)
+
 
 def share_trunk(encoders: list[nn.Module]) -> Trunk:
     """Make every encoder use the first one's trunk, with a learned embedding per modality (zeros at first)."""
@@ -110,11 +133,14 @@ def share_trunk(encoders: list[nn.Module]) -> Trunk:
     return trunk
 
 
-def pretrain(task: TransferTask, method: nn.Module, *, dataset: Dataset | None = None, max_steps: int | None = None,
+def pretrain(task: TransferTask, method: nn.Module, *, dataset: Dataset | None = None,
+             collate_fn: Callable[[list], object] | None = None, max_steps: int | None = None,
              device: torch.device, seed: int = 0, progress: bool = True) -> dict:
     """Train ``method`` with the task's recipe (AdamW, warm-up then cosine) for ``task.epochs`` epochs of
-    ``dataset`` (default the task's), or ``max_steps``; returns steps, wall time, samples/s, final loss."""
-    dataset = dataset if dataset is not None else task.train_set
+    ``dataset`` batched by ``collate_fn`` (default: the task's own set and collate), or ``max_steps``;
+    returns steps, wall time, samples/s, final loss."""
+    if dataset is None:
+        dataset, collate_fn = task.train_set, task.collate_fn
     batch = min(task.batch_size, len(dataset))
     steps = max_steps or task.epochs * _steps_per_epoch(dataset, task.batch_size)
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,6 +149,6 @@ def pretrain(task: TransferTask, method: nn.Module, *, dataset: Dataset | None =
                              weight_decay=task.weight_decay, warmup_steps=max(1, steps // 10), seed=seed,
                              log_every=20, keep_checkpoints=1, checkpoint_every=10**9, device=str(device),
                              progress=progress)
-        summary = Trainer(method, dataset, config).fit()
+        summary = Trainer(method, dataset, config, collate_fn=collate_fn).fit()
     return {"steps": steps, "wall_s": round(summary["wall_s"], 1), "samples_per_s": round(summary["samples_per_s"], 1),
             "final_loss": round(summary["final_loss"], 4)}

@@ -49,8 +49,8 @@ class TrainConfig:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.max_steps is not None and self.max_steps < 1:
             problems.append(f"max_steps must be >= 1 or None, got {self.max_steps}")
-        if self.optimizer not in ("adamw", "lars", "sgd"):
-            problems.append(f"optimizer must be 'adamw', 'lars' or 'sgd', got {self.optimizer!r}")
+        if self.optimizer not in ("adamw", "adam", "lars", "sgd"):
+            problems.append(f"optimizer must be 'adamw', 'adam', 'lars' or 'sgd', got {self.optimizer!r}")
         if self.amp not in ("auto", "bf16", "off"):
             problems.append(f"amp must be 'auto', 'bf16' or 'off', got {self.amp!r}")
         if self.on_nonfinite not in ("raise", "skip"):

@@ -1,4 +1,5 @@
-"""Optimizers with parameter groups: no weight decay on norms and biases; AdamW, SGD and LARS."""
+"""Optimizers with parameter groups: no weight decay on norms and biases; AdamW, Adam (L2 penalty in the
+gradient, as the graph SSL papers' ``torch.optim.Adam(weight_decay=...)``), SGD and LARS."""
 
 from __future__ import annotations
 
@@ -69,9 +70,12 @@ def build_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float,
     if name == "adamw":
         return torch.optim.AdamW([{k: v for k, v in g.items() if k != "lars_exclude"} for g in groups],
                                  lr=lr, betas=betas)
+    if name == "adam":
+        return torch.optim.Adam([{k: v for k, v in g.items() if k != "lars_exclude"} for g in groups],
+                                lr=lr, betas=betas)
     if name == "sgd":
         return torch.optim.SGD([{k: v for k, v in g.items() if k != "lars_exclude"} for g in groups],
                                lr=lr, momentum=0.9)
     if name == "lars":
         return LARS(groups, lr=lr)
-    raise ValueError(f"unknown optimizer {name!r}: choose 'adamw', 'sgd' or 'lars'")
+    raise ValueError(f"unknown optimizer {name!r}: choose 'adamw', 'adam', 'sgd' or 'lars'")

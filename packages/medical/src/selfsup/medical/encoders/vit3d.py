@@ -12,9 +12,18 @@ from selfsup.medical.encoders.base import VolumeEncoder
 VIT3D_SIZES = {"mini": (96, 4, 4), "tiny": (192, 12, 3), "small": (384, 12, 6), "base": (768, 12, 12)}
 
 
+def sincos_grid3d_padded(grid: tuple[int, int, int], dim: int) -> torch.Tensor:
+    """``(prod(grid), dim)`` 3D sin-cos table for any even ``dim``: the largest multiple of 6 channels are
+    encoded (an equal share per axis), the remaining ``dim % 6`` channels are zero (e.g. 128 = 126 + 2)."""
+    encoded = dim - dim % 6
+    table = sincos_grid(grid, encoded)
+    return torch.cat([table, table.new_zeros(table.shape[0], dim - encoded)], dim=1)
+
+
 class PatchTokenizer3D(nn.Module):
     """``volumes (B, C, X, Y, Z) -> TokenBatch`` of ``(X/p)(Y/p)(Z/p)`` cube tokens, 3D sin-cos positions added
-    (interpolated for another grid than the training one). ``modality = "volume"``."""
+    (interpolated for another grid than the training one; :func:`sincos_grid3d_padded` for widths that 6
+    does not divide). ``modality = "volume"``."""
 
     modality = "volume"
 
@@ -22,13 +31,13 @@ class PatchTokenizer3D(nn.Module):
         super().__init__()
         if volume_size % patch_size:
             raise ValueError(f"volume_size {volume_size} must be a multiple of patch_size {patch_size}")
-        if dim % 6:
-            raise ValueError(f"dim={dim} must be divisible by 6 for 3D sin-cos positions")
+        if dim % 2 or dim < 6:
+            raise ValueError(f"dim={dim} must be even and at least 6 for 3D sin-cos positions")
         self.volume_size, self.patch_size, self.in_chans, self.dim = volume_size, patch_size, in_chans, dim
         self.grid = (volume_size // patch_size,) * 3
         self.proj = nn.Conv3d(in_chans, dim, patch_size, patch_size)
         nn.init.xavier_uniform_(self.proj.weight.view(dim, -1))
-        self.register_buffer("pos_embed", sincos_grid(self.grid, dim)[None], persistent=False)
+        self.register_buffer("pos_embed", sincos_grid3d_padded(self.grid, dim)[None], persistent=False)
 
     def grid_of(self, volumes: torch.Tensor) -> tuple[int, int, int]:
         sizes = volumes.shape[-3:]
@@ -69,14 +78,17 @@ class VisionTransformer3D(VolumeEncoder):
     Args:
         size: ``mini`` (96 wide, 4 blocks: CPU), ``tiny``, ``small`` or ``base``.
         volume_size, patch_size: training crop edge and cube patch edge.
+        dim: another width than the size's (e.g. 128, the image and audio mini trunks' width, to share a
+            trunk across modalities); depth and heads stay the size's.
     """
 
     def __init__(self, size: str = "mini", *, volume_size: int = 32, patch_size: int = 4, in_channels: int = 1,
-                 **trunk_kwargs) -> None:
+                 dim: int | None = None, **trunk_kwargs) -> None:
         super().__init__()
         if size not in VIT3D_SIZES:
             raise ValueError(f"size must be one of {sorted(VIT3D_SIZES)}, got {size!r}")
-        dim, depth, heads = VIT3D_SIZES[size]
+        width, depth, heads = VIT3D_SIZES[size]
+        dim = dim or width
         self.tokenizer = PatchTokenizer3D(volume_size, patch_size, in_channels, dim)
         self.trunk = Trunk(dim=dim, depth=depth, heads=heads, **trunk_kwargs)
         self.in_channels, self.out_dim = in_channels, dim
