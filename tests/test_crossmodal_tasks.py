@@ -58,7 +58,8 @@ def test_image_trunk_moves_into_volume_and_table_encoders_and_trains_jointly(tas
     # joint: one image batch + one batch of the target's own items through its collate function
     encoders = {"vision": tasks["vision"].make_encoder(), domain: target.make_encoder()}
     trunk = share_trunk(list(encoders.values()))
-    method = JointMethod({d: (tasks["vision"] if d == "vision" else target).make_method(e) for d, e in encoders.items()})
+    method = JointMethod({"vision": tasks["vision"].make_method(encoders["vision"]),
+                          domain: target.make_method(encoders[domain])})
     pairs = PairedDataset(Subset(tasks["vision"].train_set, range(4)), Subset(target.train_set, range(2)))
     collate = PairedDataset.collate_with(None, target.collate_fn)
     out = method(collate([pairs[i] for i in range(4)]))

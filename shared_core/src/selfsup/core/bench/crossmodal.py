@@ -110,7 +110,8 @@ def run_seed(source: TransferTask, targets: list[TransferTask], seed: int, devic
         stats = pretrain(target, target.make_method(scratch), device=device, seed=seed, progress=progress)
         row(target, "random init", f"{target.domain} {target.method_name} (in-domain)", scratch, stats)
         stats = pretrain(target, target.make_method(transferred), device=device, seed=seed, progress=progress)
-        row(target, f"{source.domain} {source.method_name} trunk", f"{target.domain} {target.method_name} (in-domain)", transferred, stats)
+        row(target, f"{source.domain} {source.method_name} trunk", f"{target.domain} {target.method_name} (in-domain)",
+            transferred, stats)
         if joint:
             torch.manual_seed(seed)
             encoders = {source.domain: source.make_encoder(), target.domain: target.make_encoder()}
@@ -164,7 +165,8 @@ def run(args) -> tuple[list[dict], dict]:
     roots = parse_data_roots(args.data_root)
     source, tasks = load_tasks(args.source, targets, args.preset, roots, args.seed)
     for task in (source, *tasks):
-        print(f"{task.domain}: {task.data}; {task.method_name} {task.epochs} epochs of batch {task.batch_size}", flush=True)
+        print(f"{task.domain}: {task.data}; {task.method_name} {task.epochs} epochs of batch {task.batch_size}",
+              flush=True)
     per_seed = []
     for seed in range(args.seed, args.seed + args.seeds):
         print(f"seed {seed}", flush=True)
