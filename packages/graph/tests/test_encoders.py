@@ -43,3 +43,40 @@ def test_bad_inputs_are_named(sbm):
         NodeEncoder("sage", 4)
     with pytest.raises(ValueError, match="divisible by heads"):
         NodeEncoder("gat", 4, hidden=10, heads=4)
+
+
+def test_sparse_features_and_csr_adjacency_match_the_dense_edge_list_path():
+    from torch_geometric.nn import GCNConv
+
+    from torch_geometric.utils import coalesce, remove_self_loops
+
+    from selfsup.graph.encoders.gnn import gcn_graph
+    from selfsup.graph.encoders.sparse_linear import SparseInputLinear
+
+    torch.manual_seed(0)
+    n, f = 300, 400
+    x = (torch.rand(n, f) < 0.02).float() * torch.rand(n, f)  # bag-of-words-like: 2% non-zero
+    edge_index = torch.randint(n, (2, 1500))  # directed: the aggregation direction matters
+    edge_index = coalesce(remove_self_loops(edge_index)[0])  # a simple graph takes the CSR path
+    assert gcn_graph(edge_index, n).layout == torch.sparse_csr
+    repeated = torch.cat([edge_index, edge_index[:, :5]], 1)
+    assert torch.equal(gcn_graph(repeated, n), repeated)  # merging repeats would change the degrees
+    looped = torch.cat([edge_index, torch.tensor([[3], [3]])], 1)
+    assert torch.equal(gcn_graph(looped, n), looped)
+    encoder = NodeEncoder("gcn", f, hidden=24, num_layers=2, act="prelu")
+    lin = encoder.convs[0].lin
+    assert isinstance(lin, SparseInputLinear) and lin.uses_sparse(x) and not lin.uses_sparse(x.clone() + 1)
+    reference = []
+    for i, conv in enumerate(encoder.convs):  # plain GCNConv layers with the same weights, edge-list input
+        plain = GCNConv(f if i == 0 else 24, 24)
+        plain.load_state_dict(conv.state_dict())
+        reference.append(plain)
+    out = encoder(x, edge_index)
+    h = x
+    for plain, act in zip(reference, encoder.acts, strict=True):
+        h = act(plain(h, edge_index))
+    torch.testing.assert_close(out, h, atol=1e-5, rtol=1e-4)
+    out.square().sum().backward()
+    h.square().sum().backward()
+    torch.testing.assert_close(encoder.convs[0].lin.weight.grad, reference[0].lin.weight.grad, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(encoder.convs[1].bias.grad, reference[1].bias.grad, atol=1e-4, rtol=1e-4)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 from torch_geometric.nn import GATConv, GCNConv, GINConv
 from torch_geometric.nn.resolver import activation_resolver, normalization_resolver
+from torch_geometric.utils import contains_self_loops, to_torch_csr_tensor
+
+from selfsup.graph.encoders.sparse_linear import SparseInputLinear
 
 GNN_KINDS = ("gcn", "gat", "gin")
 
@@ -21,6 +26,19 @@ def _conv(kind: str, in_dim: int, out_dim: int, heads: int, attn_dropout: float)
         return GINConv(nn.Sequential(nn.Linear(in_dim, out_dim), nn.BatchNorm1d(out_dim), nn.ReLU(),
                                      nn.Linear(out_dim, out_dim)), train_eps=False)
     raise ValueError(f"unknown GNN kind {kind!r}; choose from {GNN_KINDS}")
+
+
+def gcn_graph(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """What GCNConv aggregates over fastest with the same result: the transposed adjacency ``adj_t (N, N)``
+    in CSR (``adj_t[target, source] = 1``; one sparse x dense product instead of ``E x D`` messages), or
+    the ``(2, E)`` edge list itself when it has self-loops or repeated edges (which the CSR form would
+    merge, changing the degrees GCN normalises by)."""
+    if contains_self_loops(edge_index):
+        return edge_index
+    with warnings.catch_warnings():  # "sparse CSR support is in beta"
+        warnings.simplefilter("ignore", UserWarning)
+        adj_t = to_torch_csr_tensor(edge_index.flip(0), size=(num_nodes, num_nodes))
+    return adj_t if adj_t._nnz() == edge_index.shape[1] else edge_index
 
 
 class NodeEncoder(nn.Module):
@@ -52,6 +70,8 @@ class NodeEncoder(nn.Module):
         self.concat_layers, self.act_last = concat_layers, act_last
         dims = [in_dim] + [hidden] * num_layers
         self.convs = nn.ModuleList(_conv(kind, dims[i], dims[i + 1], heads, attn_dropout) for i in range(num_layers))
+        if kind in ("gcn", "gat"):  # sparse (bag-of-words) input features take a sparse x dense product
+            self.convs[0].lin = SparseInputLinear.like(self.convs[0].lin)
         self.norms = nn.ModuleList(normalization_resolver(norm, hidden) if norm else nn.Identity()
                                    for _ in range(num_layers))
         self.acts = nn.ModuleList(activation_resolver(act) for _ in range(num_layers))
@@ -63,9 +83,10 @@ class NodeEncoder(nn.Module):
             raise ValueError(f"node features must be (N, {self.in_dim}), got {tuple(x.shape)}")
         if edge_index.dim() != 2 or edge_index.shape[0] != 2:
             raise ValueError(f"edge_index must be (2, E), got {tuple(edge_index.shape)}")
+        graph = gcn_graph(edge_index, x.shape[0]) if self.kind == "gcn" else edge_index
         layers = []
         for i, (conv, norm, act) in enumerate(zip(self.convs, self.norms, self.acts, strict=True)):
-            x = conv(self.dropout(x), edge_index)
+            x = conv(self.dropout(x), graph)
             if i < self.num_layers - 1 or self.act_last:
                 x = act(norm(x))
             layers.append(x)

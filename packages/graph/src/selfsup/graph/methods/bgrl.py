@@ -15,16 +15,18 @@ class BGRL(nn.Module):
     """The online encoder + predictor regress the target (EMA) encoder's embedding of the other view,
     symmetrised; no negatives, so the cost is linear in the number of nodes. The trainer calls
     :meth:`update_teacher` with the cosine momentum schedule (``TrainConfig.ema_momentum`` -> 1).
+    The predictor is Linear-PReLU-Linear as in the paper's code; ``predictor_norm=True`` adds a batch norm
+    after its first layer (BYOL's predictor).
     """
 
     def __init__(self, encoder: nn.Module, *, predictor_hidden: int = 512, drop_edge: tuple[float, float] = (0.2, 0.4),
-                 mask_feature: tuple[float, float] = (0.3, 0.2)) -> None:
+                 mask_feature: tuple[float, float] = (0.3, 0.2), predictor_norm: bool = False) -> None:
         super().__init__()
         self.encoder, self.drop_edge, self.mask_feature = encoder, drop_edge, mask_feature
         self.teacher = EMATeacher(encoder)
         d = encoder.out_dim
-        self.predictor = nn.Sequential(nn.Linear(d, predictor_hidden), nn.BatchNorm1d(predictor_hidden), nn.PReLU(),
-                                       nn.Linear(predictor_hidden, d))
+        norm = nn.BatchNorm1d(predictor_hidden) if predictor_norm else nn.Identity()
+        self.predictor = nn.Sequential(nn.Linear(d, predictor_hidden), norm, nn.PReLU(), nn.Linear(predictor_hidden, d))
 
     def forward(self, batch: Data) -> dict[str, torch.Tensor]:
         x, edge_index, seeds = unpack(batch)
