@@ -47,7 +47,6 @@ def test_bad_inputs_are_named(sbm):
 
 def test_sparse_features_and_csr_adjacency_match_the_dense_edge_list_path():
     from torch_geometric.nn import GCNConv
-
     from torch_geometric.utils import coalesce, remove_self_loops
 
     from selfsup.graph.encoders.gnn import gcn_graph
