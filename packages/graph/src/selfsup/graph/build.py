@@ -11,7 +11,9 @@ METHODS = {"grace": GRACE, "bgrl": BGRL, "dgi": DGI, "graphmae": GraphMAE, "cca_
 NODE_METHODS = ("grace", "bgrl", "dgi", "graphmae", "cca_ssg")
 GRAPH_METHODS = ("graphcl",)
 
-# encoder: NodeEncoder arguments; method: method arguments; train: epochs / lr / weight decay
+# encoder: NodeEncoder arguments; method: method arguments; train: TrainConfig entries (epochs, lr, weight decay;
+# optimizer "adam" = L2 in the gradient as the papers' torch.optim.Adam, min_lr_ratio=1.0 = constant rate);
+# the Trainer's default otherwise: AdamW with a cosine decay
 RECIPES = {
     "grace": {"encoder": dict(kind="gcn", hidden=512, num_layers=2, act="prelu"),
               "method": dict(temperature=0.4, drop_edge=(0.2, 0.4), mask_feature=(0.3, 0.4)),
@@ -28,7 +30,7 @@ RECIPES = {
                  "train": dict(epochs=1000, lr=1e-3, weight_decay=2e-4)},
     "cca_ssg": {"encoder": dict(kind="gcn", hidden=512, num_layers=2, act="relu", act_last=False),
                 "method": dict(lambd=1e-3, drop_edge=(0.4, 0.4), mask_feature=(0.1, 0.1)),
-                "train": dict(epochs=50, lr=1e-3, weight_decay=0.0)},
+                "train": dict(epochs=50, lr=1e-3, weight_decay=0.0, optimizer="adam", min_lr_ratio=1.0)},
     "graphcl": {"encoder": dict(kind="gin", hidden=32, num_layers=3, act="relu", norm="batch_norm",
                                 concat_layers=True),
                 "method": dict(temperature=0.2, aug_strength=0.2),
