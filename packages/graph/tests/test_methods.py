@@ -125,3 +125,13 @@ def test_projected_gat_decoder_equals_gatconv_with_mapped_attention():
         decoder.project.bias.copy_(reference.bias)
     torch.testing.assert_close(decoder(x, edge_index), reference(x, edge_index), atol=1e-5, rtol=1e-5)
     decoder.attention.reset_parameters()  # GATConv's reset must not trip over the removed input transform
+
+
+def test_bgrl_target_starts_as_a_copy_or_from_its_own_init(sbm):
+    torch.manual_seed(0)
+    copied = build_method("bgrl", small("bgrl", sbm.num_features), predictor_hidden=32)
+    own = build_method("bgrl", small("bgrl", sbm.num_features), predictor_hidden=32, reinit_target=True)
+    for method, same in ((copied, True), (own, False)):
+        online, target = method.encoder.convs[0].lin.weight, method.teacher.module.convs[0].lin.weight
+        assert torch.equal(online, target) == same
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in copied.predictor)  # the paper code's predictor

@@ -4,6 +4,7 @@ and measure Dice on held-out volumes with MONAI's sliding-window inference."""
 from __future__ import annotations
 
 import copy
+import math
 import time
 
 import torch
@@ -22,7 +23,7 @@ def train_segmenter(encoder: VolumeEncoder, labelled: VolumeSet, *, steps: int =
                     crop: int = 32, lr: float = 1e-3, weight_decay: float = 1e-5, freeze_encoder: bool = False,
                     seed: int = 0, device: str | torch.device = "cpu", progress: bool = False) -> nn.Module:
     """A segmenter built on a *copy* of ``encoder`` (so one pretrained encoder serves several runs), trained
-    for ``steps`` AdamW steps on random ``crop``^3 crops of ``labelled`` with Dice + cross-entropy.
+    for ``steps`` AdamW steps (linear warm-up over the first 10%, then cosine decay) on random ``crop``^3 crops of ``labelled`` with Dice + cross-entropy.
 
     ``freeze_encoder=True`` is the frozen-encoder probe: the encoder's parameters stay fixed and the decoder
     is trained from a fresh initialisation. bf16 autocast on CUDA. Returns the segmenter in eval mode.
@@ -38,7 +39,10 @@ def train_segmenter(encoder: VolumeEncoder, labelled: VolumeSet, *, steps: int =
             p.requires_grad_(False)
     params = [p for p in segmenter.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    warmup = max(1, steps // 10)  # a linear warm-up keeps the first large steps from wrecking pretrained weights
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: (step + 1) / warmup if step < warmup else
+        0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup))))
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
     generator = torch.Generator().manual_seed(seed)
     images, labels = labelled.images, labelled.labels[:, None].float()

@@ -16,14 +16,20 @@ class BGRL(nn.Module):
     symmetrised; no negatives, so the cost is linear in the number of nodes. The trainer calls
     :meth:`update_teacher` with the cosine momentum schedule (``TrainConfig.ema_momentum`` -> 1).
     The predictor is Linear-PReLU-Linear as in the paper's code; ``predictor_norm=True`` adds a batch norm
-    after its first layer (BYOL's predictor).
+    after its first layer (BYOL's predictor). ``reinit_target=True`` starts the target from its own random
+    initialisation instead of a copy of the online encoder (the paper's code does).
     """
 
     def __init__(self, encoder: nn.Module, *, predictor_hidden: int = 512, drop_edge: tuple[float, float] = (0.2, 0.4),
-                 mask_feature: tuple[float, float] = (0.3, 0.2), predictor_norm: bool = False) -> None:
+                 mask_feature: tuple[float, float] = (0.3, 0.2), predictor_norm: bool = False,
+                 reinit_target: bool = False) -> None:
         super().__init__()
         self.encoder, self.drop_edge, self.mask_feature = encoder, drop_edge, mask_feature
         self.teacher = EMATeacher(encoder)
+        if reinit_target:
+            for module in self.teacher.module.modules():
+                if module is not self.teacher.module and hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
         d = encoder.out_dim
         norm = nn.BatchNorm1d(predictor_hidden) if predictor_norm else nn.Identity()
         self.predictor = nn.Sequential(nn.Linear(d, predictor_hidden), norm, nn.PReLU(), nn.Linear(predictor_hidden, d))
