@@ -23,7 +23,8 @@ def train_segmenter(encoder: VolumeEncoder, labelled: VolumeSet, *, steps: int =
                     crop: int = 32, lr: float = 1e-3, weight_decay: float = 1e-5, freeze_encoder: bool = False,
                     seed: int = 0, device: str | torch.device = "cpu", progress: bool = False) -> nn.Module:
     """A segmenter built on a *copy* of ``encoder`` (so one pretrained encoder serves several runs), trained
-    for ``steps`` AdamW steps (linear warm-up over the first 10%, then cosine decay) on random ``crop``^3 crops of ``labelled`` with Dice + cross-entropy.
+    for ``steps`` AdamW steps (linear warm-up over the first 10%, then cosine decay) on random ``crop``^3
+    crops of ``labelled`` with Dice + cross-entropy.
 
     ``freeze_encoder=True`` is the frozen-encoder probe: the encoder's parameters stay fixed and the decoder
     is trained from a fresh initialisation. bf16 autocast on CUDA. Returns the segmenter in eval mode.
