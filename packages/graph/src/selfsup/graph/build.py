@@ -17,7 +17,7 @@ GRAPH_METHODS = ("graphcl",)
 RECIPES = {
     "grace": {"encoder": dict(kind="gcn", hidden=512, num_layers=2, act="prelu"),
               "method": dict(temperature=0.4, drop_edge=(0.2, 0.4), mask_feature=(0.3, 0.4)),
-              "train": dict(epochs=200, lr=5e-4, weight_decay=1e-5)},
+              "train": dict(epochs=200, lr=5e-4, weight_decay=1e-5, optimizer="adam", min_lr_ratio=1.0)},
     "bgrl": {"encoder": dict(kind="gcn", hidden=512, num_layers=2, act="prelu", act_last=False),
              "method": dict(predictor_hidden=512, drop_edge=(0.2, 0.4), mask_feature=(0.3, 0.2)),
              "train": dict(epochs=400, lr=1e-3, weight_decay=1e-5, ema_momentum=0.99)},
