@@ -189,7 +189,7 @@ def test_bad_configuration_fails_at_start_with_what_to_change(tmp_path):
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         TrainConfig(output_dir=str(tmp_path), batch_size=0)
     with pytest.raises(ValueError, match="optimizer must be"):
-        TrainConfig(output_dir=str(tmp_path), optimizer="adam")
+        TrainConfig(output_dir=str(tmp_path), optimizer="adagrad")
     with pytest.raises(ValueError, match=r"unknown TrainConfig fields \['bacth_size'\]"):
         TrainConfig.from_dict({"output_dir": "x", "bacth_size": 4})
     with pytest.raises(ValueError, match=r"batch_size=128 is larger than the dataset \(64 samples\).*<= 64"):
