@@ -46,15 +46,21 @@ METHODS = {"scarf": "mlp", "vime": "mlp", "subtab": "mlp", "dae": "mlp", "tjepa"
 FRACTIONS = (0.1, 1.0)
 
 
-def load_split(data_root: Path | None, seed: int = 0):
+def load_split(data_root: Path | None, seed: int = 0, rows: int | None = None):
+    """``(x_train, y_train, x_test, y_test, name)``: Adult's official split or the embedded 70/30 one, each
+    split cut to its first ``rows`` rows when given (smoke runs)."""
     if data_root is not None:
         x_train, y_train = load_adult(data_root, "train")
         x_test, y_test = load_adult(data_root, "test")
-        return x_train, y_train, x_test, y_test, "UCI Adult (official split)"
-    x, y = load_embedded()
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, stratify=y, random_state=seed)
-    return (x_train.reset_index(drop=True), y_train.reset_index(drop=True), x_test.reset_index(drop=True),
-            y_test.reset_index(drop=True), "breast cancer (embedded, 70/30)")
+        name = "UCI Adult (official split)"
+    else:
+        x, y = load_embedded()
+        x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, stratify=y, random_state=seed)
+        x_train, y_train, x_test, y_test = (part.reset_index(drop=True) for part in (x_train, y_train, x_test, y_test))
+        name = "breast cancer (embedded, 70/30)"
+    if rows:
+        x_train, y_train, x_test, y_test = (part[:rows] for part in (x_train, y_train, x_test, y_test))
+    return x_train, y_train, x_test, y_test, name
 
 
 def labeled_subset(y: pd.Series, fraction: float, seed: int) -> np.ndarray:
@@ -129,10 +135,7 @@ def _row(method, probe, fraction, seed, result, **extra) -> dict:
 
 def run(args) -> list[dict]:
     preset = PRESETS[args.preset]
-    x_train, y_train, x_test, y_test, data = load_split(args.data_root)
-    if preset["rows"]:
-        x_train, y_train = x_train[: preset["rows"]], y_train[: preset["rows"]]
-        x_test, y_test = x_test[: preset["rows"]], y_test[: preset["rows"]]
+    x_train, y_train, x_test, y_test, data = load_split(args.data_root, rows=preset["rows"])
     methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",")]
     unknown = [m for m in methods if m not in METHODS]
     if unknown:

@@ -26,10 +26,7 @@ def table_task(preset: str = "default", data_root: Path | None = None, seed: int
     unused; scored by ROC-AUC and accuracy of a logistic regression on frozen features, fitted on 10% and
     100% of the training labels, on the test rows."""
     recipe = RECIPES[preset]
-    x_train, y_train, x_test, y_test, name = load_split(data_root, seed)
-    if recipe["rows"]:
-        x_train, y_train = x_train[: recipe["rows"]], y_train[: recipe["rows"]]
-        x_test, y_test = x_test[: recipe["rows"]], y_test[: recipe["rows"]]
+    x_train, y_train, x_test, y_test, name = load_split(data_root, seed, rows=recipe["rows"])
     prep = TablePreprocessor().fit(x_train)
     train_table, test_table = prep.transform(x_train), prep.transform(x_test)
     rows = TableRows(train_table)
