@@ -61,6 +61,16 @@ def load_data(args, preset: dict) -> VolumeSet:
     return load_nifti_folder(args.data_root, size=preset["size"])
 
 
+def held_out_split(volumes: VolumeSet, wanted: int, labelled: int) -> tuple[np.ndarray, VolumeSet]:
+    """``(test_idx, pretraining set)``: the last ``wanted`` volumes held out (fewer if ``labelled`` volumes must
+    stay for training); the others, labels unused, for pretraining."""
+    n_test = min(wanted, len(volumes) - labelled)
+    if n_test < 1:
+        raise ValueError(f"{len(volumes)} volumes are too few for {labelled} labelled + held-out ones")
+    test_idx = np.arange(len(volumes) - n_test, len(volumes))
+    return test_idx, volumes.subset(np.arange(len(volumes) - n_test), "pretraining (unlabelled)")
+
+
 def make_encoder(family: str, preset: dict):
     name, kwargs = preset[family]
     return build_encoder(name, **kwargs), name
@@ -138,11 +148,8 @@ def run(args) -> tuple[list[dict], dict]:
     start = time.perf_counter()
     methods = parse_methods(args.methods, METHODS)
     volumes = load_data(args, preset)
-    n_test = min(args.test or preset["test"], len(volumes) - max(preset["labels"]))
-    if n_test < 1:
-        raise ValueError(f"{len(volumes)} volumes are too few for {max(preset['labels'])} labelled + held-out ones")
-    test_idx = np.arange(len(volumes) - n_test, len(volumes))
-    train = volumes.subset(np.arange(len(volumes) - n_test), "pretraining (unlabelled)")
+    test_idx, train = held_out_split(volumes, args.test or preset["test"], max(preset["labels"]))
+    n_test = len(test_idx)
     data = f"{volumes.name}: {len(volumes)} volumes of {tuple(volumes.images.shape[2:])}, {n_test} held out"
     print(f"data: {data}; loaded in {time.perf_counter() - start:.1f} s", flush=True)
     seeds = list(range(args.seed, args.seed + (args.seeds or preset["seeds"])))

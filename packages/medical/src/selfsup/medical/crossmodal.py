@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from selfsup.core.bench.transfer import TransferTask
-from selfsup.medical.bench import PRESETS, fraction_r2
+from selfsup.medical.bench import PRESETS, fraction_r2, held_out_split
 from selfsup.medical.build import build_encoder, build_method
 from selfsup.medical.datasets import VolumeDataset, load_nifti_folder, mni_pseudo_subjects
 from selfsup.medical.finetune import few_label_dice
@@ -29,11 +29,8 @@ def medical_task(preset: str = "default", data_root: Path | None = None, seed: i
     recipe, suite = RECIPES[preset], PRESETS[preset]
     volumes = (mni_pseudo_subjects(suite["subjects"], suite["size"], seed=seed) if data_root is None
                else load_nifti_folder(data_root, size=suite["size"]))
-    n_test = min(suite["test"], len(volumes) - suite["frozen_labels"])
-    if n_test < 1:
-        raise ValueError(f"{len(volumes)} volumes are too few for {suite['frozen_labels']} labelled + held-out ones")
-    test_idx = np.arange(len(volumes) - n_test, len(volumes))
-    train = volumes.subset(np.arange(len(volumes) - n_test), "pretraining (unlabelled)")
+    test_idx, train = held_out_split(volumes, suite["test"], suite["frozen_labels"])
+    n_test = len(test_idx)
     size, dim = recipe["vit"]
     crop = suite["crop"]
 
