@@ -3,6 +3,7 @@ from __future__ import annotations
 import torch
 
 from selfsup.medical.augment import (
+    ClassBalancedCrops,
     bezier_intensity,
     crop_at,
     cutout,
@@ -22,6 +23,21 @@ def test_crops_are_slices_inside_the_volume():
     crops = crop_at(v, corners, 6)
     x, y, z = corners[1].tolist()
     assert torch.equal(crops[1], v[1, :, x:x + 6, y:y + 6, z:z + 6])
+
+
+def test_class_balanced_crops_see_a_rare_class_as_often_as_the_others():
+    labels = torch.zeros(2, 24, 24, 24, dtype=torch.long)
+    labels[:, 12:, :, :] = 1                     # half the voxels
+    labels[0, 2:4, 2:4, 2:4] = 2                 # 8 voxels of a rare class, in volume 0 only
+    crops = ClassBalancedCrops(labels, num_classes=3, size=8, seed=0)
+    pick = torch.tensor([0] * 300 + [1] * 30)
+    corners = crops(pick)
+    assert corners.shape == (330, 3) and (corners >= 0).all() and (corners + 8 <= 24).all()
+    windows = crop_at(labels[pick][:, None], corners, 8)
+    has_rare = (windows[:300] == 2).flatten(1).any(1).float().mean()
+    uniform = (4 / 17) ** 3  # a uniform crop holds the rare box when its corner is in 0..3 on each of 3 axes
+    assert 0.25 < has_rare < 0.45 and has_rare > 10 * uniform  # ~1/3 of volume 0's crops (3 classes drawn evenly)
+    assert not (windows[300:] == 2).any()        # volume 1 has no rare voxel: only its two classes are drawn
 
 
 def test_rotate90_per_sample():

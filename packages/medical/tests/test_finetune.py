@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -44,3 +45,8 @@ def test_frozen_probe_keeps_the_encoder_and_fine_tuning_copies_it():
                            before["net.conv_0.conv_0.conv.weight"])
     for name, value in encoder.state_dict().items():  # the encoder passed in is untouched
         assert torch.equal(value, before[name])
+
+
+def test_unknown_crop_sampling_is_refused():
+    with pytest.raises(ValueError, match="crop_sampling"):
+        train_segmenter(build_encoder("unet3d_tiny"), _volumes(), steps=1, crop=16, crop_sampling="foreground")

@@ -7,6 +7,7 @@ numbers are drawn there and applied on the volumes' device), and draws independe
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -29,6 +30,33 @@ def random_crop_corners(batch: int, volume_shape, size: int, generator: torch.Ge
     if any(s < size for s in volume_shape):
         raise ValueError(f"crop size {size} does not fit in volumes of {tuple(volume_shape)}")
     return torch.stack([_randint(generator, s - size + 1, batch) for s in volume_shape], dim=1)
+
+
+class ClassBalancedCrops:
+    """Corners of ``size``^3 crops centred on a voxel of a class drawn uniformly among those a labelled volume
+    has (MONAI's ``RandCropByLabelClasses`` sampling): rare classes (CSF is ~1% of a brain volume) are seen
+    as often as common ones. ``labels (N, X, Y, Z)`` integer classes 0..``num_classes - 1``."""
+
+    def __init__(self, labels: torch.Tensor, num_classes: int, size: int, seed: int = 0) -> None:
+        from monai.transforms.utils import map_classes_to_indices
+
+        if any(s < size for s in labels.shape[1:]):
+            raise ValueError(f"crop size {size} does not fit in volumes of {tuple(labels.shape[1:])}")
+        self.size, self.shape = size, tuple(labels.shape[1:])
+        self.indices = [[i for i in map_classes_to_indices(label[None].numpy(), num_classes) if len(i)]
+                        for label in labels]
+        self.rand_state = np.random.RandomState(seed)
+
+    def __call__(self, pick: torch.Tensor) -> torch.Tensor:
+        """``(B, 3)`` corners, one per volume index in ``pick (B,)``."""
+        from monai.transforms.utils import generate_label_classes_crop_centers
+
+        corners = []
+        for i in pick.tolist():
+            (centre,) = generate_label_classes_crop_centers((self.size,) * 3, 1, self.shape, self.indices[i],
+                                                            rand_state=self.rand_state, warn=False)
+            corners.append([int(c) - self.size // 2 for c in centre])
+        return torch.tensor(corners)
 
 
 def crop_at(volumes: torch.Tensor, corners: torch.Tensor, size: int) -> torch.Tensor:

@@ -55,9 +55,11 @@ def medical_task(preset: str = "default", data_root: Path | None = None, seed: i
     if not metrics:
         raise ValueError(f"{volumes.name}: the volumes have neither tissue fractions nor labels to probe")
     batch = min(suite["batch_size"], len(train))
+    # per-patch normalised targets, as the image MAE whose trunk this task takes (the suite's 3D MAE uses raw voxels)
+    make_method = lambda encoder: build_method("mae3d", encoder, norm_pix=True)  # noqa: E731
     return TransferTask(domain="medical", data=f"{volumes.name} ({len(train)} pretraining / {n_test} held-out volumes "
                         f"of {tuple(volumes.images.shape[2:])}, {crop}^3 crops, {recipe['patch']}^3 patches)",
-                        make_encoder=make_encoder, make_method=lambda encoder: build_method("mae3d", encoder),
+                        make_encoder=make_encoder, make_method=make_method,
                         train_set=VolumeDataset(train), evaluate=score, metrics=metrics,
                         epochs=-(-recipe["steps"] // (len(train) // batch)), batch_size=batch,
                         lr=suite["lr"] * 256 / batch, weight_decay=0.01)

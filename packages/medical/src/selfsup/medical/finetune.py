@@ -14,23 +14,27 @@ from monai.metrics import DiceMetric
 from torch import nn
 from tqdm.auto import tqdm
 
-from selfsup.medical.augment import crop_at, random_crop_corners
+from selfsup.medical.augment import ClassBalancedCrops, crop_at, random_crop_corners
 from selfsup.medical.datasets.volumes import VolumeSet
 from selfsup.medical.encoders.base import VolumeEncoder
 
 
 def train_segmenter(encoder: VolumeEncoder, labelled: VolumeSet, *, steps: int = 100, batch_size: int = 2,
                     crop: int = 32, lr: float = 1e-3, weight_decay: float = 1e-5, freeze_encoder: bool = False,
-                    seed: int = 0, device: str | torch.device = "cpu", progress: bool = False) -> nn.Module:
+                    crop_sampling: str = "balanced", seed: int = 0, device: str | torch.device = "cpu",
+                    progress: bool = False) -> nn.Module:
     """A segmenter built on a *copy* of ``encoder`` (so one pretrained encoder serves several runs), trained
     for ``steps`` AdamW steps (linear warm-up over the first 10%, then cosine decay) on random ``crop``^3
-    crops of ``labelled`` with Dice + cross-entropy.
+    crops of ``labelled`` with Dice + cross-entropy. ``crop_sampling="balanced"`` centres each crop on a voxel of
+    a class drawn uniformly (:class:`ClassBalancedCrops`), ``"uniform"`` places it anywhere.
 
     ``freeze_encoder=True`` is the frozen-encoder probe: the encoder's parameters stay fixed and the decoder
     is trained from a fresh initialisation. bf16 autocast on CUDA. Returns the segmenter in eval mode.
     """
     if labelled.labels is None:
         raise ValueError(f"{labelled.name}: segmentation needs labels")
+    if crop_sampling not in ("balanced", "uniform"):
+        raise ValueError(f"crop_sampling must be 'balanced' or 'uniform', got {crop_sampling!r}")
     device = torch.device(device)
     torch.manual_seed(seed)
     segmenter = copy.deepcopy(encoder).segmenter(labelled.num_classes).to(device)
@@ -47,10 +51,12 @@ def train_segmenter(encoder: VolumeEncoder, labelled: VolumeSet, *, steps: int =
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
     generator = torch.Generator().manual_seed(seed)
     images, labels = labelled.images, labelled.labels[:, None].float()
+    balanced = (ClassBalancedCrops(labelled.labels, labelled.num_classes, crop, seed)
+                if crop_sampling == "balanced" else None)
     segmenter.train()
     for _ in tqdm(range(steps), desc="fine-tune", disable=not progress, leave=False):
         pick = torch.randint(0, len(labelled), (batch_size,), generator=generator)
-        corners = random_crop_corners(batch_size, images.shape[2:], crop, generator)
+        corners = balanced(pick) if balanced else random_crop_corners(batch_size, images.shape[2:], crop, generator)
         x = crop_at(images[pick], corners, crop).to(device)
         y = crop_at(labels[pick], corners, crop).to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
