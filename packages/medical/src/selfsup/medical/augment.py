@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from monai.transforms.utils import generate_label_classes_crop_centers, map_classes_to_indices
 
 
 def _rand(generator: torch.Generator | None, *shape: int) -> torch.Tensor:
@@ -25,10 +26,14 @@ def _random_box(shape, edges, generator: torch.Generator | None) -> tuple[slice,
                  ((int(_randint(generator, s - e + 1, 1)), e) for s, e in zip(shape, edges, strict=True)))
 
 
-def random_crop_corners(batch: int, volume_shape, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``(B, 3)`` corners of ``size``^3 crops drawn uniformly inside ``volume_shape`` (X, Y, Z)."""
+def _check_crop_fits(volume_shape, size: int) -> None:
     if any(s < size for s in volume_shape):
         raise ValueError(f"crop size {size} does not fit in volumes of {tuple(volume_shape)}")
+
+
+def random_crop_corners(batch: int, volume_shape, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``(B, 3)`` corners of ``size``^3 crops drawn uniformly inside ``volume_shape`` (X, Y, Z)."""
+    _check_crop_fits(volume_shape, size)
     return torch.stack([_randint(generator, s - size + 1, batch) for s in volume_shape], dim=1)
 
 
@@ -38,10 +43,7 @@ class ClassBalancedCrops:
     as often as common ones. ``labels (N, X, Y, Z)`` integer classes 0..``num_classes - 1``."""
 
     def __init__(self, labels: torch.Tensor, num_classes: int, size: int, seed: int = 0) -> None:
-        from monai.transforms.utils import map_classes_to_indices
-
-        if any(s < size for s in labels.shape[1:]):
-            raise ValueError(f"crop size {size} does not fit in volumes of {tuple(labels.shape[1:])}")
+        _check_crop_fits(labels.shape[1:], size)
         self.size, self.shape = size, tuple(labels.shape[1:])
         self.indices = [[i for i in map_classes_to_indices(label[None].numpy(), num_classes) if len(i)]
                         for label in labels]
@@ -49,8 +51,6 @@ class ClassBalancedCrops:
 
     def __call__(self, pick: torch.Tensor) -> torch.Tensor:
         """``(B, 3)`` corners, one per volume index in ``pick (B,)``."""
-        from monai.transforms.utils import generate_label_classes_crop_centers
-
         corners = []
         for i in pick.tolist():
             (centre,) = generate_label_classes_crop_centers((self.size,) * 3, 1, self.shape, self.indices[i],

@@ -34,7 +34,9 @@ from selfsup.medical.datasets import VolumeDataset, VolumeSet, load_decathlon, l
 from selfsup.medical.finetune import few_label_dice
 from selfsup.medical.probes import embed_volumes, intensity_histogram, ridge_probe_cv
 
-# encoder: (registry name, kwargs) per family; "cnn" methods use the U-Net, "vit" ones the 3D ViT
+# encoder: (registry name, kwargs) per family; "cnn" methods use the U-Net, "vit" ones the 3D ViT.
+# pretrain_steps per family: on CPU a 3D MAE step (a quarter of the ViT's tokens) costs ~0.25 s, a U-Net
+# method's 0.2-2.5 s, so 1,000 MAE steps take about the wall time of 150 VoCo or Models Genesis steps
 PRESETS = {
     "smoke": {"subjects": 6, "test": 2, "size": 64, "crop": 32, "seeds": 1, "pretrain_steps": {"cnn": 2, "vit": 2},
               "batch_size": 2, "finetune_steps": 2, "finetune_batch": 2, "labels": (1,), "frozen_labels": 1,
@@ -52,8 +54,6 @@ PRESETS = {
             "cnn": ("swin_unetr", {"feature_size": 48}), "vit": ("vit3d_small", {"volume_size": 96, "patch_size": 16})},
 }
 METHOD_FAMILY = {"swin_ssl": "cnn", "voco": "cnn", "models_genesis": "cnn", "mae3d": "vit"}
-# pretrain_steps per family: on CPU a 3D MAE step (a quarter of the ViT's tokens) costs ~0.25 s, a U-Net
-# method's 0.2-2.5 s, so 1,000 MAE steps take about the wall time of 150 VoCo or Models Genesis steps
 
 
 def load_data(args, preset: dict) -> VolumeSet:

@@ -4,6 +4,7 @@ segmentation with a frozen encoder)."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,7 @@ def medical_task(preset: str = "default", data_root: Path | None = None, seed: i
         raise ValueError(f"{volumes.name}: the volumes have neither tissue fractions nor labels to probe")
     batch = min(suite["batch_size"], len(train))
     # per-patch normalised targets, as the image MAE whose trunk this task takes (the suite's 3D MAE uses raw voxels)
-    make_method = lambda encoder: build_method("mae3d", encoder, norm_pix=True)  # noqa: E731
+    make_method = functools.partial(build_method, "mae3d", norm_pix=True)
     return TransferTask(domain="medical", data=f"{volumes.name} ({len(train)} pretraining / {n_test} held-out volumes "
                         f"of {tuple(volumes.images.shape[2:])}, {crop}^3 crops, {recipe['patch']}^3 patches)",
                         make_encoder=make_encoder, make_method=make_method,

@@ -51,12 +51,15 @@ def train_segmenter(encoder: VolumeEncoder, labelled: VolumeSet, *, steps: int =
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
     generator = torch.Generator().manual_seed(seed)
     images, labels = labelled.images, labelled.labels[:, None].float()
-    balanced = (ClassBalancedCrops(labelled.labels, labelled.num_classes, crop, seed)
-                if crop_sampling == "balanced" else None)
+    if crop_sampling == "balanced":
+        sample_corners = ClassBalancedCrops(labelled.labels, labelled.num_classes, crop, seed)
+    else:
+        def sample_corners(pick: torch.Tensor) -> torch.Tensor:
+            return random_crop_corners(len(pick), images.shape[2:], crop, generator)
     segmenter.train()
     for _ in tqdm(range(steps), desc="fine-tune", disable=not progress, leave=False):
         pick = torch.randint(0, len(labelled), (batch_size,), generator=generator)
-        corners = balanced(pick) if balanced else random_crop_corners(batch_size, images.shape[2:], crop, generator)
+        corners = sample_corners(pick)
         x = crop_at(images[pick], corners, crop).to(device)
         y = crop_at(labels[pick], corners, crop).to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
