@@ -37,3 +37,12 @@ def test_loading_the_plugin_does_not_import_monai():
             "assert 'medical_voco' in registry.available('method'); assert 'monai' not in sys.modules, 'monai'")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
+
+
+def test_a_method_can_override_its_familys_pretraining_steps():
+    from selfsup.medical.bench import pretrain_steps
+
+    preset = {"pretrain_steps": {"cnn": 150, "vit": 1000, "swin_ssl": 600}}
+    assert pretrain_steps(preset, "swin_ssl") == 600
+    assert pretrain_steps(preset, "voco") == pretrain_steps(preset, "models_genesis") == 150
+    assert pretrain_steps(preset, "mae3d") == 1000

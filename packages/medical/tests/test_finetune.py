@@ -6,6 +6,7 @@ from torch import nn
 
 from selfsup.medical import VolumeSet, build_encoder, dice_scores, train_segmenter
 from selfsup.medical.datasets import mni_pseudo_subjects
+from selfsup.medical.finetune import segmentation_loss
 
 
 class _Oracle(nn.Module):
@@ -50,3 +51,14 @@ def test_frozen_probe_keeps_the_encoder_and_fine_tuning_copies_it():
 def test_unknown_crop_sampling_is_refused():
     with pytest.raises(ValueError, match="crop_sampling"):
         train_segmenter(build_encoder("unet3d_tiny"), _volumes(), steps=1, crop=16, crop_sampling="foreground")
+
+
+def test_batch_dice_does_not_charge_a_crop_for_a_class_it_rightly_lacks():
+    torch.manual_seed(0)
+    labels = torch.randint(0, 4, (2, 1, 8, 8, 8))
+    labels[0][labels[0] == 3] = 2  # class 3 absent from the first crop only
+    logits = nn.functional.one_hot(labels[:, 0], 4).permute(0, 4, 1, 2, 3).float() * 8  # near-perfect
+    assert float(segmentation_loss(batch_dice=True)(logits, labels)) < 0.01
+    assert float(segmentation_loss(batch_dice=False)(logits, labels)) > 0.1  # 1 of 8 (crop, class) terms near 1
+    wrong = logits.roll(1, dims=1)
+    assert float(segmentation_loss()(wrong, labels)) > 1.0

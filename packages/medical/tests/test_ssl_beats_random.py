@@ -19,7 +19,7 @@ def test_swin_recipe_beats_random_init_on_tissue_fractions():
         encoder = build_encoder("unet3d_tiny")
         random_scores.append(ridge_probe_cv(embed_volumes(encoder, volumes.images), volumes.targets, seed=seed))
         with tempfile.TemporaryDirectory() as tmp:
-            config = TrainConfig(output_dir=tmp, max_steps=60, epochs=15, batch_size=4, lr=1e-3, weight_decay=0.01,
+            config = TrainConfig(output_dir=tmp, max_steps=120, epochs=30, batch_size=4, lr=1e-3, weight_decay=0.01,
                                  warmup_steps=6, seed=seed, progress=False, checkpoint_every=10**9)
             Trainer(build_method("swin_ssl", encoder, crop=32), VolumeDataset(volumes), config).fit()
         ssl_scores.append(ridge_probe_cv(embed_volumes(encoder, volumes.images), volumes.targets, seed=seed))

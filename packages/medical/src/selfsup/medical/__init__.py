@@ -18,7 +18,7 @@ _EXPORTS = {
     **dict.fromkeys(["PatchTokenizer3D", "ResNet3D", "SwinUNETREncoder", "UNet3D", "VisionTransformer3D",
                      "VolumeEncoder", "load_pretrained_weights"], "encoders"),
     **dict.fromkeys(["ClassBalancedCrops"], "augment"),
-    **dict.fromkeys(["dice_scores", "few_label_dice", "train_segmenter"], "finetune"),
+    **dict.fromkeys(["dice_scores", "few_label_dice", "segmentation_loss", "train_segmenter"], "finetune"),
     **dict.fromkeys(["MAE3D", "ModelsGenesis", "SwinPretraining", "VoCo"], "methods"),
     **dict.fromkeys(["embed_volumes", "intensity_histogram", "ridge_probe", "ridge_probe_cv"], "probes"),
 }

@@ -35,20 +35,26 @@ from selfsup.medical.finetune import few_label_dice
 from selfsup.medical.probes import embed_volumes, intensity_histogram, ridge_probe_cv
 
 # encoder: (registry name, kwargs) per family; "cnn" methods use the U-Net, "vit" ones the 3D ViT.
-# pretrain_steps per family: on CPU a 3D MAE step (a quarter of the ViT's tokens) costs ~0.25 s, a U-Net
-# method's 0.2-2.5 s, so 1,000 MAE steps take about the wall time of 150 VoCo or Models Genesis steps
+# pretrain_steps per family, or per method where a method's name is a key: on CPU a 3D MAE step (a quarter of the
+# ViT's tokens) costs ~0.25 s, SwinUNETR's recipe on the U-Net ~0.2 s, VoCo and Models Genesis 0.5-2.5 s, so
+# 1,000 MAE steps and 600 swin_ssl steps take about the wall time of 150 VoCo or Models Genesis steps.
+# finetune_steps per family: the U-Net (~0.13 s a fine-tuning step at one thread) gets 1,200, the ViT (~0.35 s)
+# 300. The U-Net separates white from grey matter late and at a seed-dependent step: at 600 steps some runs still
+# predicted no WM at all (seed 1, 5 labels: WM Dice 0.00 at 600 steps, 0.81 at 1,200).
 PRESETS = {
     "smoke": {"subjects": 6, "test": 2, "size": 64, "crop": 32, "seeds": 1, "pretrain_steps": {"cnn": 2, "vit": 2},
-              "batch_size": 2, "finetune_steps": 2, "finetune_batch": 2, "labels": (1,), "frozen_labels": 1,
+              "batch_size": 2, "finetune_steps": {"cnn": 2, "vit": 2}, "finetune_batch": 2, "labels": (1,),
+              "frozen_labels": 1,
               "lr": 1e-3, "finetune_lr": {"cnn": 1e-3, "vit": 1e-3}, "overlap": 0.0, "voco_random": 2,
               "cnn": ("unet3d_tiny", {}), "vit": ("vit3d_mini", {"volume_size": 32, "patch_size": 8})},
     "default": {"subjects": 24, "test": 6, "size": 64, "crop": 32, "seeds": 3,
-                "pretrain_steps": {"cnn": 150, "vit": 1000}, "batch_size": 4, "finetune_steps": 300,
+                "pretrain_steps": {"cnn": 150, "vit": 1000, "swin_ssl": 600}, "batch_size": 4,
+                "finetune_steps": {"cnn": 1200, "vit": 300},
                 "finetune_batch": 2, "labels": (1, 2, 5), "frozen_labels": 2, "lr": 1e-3,
-                "finetune_lr": {"cnn": 1e-2, "vit": 3e-3}, "overlap": 0.0, "voco_random": 2,
+                "finetune_lr": {"cnn": 3e-3, "vit": 3e-3}, "overlap": 0.0, "voco_random": 2,
                 "cnn": ("unet3d_tiny", {}), "vit": ("vit3d_mini", {"volume_size": 32, "patch_size": 4})},
     "gpu": {"subjects": 64, "test": 16, "size": 192, "crop": 96, "seeds": 3,
-            "pretrain_steps": {"cnn": 2000, "vit": 2000}, "batch_size": 4, "finetune_steps": 500,
+            "pretrain_steps": {"cnn": 2000, "vit": 2000}, "batch_size": 4, "finetune_steps": {"cnn": 500, "vit": 500},
             "finetune_batch": 2, "labels": (1, 2, 5), "frozen_labels": 2, "lr": 2e-4,
             "finetune_lr": {"cnn": 5e-4, "vit": 5e-4}, "overlap": 0.5, "voco_random": 4,
             "cnn": ("swin_unetr", {"feature_size": 48}), "vit": ("vit3d_small", {"volume_size": 96, "patch_size": 16})},
@@ -86,10 +92,16 @@ def method_kwargs(method: str, preset: dict) -> dict:
     return {} if method == "mae3d" else {"crop": crop}
 
 
+def pretrain_steps(preset: dict, method: str) -> int:
+    """The preset's pretraining steps for ``method``: its own entry if it has one, else its family's."""
+    steps = preset["pretrain_steps"]
+    return steps.get(method, steps[METHOD_FAMILY[method]])
+
+
 def pretrain(method_name: str, encoder, train: VolumeSet, preset: dict, args, seed: int, device) -> dict:
     method = build_method(method_name, encoder, **method_kwargs(method_name, preset))
     batch = min(args.batch_size or preset["batch_size"], len(train))
-    steps = args.epochs or preset["pretrain_steps"][METHOD_FAMILY[method_name]]
+    steps = args.epochs or pretrain_steps(preset, method_name)
     epochs = -(-steps // (len(train) // batch))  # the Trainer drops the last partial batch of each epoch
     with tempfile.TemporaryDirectory() as tmp:
         config = TrainConfig(output_dir=args.checkpoints or tmp, epochs=epochs, max_steps=steps, batch_size=batch,
@@ -112,7 +124,7 @@ def evaluate(encoder, family: str, volumes: VolumeSet, test_idx: np.ndarray, pre
     """Frozen probes and few-label segmentation of one encoder (pretrained or at random init)."""
     train_idx = np.setdiff1d(np.arange(len(volumes)), test_idx)
     pool, test = volumes.subset(train_idx, "labelled pool"), volumes.subset(test_idx, "held-out")
-    ft = {"steps": preset["finetune_steps"], "batch_size": preset["finetune_batch"], "crop": preset["crop"],
+    ft = {"steps": preset["finetune_steps"][family], "batch_size": preset["finetune_batch"], "crop": preset["crop"],
           "lr": preset["finetune_lr"][family],
           "overlap": preset["overlap"], "device": device, "progress": not args.quiet}
     features = embed_volumes(encoder, volumes.images, crop=preset["crop"], device=device)
@@ -187,7 +199,7 @@ def run(args) -> tuple[list[dict], dict]:
                      "final_loss": mean("final_loss"), **_summarise(per_seed)})
         _report(rows[-1])
     meta = {"preset": args.preset, "seeds": seeds, "torch": torch.__version__, "labels": list(preset["labels"]),
-            "frozen_labels": preset["frozen_labels"], "finetune_steps": preset["finetune_steps"],
+            "frozen_labels": preset["frozen_labels"], "finetune_steps": preset["finetune_steps"],  # per family
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else
             f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)",
             "total_s": round(time.perf_counter() - start, 1)}
@@ -200,6 +212,13 @@ def _cell(row: dict, key: str) -> str:
     return str(row.get(key, "-"))
 
 
+def _per_family(value) -> str:
+    """``{"cnn": 1200, "vit": 300} -> "1200 (U-Net) / 300 (ViT)"``; a plain number (older results) as it is."""
+    if not isinstance(value, dict):
+        return str(value)
+    return " / ".join(f"{v} ({'U-Net' if k == 'cnn' else 'ViT'})" for k, v in value.items())
+
+
 def write_outputs(rows: list[dict], meta: dict, output: Path) -> None:
     output.mkdir(parents=True, exist_ok=True)
     (output / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
@@ -209,7 +228,8 @@ def write_outputs(rows: list[dict], meta: dict, output: Path) -> None:
     lines = [f"Data: {rows[0]['data']}; preset {meta['preset']}; device {meta['device']}; mean ± std over seeds "
              f"{meta['seeds']}. fraction_r2: ridge probe of the CSF/GM/WM fractions on frozen features (5-fold CV "
              f"R²); frozen_dice: decoder trained on {meta['frozen_labels']} labelled volumes over the frozen encoder; "
-             f"dice_k: whole network fine-tuned on k labelled volumes ({meta['finetune_steps']} steps); mean Dice of "
+             f"dice_k: whole network fine-tuned on k labelled volumes ({_per_family(meta['finetune_steps'])} steps); "
+             "mean Dice of "
              "the foreground classes on the held-out volumes. Baseline rows: the same network at random init "
              "(frozen columns) and trained from scratch (dice_k).", "",
              "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]

@@ -19,14 +19,25 @@ from selfsup.medical.datasets.volumes import VolumeSet
 from selfsup.medical.encoders.base import VolumeEncoder
 
 
+def segmentation_loss(batch_dice: bool = True) -> nn.Module:
+    """MONAI's Dice + cross-entropy on ``logits (B, K, X, Y, Z)`` against ``labels (B, 1, X, Y, Z)``.
+
+    ``batch_dice=True`` pools each class's Dice over the whole batch of crops: a class absent from one crop (CSF
+    is ~1% of a brain volume) then costs nothing when the network rightly predicts none of it there. Per-crop
+    Dice (``False``) scores such a crop near 1 for any soft prediction, a loss the network can never remove.
+    """
+    return DiceCELoss(to_onehot_y=True, softmax=True, batch=batch_dice)
+
+
 def train_segmenter(encoder: VolumeEncoder, labelled: VolumeSet, *, steps: int = 100, batch_size: int = 2,
                     crop: int = 32, lr: float = 1e-3, weight_decay: float = 1e-5, freeze_encoder: bool = False,
-                    crop_sampling: str = "balanced", seed: int = 0, device: str | torch.device = "cpu",
-                    progress: bool = False) -> nn.Module:
+                    crop_sampling: str = "balanced", batch_dice: bool = True, seed: int = 0,
+                    device: str | torch.device = "cpu", progress: bool = False) -> nn.Module:
     """A segmenter built on a *copy* of ``encoder`` (so one pretrained encoder serves several runs), trained
     for ``steps`` AdamW steps (linear warm-up over the first 10%, then cosine decay) on random ``crop``^3
     crops of ``labelled`` with Dice + cross-entropy. ``crop_sampling="balanced"`` centres each crop on a voxel of
-    a class drawn uniformly (:class:`ClassBalancedCrops`), ``"uniform"`` places it anywhere.
+    a class drawn uniformly (:class:`ClassBalancedCrops`), ``"uniform"`` places it anywhere; ``batch_dice`` see
+    :func:`segmentation_loss`.
 
     ``freeze_encoder=True`` is the frozen-encoder probe: the encoder's parameters stay fixed and the decoder
     is trained from a fresh initialisation. bf16 autocast on CUDA. Returns the segmenter in eval mode.
@@ -48,7 +59,7 @@ def train_segmenter(encoder: VolumeEncoder, labelled: VolumeSet, *, steps: int =
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: (step + 1) / warmup if step < warmup else
         0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup))))
-    loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
+    loss_fn = segmentation_loss(batch_dice)
     generator = torch.Generator().manual_seed(seed)
     images, labels = labelled.images, labelled.labels[:, None].float()
     if crop_sampling == "balanced":
