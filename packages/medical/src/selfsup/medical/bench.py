@@ -44,8 +44,8 @@ from selfsup.medical.probes import embed_volumes, intensity_histogram, ridge_pro
 PRESETS = {
     "smoke": {"subjects": 6, "test": 2, "size": 64, "crop": 32, "seeds": 1, "pretrain_steps": {"cnn": 2, "vit": 2},
               "batch_size": 2, "finetune_steps": {"cnn": 2, "vit": 2}, "finetune_batch": 2, "labels": (1,),
-              "frozen_labels": 1,
-              "lr": 1e-3, "finetune_lr": {"cnn": 1e-3, "vit": 1e-3}, "overlap": 0.0, "voco_random": 2,
+              "frozen_labels": 1, "lr": 1e-3, "finetune_lr": {"cnn": 1e-3, "vit": 1e-3}, "overlap": 0.0,
+              "voco_random": 2,
               "cnn": ("unet3d_tiny", {}), "vit": ("vit3d_mini", {"volume_size": 32, "patch_size": 8})},
     "default": {"subjects": 24, "test": 6, "size": 64, "crop": 32, "seeds": 3,
                 "pretrain_steps": {"cnn": 150, "vit": 1000, "swin_ssl": 600}, "batch_size": 4,
@@ -212,10 +212,8 @@ def _cell(row: dict, key: str) -> str:
     return str(row.get(key, "-"))
 
 
-def _per_family(value) -> str:
-    """``{"cnn": 1200, "vit": 300} -> "1200 (U-Net) / 300 (ViT)"``; a plain number (older results) as it is."""
-    if not isinstance(value, dict):
-        return str(value)
+def _per_family(value: dict) -> str:
+    """``{"cnn": 1200, "vit": 300} -> "1200 (U-Net) / 300 (ViT)"``."""
     return " / ".join(f"{v} ({'U-Net' if k == 'cnn' else 'ViT'})" for k, v in value.items())
 
 
@@ -229,9 +227,8 @@ def write_outputs(rows: list[dict], meta: dict, output: Path) -> None:
              f"{meta['seeds']}. fraction_r2: ridge probe of the CSF/GM/WM fractions on frozen features (5-fold CV "
              f"R²); frozen_dice: decoder trained on {meta['frozen_labels']} labelled volumes over the frozen encoder; "
              f"dice_k: whole network fine-tuned on k labelled volumes ({_per_family(meta['finetune_steps'])} steps); "
-             "mean Dice of "
-             "the foreground classes on the held-out volumes. Baseline rows: the same network at random init "
-             "(frozen columns) and trained from scratch (dice_k).", "",
+             "mean Dice of the foreground classes on the held-out volumes. Baseline rows: the same network at random "
+             "init (frozen columns) and trained from scratch (dice_k).", "",
              "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_cell(r, c) for c in columns) + " |" for r in rows]
     (output / "results.md").write_text("\n".join(lines) + "\n")
