@@ -36,11 +36,13 @@ from selfsup.medical.probes import embed_volumes, intensity_histogram, ridge_pro
 
 # encoder: (registry name, kwargs) per family; "cnn" methods use the U-Net, "vit" ones the 3D ViT.
 # pretrain_steps per family, or per method where a method's name is a key: on CPU a 3D MAE step (a quarter of the
-# ViT's tokens) costs ~0.25 s, SwinUNETR's recipe on the U-Net ~0.2 s, VoCo and Models Genesis 0.5-2.5 s, so
+# ViT's tokens) costs ~0.25 s, SwinUNETR's recipe on the U-Net ~0.3 s, VoCo and Models Genesis 0.5-2.5 s, so
 # 1,000 MAE steps and 600 swin_ssl steps take about the wall time of 150 VoCo or Models Genesis steps.
-# finetune_steps per family: the U-Net (~0.13 s a fine-tuning step at one thread) gets 1,200, the ViT (~0.35 s)
-# 300. The U-Net separates white from grey matter late and at a seed-dependent step: at 600 steps some runs still
-# predicted no WM at all (seed 1, 5 labels: WM Dice 0.00 at 600 steps, 0.81 at 1,200).
+# finetune_steps per family: the U-Net (unet3d_small, ~0.2 s a fine-tuning step at one thread) gets 600, the ViT
+# (~0.35 s) 300. The U-Net is unet3d_small (last block 8 wide), not unet3d_tiny: the tiny net's 4-channel last block
+# (for 4 classes) never predicted CSF, even on its own training volume (CSF Dice 0.00 with any loss weighting that
+# kept WM; seed 0, 1 label, 1,200 steps: tiny 0.539 mean Dice, (4, .., 16) 0.696, small 0.766; small at 600
+# steps 0.727, the step count the CPU budget allows for 3 seeds of every method).
 PRESETS = {
     "smoke": {"subjects": 6, "test": 2, "size": 64, "crop": 32, "seeds": 1, "pretrain_steps": {"cnn": 2, "vit": 2},
               "batch_size": 2, "finetune_steps": {"cnn": 2, "vit": 2}, "finetune_batch": 2, "labels": (1,),
@@ -49,10 +51,10 @@ PRESETS = {
               "cnn": ("unet3d_tiny", {}), "vit": ("vit3d_mini", {"volume_size": 32, "patch_size": 8})},
     "default": {"subjects": 24, "test": 6, "size": 64, "crop": 32, "seeds": 3,
                 "pretrain_steps": {"cnn": 150, "vit": 1000, "swin_ssl": 600}, "batch_size": 4,
-                "finetune_steps": {"cnn": 1200, "vit": 300},
+                "finetune_steps": {"cnn": 600, "vit": 300},
                 "finetune_batch": 2, "labels": (1, 2, 5), "frozen_labels": 2, "lr": 1e-3,
                 "finetune_lr": {"cnn": 3e-3, "vit": 3e-3}, "overlap": 0.0, "voco_random": 2,
-                "cnn": ("unet3d_tiny", {}), "vit": ("vit3d_mini", {"volume_size": 32, "patch_size": 4})},
+                "cnn": ("unet3d_small", {}), "vit": ("vit3d_mini", {"volume_size": 32, "patch_size": 4})},
     "gpu": {"subjects": 64, "test": 16, "size": 192, "crop": 96, "seeds": 3,
             "pretrain_steps": {"cnn": 2000, "vit": 2000}, "batch_size": 4, "finetune_steps": {"cnn": 500, "vit": 500},
             "finetune_batch": 2, "labels": (1, 2, 5), "frozen_labels": 2, "lr": 2e-4,
