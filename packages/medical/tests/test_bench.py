@@ -11,6 +11,8 @@ def test_smoke_suite_writes_rows_with_baselines(tmp_path):
     assert [r["encoder"] for r in rows[1:3]] == ["unet3d_tiny", "vit3d_mini"]
     for row in rows[1:]:
         assert 0 <= row["frozen_dice"] <= 1 and 0 <= row["dice_1"] <= 1 and row["fraction_r2"] <= 1
+        per_class = [row[f"dice_1_{c}"] for c in ("CSF", "GM", "WM")]  # each class's Dice, not only the mean
+        assert all(0 <= d <= 1 for d in per_class) and min(per_class) <= row["dice_1"] <= max(per_class)
     voco = rows[3]
     assert voco["steps"] == 2 and voco["wall_s"] > 0 and voco["rankme"] >= 1
     assert "synthetic" in voco["data"]

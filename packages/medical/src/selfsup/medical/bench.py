@@ -10,8 +10,9 @@ The last ``--test`` volumes are held out; pretraining sees the others without la
 Per pretraining seed (``--seeds``): (1) a ridge probe of volume-level targets (the tissue fractions) on
 frozen features, 5-fold cross-validated R^2 over all volumes; (2) frozen-encoder segmentation: the encoder's
 decoder trained from scratch on ``frozen_labels`` labelled volumes; (3) fine-tuning the whole network on 1, 2
-and 5 labelled volumes (drawn by the seed), Dice on the held-out volumes. Baselines: an intensity histogram
-for (1); the same network at random init for (1) and (2) and trained from scratch for (3).
+and 5 labelled volumes (drawn by the seed), Dice on the held-out volumes (the classes' mean ``dice_k``, and each
+class's ``dice_k_<class>`` in results.json). Baselines: an intensity histogram for (1); the same network at
+random init for (1) and (2) and trained from scratch for (3).
 Writes ``results.json`` (``rows``), ``results.md`` and ``results.png`` under ``--output``.
 """
 
@@ -136,7 +137,9 @@ def evaluate(encoder, family: str, volumes: VolumeSet, test_idx: np.ndarray, pre
     out["frozen_dice"] = few_label_dice(encoder, pool, test, preset["frozen_labels"], freeze_encoder=True, seed=seed,
                                         **ft)["dice"]
     for k in preset["labels"]:
-        out[f"dice_{k}"] = few_label_dice(encoder, pool, test, k, freeze_encoder=False, seed=seed, **ft)["dice"]
+        tuned = few_label_dice(encoder, pool, test, k, freeze_encoder=False, seed=seed, **ft)
+        out[f"dice_{k}"] = tuned["dice"]
+        out.update({f"dice_{k}_{name}": v for name, v in tuned["dice_per_class"].items() if name != "mean"})
     return out
 
 
