@@ -205,6 +205,7 @@ def run(args) -> tuple[list[dict], dict]:
         _report(rows[-1])
     meta = {"preset": args.preset, "seeds": seeds, "torch": torch.__version__, "labels": list(preset["labels"]),
             "frozen_labels": preset["frozen_labels"], "finetune_steps": preset["finetune_steps"],  # per family
+            "family_encoders": {family: preset[family][0] for family in preset["finetune_steps"]},
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else
             f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)",
             "total_s": round(time.perf_counter() - start, 1)}
@@ -217,21 +218,23 @@ def _cell(row: dict, key: str) -> str:
     return str(row.get(key, "-"))
 
 
-def _per_family(value: dict) -> str:
-    """``{"cnn": 1200, "vit": 300} -> "1200 (U-Net) / 300 (ViT)"``."""
-    return " / ".join(f"{v} ({'U-Net' if k == 'cnn' else 'ViT'})" for k, v in value.items())
+def _per_family(value: dict, encoders: dict) -> str:
+    """``{"cnn": 600, "vit": 300}, {"cnn": "unet3d_small", ...} -> "600 (unet3d_small) / 300 (vit3d_mini)"``; a
+    family without an encoder name (results.json written before they were recorded) is shown by its key."""
+    return " / ".join(f"{v} ({encoders.get(k, k)})" for k, v in value.items())
 
 
 def write_outputs(rows: list[dict], meta: dict, output: Path) -> None:
     output.mkdir(parents=True, exist_ok=True)
     (output / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     dice = [f"dice_{k}" for k in meta["labels"]]
+    finetune_steps = _per_family(meta["finetune_steps"], meta.get("family_encoders", {}))
     columns = ["method", "encoder", "steps", "wall_s", "volumes_per_s", "peak_memory_mib", "rankme", "fraction_r2",
                "frozen_dice", *dice]
     lines = [f"Data: {rows[0]['data']}; preset {meta['preset']}; device {meta['device']}; mean ± std over seeds "
              f"{meta['seeds']}. fraction_r2: ridge probe of the CSF/GM/WM fractions on frozen features (5-fold CV "
              f"R²); frozen_dice: decoder trained on {meta['frozen_labels']} labelled volumes over the frozen encoder; "
-             f"dice_k: whole network fine-tuned on k labelled volumes ({_per_family(meta['finetune_steps'])} steps); "
+             f"dice_k: whole network fine-tuned on k labelled volumes ({finetune_steps} steps); "
              "mean Dice of the foreground classes on the held-out volumes. Baseline rows: the same network at random "
              "init (frozen columns) and trained from scratch (dice_k).", "",
              "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
