@@ -24,7 +24,8 @@ def test_encoders_pool_and_map(name, kwargs, dim):
     assert fmap.shape == (2, encoder.bottleneck_channels, *(3 * (32 // encoder.stride,)))
 
 
-@pytest.mark.parametrize("name, kwargs", [("unet3d_tiny", {}), ("vit3d_mini", {"patch_size": 8})])
+@pytest.mark.parametrize("name, kwargs", [("unet3d_tiny", {}), ("unet3d_small16", {}),
+                                          ("vit3d_mini", {"patch_size": 8})])
 def test_segmenter_shares_the_encoder(name, kwargs):
     encoder = build_encoder(name, **kwargs)
     segmenter = encoder.segmenter(4)
@@ -34,6 +35,13 @@ def test_segmenter_shares_the_encoder(name, kwargs):
     logits.square().mean().backward()
     shared = next(encoder.encoder_parameters())
     assert any(p is shared for p in segmenter.parameters()) and shared.grad is not None and shared.grad.abs().sum() > 0
+
+
+def test_unet_sizes_differ_in_their_last_block():
+    # the default preset's U-Net: a 16-wide last up-sampling block feeds the 4-class head (8 left CSF unlearned)
+    assert build_encoder("unet3d_small16").features == (8, 16, 32, 64, 128, 16)
+    assert build_encoder("unet3d_small").features == (8, 16, 32, 64, 128, 8)
+    assert build_encoder("unet3d_small16").segmenter(4).head.in_channels == 16
 
 
 def test_resnet_has_no_dense_head_and_inputs_are_checked():

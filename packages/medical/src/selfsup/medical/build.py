@@ -22,6 +22,7 @@ def _lazy(module: str, attr: str, *args, **defaults) -> Callable[..., nn.Module]
 ENCODERS = {
     "unet3d": _lazy("encoders.unet3d", "UNet3D"),
     "unet3d_small": _lazy("encoders.unet3d", "UNet3D", features=(8, 16, 32, 64, 128, 8)),
+    "unet3d_small16": _lazy("encoders.unet3d", "UNet3D", features=(8, 16, 32, 64, 128, 16)),  # last block 16 wide
     "unet3d_tiny": _lazy("encoders.unet3d", "UNet3D", features=(4, 8, 16, 32, 64, 4)),
     "vit3d_mini": _lazy("encoders.vit3d", "VisionTransformer3D", "mini"),
     "vit3d_small": _lazy("encoders.vit3d", "VisionTransformer3D", "small"),
