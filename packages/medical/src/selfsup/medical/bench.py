@@ -40,12 +40,12 @@ from selfsup.medical.probes import embed_volumes, intensity_histogram, ridge_pro
 # ViT's tokens) costs ~0.25 s, SwinUNETR's recipe on the U-Net ~0.3 s, VoCo and Models Genesis 0.5-2.5 s, so
 # 1,000 MAE steps and 600 swin_ssl steps take about the wall time of 150 VoCo or Models Genesis steps.
 # finetune_steps per family: the U-Net (unet3d_small16, ~0.1 s a fine-tuning step at one thread) gets 600, the ViT
-# (~0.35 s) 300. The U-Net's last up-sampling block must be wide enough for 4 classes: with 4 channels
-# (unet3d_tiny) it never predicted CSF, even on its own training volume; with 8 (unet3d_small) it learned CSF for one
-# seed in three (seed 0: CSF Dice 0.58; seeds 1 and 2: 0.01 and 0.00 at 1 label, 600 steps, so the fine-tuning
-# rows measured the seed, not the label budget or the pretraining); with 16 (unet3d_small16) every seed and label
-# count tried learned it (1 label: CSF 0.58 / 0.59 / 0.65 for seeds 0 / 1 / 2; seed 1 at 2 labels 0.52, seed 2 at
-# 5 labels 0.54).
+# (~0.28 s, its head 32 channels wide) 300. The U-Net's last up-sampling block must be wide enough for 4 classes:
+# with 4 channels (unet3d_tiny) it never predicted CSF, even on its own training volume; with 8 (unet3d_small) it
+# learned CSF for one seed in three (1 label, 600 steps: mean Dice 0.76 for seed 0, 0.56 and 0.58 for seeds 1 and 2
+# with CSF Dice 0.01 and 0.00; about the same at 2 and 5 labels), so its fine-tuning rows measured the seed, not the
+# label budget or the pretraining; with 16 (unet3d_small16) every seed and label count tried learned it (1 label:
+# CSF 0.58 / 0.59 / 0.65 for seeds 0 / 1 / 2; seed 1 at 2 labels 0.52, seed 2 at 5 labels 0.54).
 PRESETS = {
     "smoke": {"subjects": 6, "test": 2, "size": 64, "crop": 32, "seeds": 1, "pretrain_steps": {"cnn": 2, "vit": 2},
               "batch_size": 2, "finetune_steps": {"cnn": 2, "vit": 2}, "finetune_batch": 2, "labels": (1,),

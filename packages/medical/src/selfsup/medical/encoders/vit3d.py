@@ -4,6 +4,7 @@ and a light patch-expansion decoder for dense outputs."""
 from __future__ import annotations
 
 import torch
+from monai.networks.blocks.dynunet_block import UnetBasicBlock
 from torch import nn
 
 from selfsup.core.trunk import TokenBatch, Trunk, TrunkOutput, gather_tokens, interpolate_grid, sincos_grid
@@ -115,15 +116,22 @@ class VisionTransformer3D(VolumeEncoder):
 
 
 class PatchExpandSegmenter(nn.Module):
-    """Dense head for a 3D ViT: each token expands linearly to its ``p^3`` voxels (``hidden`` channels), the
-    volume itself is concatenated back for detail, and two convolutions give ``num_classes`` outputs."""
+    """Dense head for a 3D ViT: each token expands linearly to its ``p^3`` voxels (``hidden`` channels); a
+    full-resolution convolution block on the volume itself (UNETR's first encoder block, MONAI's
+    ``UnetBasicBlock``) brings back the detail that ``p^3`` patches lose; the two are concatenated and two
+    convolutions give ``num_classes`` outputs. On the MNI152 pseudo-subjects (1 label, 300 steps from scratch;
+    mean Dice, CSF Dice in brackets) the volume concatenated as one raw channel instead of that block never
+    predicted CSF (seed 0: 0.41 (0.00)); the block with 16 channels learned some (seeds 0 / 1: 0.66 (0.35) / 0.60
+    (0.18)), with 32 channels more (0.71 (0.46) / 0.73 (0.52)) at twice the fine-tuning time."""
 
-    def __init__(self, vit: VisionTransformer3D, num_classes: int, hidden: int = 16) -> None:
+    def __init__(self, vit: VisionTransformer3D, num_classes: int, hidden: int = 32) -> None:
         super().__init__()
         p = vit.tokenizer.patch_size
         self.encoder, self.hidden = vit, hidden
         self.expand = nn.Linear(vit.out_dim, p ** 3 * hidden)
-        self.refine = nn.Sequential(nn.Conv3d(hidden + vit.in_channels, hidden, 3, padding=1),
+        self.detail = UnetBasicBlock(3, vit.in_channels, hidden, kernel_size=3, stride=1, norm_name="instance",
+                                     act_name=("leakyrelu", {"negative_slope": 0.1}))
+        self.refine = nn.Sequential(nn.Conv3d(2 * hidden, hidden, 3, padding=1),
                                     nn.InstanceNorm3d(hidden), nn.LeakyReLU(0.1),
                                     nn.Conv3d(hidden, num_classes, 1))
 
@@ -131,7 +139,7 @@ class PatchExpandSegmenter(nn.Module):
         grid = self.encoder.tokenizer.grid_of(x)
         tokens = self.encoder.forward_tokens(x).content
         dense = unpatchify3d(self.expand(tokens), grid, self.encoder.tokenizer.patch_size)
-        return self.refine(torch.cat([dense, x.to(dense.dtype)], dim=1))
+        return self.refine(torch.cat([dense, self.detail(x.to(dense.dtype))], dim=1))
 
     def reset_decoder(self) -> None:
         """The decoder is new for every segmenter: nothing to reset."""
