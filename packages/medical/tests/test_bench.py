@@ -48,3 +48,20 @@ def test_a_method_can_override_its_familys_pretraining_steps():
     assert pretrain_steps(preset, "swin_ssl") == 600
     assert pretrain_steps(preset, "voco") == pretrain_steps(preset, "models_genesis") == 150
     assert pretrain_steps(preset, "mae3d") == 1000
+
+
+def test_plot_shows_the_dice_columns_beside_the_histogram_row(tmp_path, monkeypatch):
+    """The intensity histogram has only an R²: the chart drops that row, not the other rows' Dice columns."""
+    from selfsup.medical import bench
+
+    drawn = {}
+    monkeypatch.setattr(bench, "bar_chart", lambda rows, series, **kw: drawn.update(rows=rows, series=series))
+    common = {"encoder": "e", "data": "d", "steps": 0}
+    rows = [{"method": "intensity histogram (baseline)", **common, "fraction_r2": 0.9, "fraction_r2_std": 0.0},
+            *({"method": m, **common, **{k: v for key in ("fraction_r2", "frozen_dice", "dice_1")
+                                          for k, v in ((key, 0.5), (f"{key}_std", 0.1))}} for m in ("a", "b"))]
+    meta = {"preset": "smoke", "device": "cpu", "seeds": [0], "frozen_labels": 1, "labels": [1],
+            "finetune_steps": {"cnn": 2}, "family_encoders": {"cnn": "e"}}
+    bench.write_outputs(rows, meta, tmp_path)
+    assert [r["method"] for r in drawn["rows"]] == ["a", "b"]
+    assert [k for k, _ in drawn["series"]] == ["fraction_r2", "frozen_dice", "dice_1"]

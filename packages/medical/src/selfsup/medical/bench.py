@@ -242,8 +242,9 @@ def write_outputs(rows: list[dict], meta: dict, output: Path) -> None:
              "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_cell(r, c) for c in columns) + " |" for r in rows]
     (output / "results.md").write_text("\n".join(lines) + "\n")
-    series = [(k, k) for k in ("fraction_r2", "frozen_dice", *dice) if all(k in r for r in rows)]
-    plot_rows = [r for r in rows if all(k in r for k, _ in series)] or rows
+    scores = ("fraction_r2", "frozen_dice", *dice)
+    plot_rows = [r for r in rows if any(k in r for k in scores[1:])] or rows  # the histogram row has only an R²
+    series = [(k, k) for k in scores if all(k in r for r in plot_rows)]
     if series:
         bar_chart(plot_rows, series, xlabel="R² / Dice", title=f"selfsup medical, preset {meta['preset']}",
                   path=output / "results.png")
