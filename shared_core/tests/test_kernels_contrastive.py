@@ -148,3 +148,27 @@ def test_bad_backend_and_inputs_are_named():
         kernels.contrastive_lse(a, b.double(), 1.0)
     with pytest.raises(ValueError, match="distinct key indices"):
         kernels.contrastive_lse(a, b, 1.0, exclude=torch.tensor([1, 1, -1, 0]))
+
+
+def test_auto_takes_triton_only_for_large_cuda_problems(monkeypatch):
+    """Small losses stay on the chunked path (no autotuning pass for a loss that would not earn it back); large
+    CUDA ones go to Triton; an explicit backend is never overridden; float64 and CPU tensors stay chunked."""
+    import importlib
+
+    dispatch = importlib.import_module("selfsup.core.kernels.contrastive_lse")  # the module, not the function
+
+    monkeypatch.setattr(dispatch, "triton_available", lambda: True)
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    big, small = kernels.TRITON_MIN_LOGITS, kernels.TRITON_MIN_LOGITS - 1
+    assert dispatch.resolve_backend("auto", cuda, torch.bfloat16, big) == "triton"
+    assert dispatch.resolve_backend("auto", cuda, torch.bfloat16, None) == "triton"
+    assert dispatch.resolve_backend("auto", cuda, torch.bfloat16, small) == "chunked"
+    assert dispatch.resolve_backend("auto", cuda, torch.float64, big) == "chunked"
+    assert dispatch.resolve_backend("auto", cpu, torch.float32, big) == "chunked"
+    assert dispatch.resolve_backend("chunked", cuda, torch.float32, big) == "chunked"
+    assert dispatch.resolve_backend("triton", cuda, torch.float32, 4) == "triton"
+    seen = []
+    real = dispatch._ContrastiveLSE.apply
+    monkeypatch.setattr(dispatch._ContrastiveLSE, "apply", lambda *a: seen.append(a[-1]) or real(*a))
+    kernels.info_nce(torch.randn(8, 4), torch.randn(8, 4), symmetric=True)  # CPU: chunked whatever the size
+    assert seen == ["chunked"]

@@ -45,6 +45,20 @@ def test_tissue_labels_match_t1_contrast(subjects):
     assert means[2] > means[1] > means[0]
 
 
+def test_varied_contrast_changes_the_tissue_intensities_not_the_anatomy():
+    """Each subject's own intensity curve spreads its tissues' mean intensities across subjects (the few-label
+    protocol then has contrasts to generalise to); the warps, and so the labels, are the same as without it."""
+    varied = mni_pseudo_subjects(6, size=32, seed=2)
+    fixed = mni_pseudo_subjects(6, size=32, seed=2, varied_contrast=False)
+    assert torch.equal(varied.labels, fixed.labels) and varied.name != fixed.name
+
+    def tissue_means(v: VolumeSet) -> torch.Tensor:  # (subjects, 3)
+        return torch.tensor([[float(v.images[i, 0][v.labels[i] == k].mean()) for k in (1, 2, 3)]
+                             for i in range(len(v))])
+
+    assert (tissue_means(varied).std(0) > 2 * tissue_means(fixed).std(0)).all()
+
+
 def test_volume_set_validates_and_subsets(subjects):
     with pytest.raises(ValueError, match="images must be"):
         VolumeSet(torch.zeros(2, 8, 8, 8))

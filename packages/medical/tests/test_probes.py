@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import torch
 
 from selfsup.medical import build_encoder, embed_volumes, intensity_histogram, ridge_probe_cv
-from selfsup.medical.probes import tile_corners
+from selfsup.medical.probes import ClipToTrainingRange, _ridge, tile_corners
 
 
 def test_tiles_cover_the_volume():
@@ -25,3 +27,19 @@ def test_ridge_probe_recovers_a_linear_target_and_not_noise():
     y = x @ torch.randn(6, 2, generator=g)
     assert ridge_probe_cv(x, y) > 0.99
     assert ridge_probe_cv(torch.randn(40, 6, generator=g), y) < 0.2
+
+
+def test_ridge_probe_does_not_extrapolate_a_feature_rare_in_training():
+    """A feature that is 0 on every training volume but one, and large on a held-out volume, must not turn into a
+    prediction far outside the targets' range (standardisation alone scales it by 1 / its tiny std)."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(30, 4, generator=g)
+    y = x[:, :1] * 2 + 0.1 * torch.randn(30, 1, generator=g)
+    rare = torch.zeros(30, 1)
+    rare[0], rare[-1] = 1e-3, 5.0  # tiny on one training volume, large on the held-out one
+    train, test = np.arange(29), np.array([29])
+    model = _ridge().fit(torch.cat([x, rare], 1).numpy()[train], y.numpy()[train])
+    pred = np.ravel(model.predict(torch.cat([x, rare], 1).numpy()[test]))
+    assert abs(float(pred[0]) - float(y[-1, 0])) < 1.0
+    clipped = ClipToTrainingRange(margin=0.5).fit(rare.numpy()[train]).transform(rare.numpy()[test])
+    assert float(clipped[0, 0]) == pytest.approx(1.5e-3)

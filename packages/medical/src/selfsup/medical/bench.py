@@ -2,9 +2,10 @@
 
     selfsup bench medical [--preset smoke|default|gpu] [--methods swin_ssl,voco,...] [--data-root DIR]
 
-Data: without ``--data-root``, the embedded MNI152 pseudo-subjects (one real template warped at random, with
-exact CSF/GM/WM labels: synthetic, and every report says so); with ``--data-root DIR --task TaskXX_Name``, a
-Medical Segmentation Decathlon task on disk; with ``--data-root DIR`` alone, a NIfTI folder (imagesTr/labelsTr).
+Data: without ``--data-root``, the embedded MNI152 pseudo-subjects (one real template warped at random, each
+subject with its own tissue contrast, with exact CSF/GM/WM labels: synthetic, and every report says so); with
+``--data-root DIR --task TaskXX_Name``, a Medical Segmentation Decathlon task on disk; with ``--data-root DIR`` alone,
+a NIfTI folder (imagesTr/labelsTr).
 The last ``--test`` volumes are held out; pretraining sees the others without labels.
 
 Per pretraining seed (``--seeds``): (1) a ridge probe of volume-level targets (the tissue fractions) on
@@ -40,7 +41,8 @@ from selfsup.medical.probes import embed_volumes, intensity_histogram, ridge_pro
 # ViT's tokens) costs ~0.25 s, SwinUNETR's recipe on the U-Net ~0.3 s, VoCo and Models Genesis 0.5-2.5 s, so
 # 1,000 MAE steps and 600 swin_ssl steps take about the wall time of 150 VoCo or Models Genesis steps.
 # finetune_steps per family: the U-Net (unet3d_small16, ~0.1 s a fine-tuning step at one thread) gets 600, the ViT
-# (~0.28 s, its head 32 channels wide) 300. The U-Net's last up-sampling block must be wide enough for 4 classes:
+# (~0.28 s, its head 32 channels wide) 300. The U-Net's last up-sampling block must be wide enough for 4 classes (the
+# figures that follow are from the pseudo-subjects before each had its own contrast, ``varied_contrast=False``):
 # with 4 channels (unet3d_tiny) it never predicted CSF, even on its own training volume; with 8 (unet3d_small) it
 # learned CSF for one seed in three (1 label, 600 steps: mean Dice 0.76 for seed 0, 0.56 and 0.58 for seeds 1 and 2
 # with CSF Dice 0.01 and 0.00; about the same at 2 and 5 labels), so its fine-tuning rows measured the seed, not the

@@ -25,8 +25,16 @@ def triton_available() -> bool:
     return True
 
 
-def resolve_backend(backend: str, device: torch.device, dtype: torch.dtype) -> str:
-    """``auto`` -> ``triton`` for CUDA tensors (or under ``TRITON_INTERPRET=1``), else ``chunked``."""
+# ``auto`` takes Triton only for at least this many logits (rows x columns). Measured (benchmarks/results/kernels-*):
+# at 4096 x 4096 contrastive logits and 4096 x 8192 prototype logits the kernels were slower than eager PyTorch on the
+# H100 and the H200, from 16384 x 8192 on faster; and every new shape costs an autotuning pass (a dozen compiles,
+# minutes for a wide fp32 head on a tiny batch, seen on the H200), which a small loss never earns back.
+TRITON_MIN_LOGITS = 8192 * 8192
+
+
+def resolve_backend(backend: str, device: torch.device, dtype: torch.dtype, logits: int | None = None) -> str:
+    """``auto`` -> ``triton`` for CUDA tensors with at least :data:`TRITON_MIN_LOGITS` ``logits`` (rows x columns;
+    ``None``: any size), else ``chunked``; ``triton`` also runs on CPU under ``TRITON_INTERPRET=1``."""
     import os
 
     if backend not in ("auto", "triton", "chunked"):
@@ -40,7 +48,8 @@ def resolve_backend(backend: str, device: torch.device, dtype: torch.dtype) -> s
         if dtype == torch.float64:
             raise ValueError("backend='triton' takes fp32/bf16/fp16 operands; use 'chunked' for float64")
         return "triton"
-    if backend == "auto" and device.type == "cuda" and dtype != torch.float64 and triton_available():
+    large = logits is None or logits >= TRITON_MIN_LOGITS
+    if backend == "auto" and device.type == "cuda" and dtype != torch.float64 and large and triton_available():
         return "triton"
     return "chunked"
 
@@ -83,7 +92,8 @@ def contrastive_lse(q: torch.Tensor, k: torch.Tensor, scale: float, *, columns: 
         columns: also return the column LSE (one pass computes both).
         exclude: optional ``(B,)`` int column index left out of row i (``-1`` = none), e.g. the
             query itself in SimCLR's 2N form; each column is left out of at most one row.
-        backend: ``auto`` (Triton on CUDA, chunked PyTorch elsewhere), ``triton`` or ``chunked``.
+        backend: ``auto`` (Triton on CUDA from :data:`TRITON_MIN_LOGITS` logits on, chunked PyTorch
+            otherwise), ``triton`` or ``chunked``.
 
     Returns:
         ``lse_rows (B,)`` or ``(lse_rows (B,), lse_cols (N,))``, fp32 (float64 for float64 input).
@@ -98,7 +108,7 @@ def contrastive_lse(q: torch.Tensor, k: torch.Tensor, scale: float, *, columns: 
         excluded = exclude[exclude >= 0]
         if excluded.numel() and (int(excluded.max()) >= k.shape[0] or excluded.unique().numel() != excluded.numel()):
             raise ValueError(f"exclude must name distinct key indices in [0, {k.shape[0]}) (or -1)")
-    chosen = resolve_backend(backend, q.device, q.dtype)
+    chosen = resolve_backend(backend, q.device, q.dtype, q.shape[0] * k.shape[0])
     if exclude is not None:
         exclude = exclude.to(device=q.device, dtype=torch.int32 if chosen == "triton" else torch.long).contiguous()
     out = _ContrastiveLSE.apply(q, k, exclude, float(scale), columns, chosen)

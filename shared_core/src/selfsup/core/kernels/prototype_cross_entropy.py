@@ -60,7 +60,8 @@ def prototype_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, teacher_
         hidden: ``(S, H)`` student features (tokens or images); weight: ``(V, H)`` prototypes.
         teacher_hidden: ``(S, H)``; teacher_weight: ``(V, H)`` (no gradient flows into either).
         center: optional ``(V,)`` teacher centre subtracted from the teacher logits.
-        backend: ``auto`` (Triton on CUDA, chunked PyTorch elsewhere), ``triton`` or ``chunked``.
+        backend: ``auto`` (Triton on CUDA for large heads, chunked PyTorch otherwise: ``resolve_backend``),
+            ``triton`` or ``chunked``.
     """
     _check_head("student", hidden, weight)
     _check_head("teacher", teacher_hidden, teacher_weight)
@@ -73,7 +74,7 @@ def prototype_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, teacher_
     check.require_positive("student_temp", student_temp)
     check.require_positive("teacher_temp", teacher_temp)
     check.require_finite(hidden=hidden, weight=weight, teacher_hidden=teacher_hidden, teacher_weight=teacher_weight)
-    chosen = resolve_backend(backend, hidden.device, hidden.dtype)
+    chosen = resolve_backend(backend, hidden.device, hidden.dtype, hidden.shape[0] * weight.shape[0])
     ht, wt = teacher_hidden.detach().to(hidden.dtype), teacher_weight.detach().to(hidden.dtype)
     center = center.detach() if center is not None else None
     return _SoftPrototypeCE.apply(hidden, weight, ht, wt, center, float(student_temp), float(teacher_temp),

@@ -81,8 +81,8 @@ def info_nce(
 class InfoNCELoss(nn.Module):
     """Module form of :func:`info_nce`; ``forward(query, key, negatives=None)``.
 
-    ``backend``: ``auto`` (default) runs the fused linear-memory kernel (Triton on CUDA, chunked
-    PyTorch on CPU), ``triton``/``chunked`` force one, ``reference`` the plain function above.
+    ``backend``: ``auto`` (default) runs the fused linear-memory kernel (Triton on CUDA for large
+    batches, chunked PyTorch otherwise), ``triton``/``chunked`` force one, ``reference`` the plain function above.
     """
 
     def __init__(self, temperature: float = 0.1, symmetric: bool = False,

@@ -2,9 +2,15 @@
 
 nilearn's wheel ships the ICBM 2009a symmetric T1 template and its grey- and white-matter probability
 maps (1 mm, 197 x 233 x 189). Each pseudo-subject is the template warped by a random affine and a random
-elastic deformation, then given a bias field, a contrast change and noise (MONAI transforms). The tissue
+elastic deformation, then given a bias field, its own contrast (a random monotone intensity curve, as scanners and
+sequences differ between sites, then a gamma) and noise (MONAI transforms). The tissue
 maps go through the *same* spatial transforms, so every voxel's label (background, CSF, GM, WM = argmax of
 the warped probabilities) is exact for its image, and the volume-level targets are the tissue fractions.
+
+Why the intensity curve: without it (``varied_contrast=False``) every subject has the template's tissue contrast, and a
+U-Net fine-tuned on one labelled subject scored as well as on five (mean Dice 0.775 vs 0.770, seed 0), so the
+few-label protocol could not tell label budgets apart. With it, one label gives 0.622 / 0.638 (seeds 0 / 1) and five
+0.694 / 0.675: a held-out subject's contrast is one the labelled volumes may not show.
 These are synthetic subjects of one real brain, not patients: every report names them as such.
 """
 
@@ -17,7 +23,8 @@ import torch.nn.functional as F
 from selfsup.medical.datasets._cache import atomic_save_npy, cache_dir
 from selfsup.medical.datasets.volumes import TISSUES, VolumeSet
 
-NAME = "MNI152 pseudo-subjects (synthetic: one real template, random warps; exact tissue labels)"
+NAME = "MNI152 pseudo-subjects (synthetic: one real template, random warps and contrasts; exact tissue labels)"
+FIXED_CONTRAST_NAME = "MNI152 pseudo-subjects (synthetic: one real template, random warps; exact tissue labels)"
 
 
 def load_mni_template(size: int = 64) -> torch.Tensor:
@@ -52,7 +59,7 @@ def _resampled_template(size: int) -> torch.Tensor:
     return F.interpolate(cube[None], size=(size,) * 3, mode="trilinear", align_corners=False)[0]
 
 
-def _subject_transforms(seed: int):
+def _subject_transforms(seed: int, varied_contrast: bool = True):
     from monai.transforms import (
         Compose,
         Rand3DElasticd,
@@ -60,6 +67,7 @@ def _subject_transforms(seed: int):
         RandAffined,
         RandBiasFieldd,
         RandGaussianNoised,
+        RandHistogramShiftd,
         ScaleIntensityd,
     )
 
@@ -71,10 +79,12 @@ def _subject_transforms(seed: int):
         Rand3DElasticd(keys, sigma_range=(6, 8), magnitude_range=(60, 120), prob=1.0, mode="bilinear",
                        padding_mode="zeros"),
     ]
-    intensity = [RandBiasFieldd("image", coeff_range=(0.2, 0.4), prob=1.0),
-                 RandAdjustContrastd("image", gamma=(0.7, 1.5), prob=1.0),
-                 RandGaussianNoised("image", std=0.03, prob=1.0),
-                 ScaleIntensityd("image", minv=0.0, maxv=1.0)]
+    intensity = [RandBiasFieldd("image", coeff_range=(0.2, 0.4), prob=1.0)]
+    if varied_contrast:  # a monotone piecewise-linear intensity curve through 4-6 random control points
+        intensity.append(RandHistogramShiftd("image", num_control_points=(4, 6), prob=1.0))
+    intensity += [RandAdjustContrastd("image", gamma=(0.7, 1.5), prob=1.0),
+                  RandGaussianNoised("image", std=0.03, prob=1.0),
+                  ScaleIntensityd("image", minv=0.0, maxv=1.0)]
     return Compose(spatial + intensity).set_random_state(seed=seed)
 
 
@@ -83,21 +93,24 @@ def _plain(x) -> torch.Tensor:
     return (x.as_tensor() if hasattr(x, "as_tensor") else torch.as_tensor(x)).float()
 
 
-def mni_pseudo_subjects(n: int = 40, size: int = 64, seed: int = 0) -> VolumeSet:
+def mni_pseudo_subjects(n: int = 40, size: int = 64, seed: int = 0, varied_contrast: bool = True) -> VolumeSet:
     """``n`` pseudo-subjects of ``size``^3 voxels: images ``(n, 1, s, s, s)`` in [0, 1], labels ``(n, s, s, s)``
-    (0 background, 1 CSF, 2 GM, 3 WM) and targets ``(n, 3)`` = the CSF/GM/WM fractions of the volume."""
+    (0 background, 1 CSF, 2 GM, 3 WM) and targets ``(n, 3)`` = the CSF/GM/WM fractions of the volume.
+    ``varied_contrast=False`` gives every subject the template's tissue contrast (the earlier default)."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     template = load_mni_template(size)
     images, labels = [], []
     for i in range(n):
-        out = _subject_transforms(seed * 100_003 + i)({"image": template[:1].clone(), "tissue": template[1:].clone()})
+        transforms = _subject_transforms(seed * 100_003 + i, varied_contrast)
+        out = transforms({"image": template[:1].clone(), "tissue": template[1:].clone()})
         tissue = _plain(out["tissue"]).clamp(0, 1)
         background = (1.0 - tissue.sum(0, keepdim=True)).clamp(min=0)
         labels.append(torch.cat([background, tissue]).argmax(0))
         images.append(_plain(out["image"]))
     labels = torch.stack(labels)
     fractions = torch.stack([(labels == k).float().mean(dim=(1, 2, 3)) for k in (1, 2, 3)], dim=1)
-    return VolumeSet(torch.stack(images).contiguous(), labels, fractions, name=NAME, class_names=TISSUES,
+    return VolumeSet(torch.stack(images).contiguous(), labels, fractions,
+                     name=NAME if varied_contrast else FIXED_CONTRAST_NAME, class_names=TISSUES,
                      target_names=tuple(f"{t} fraction" for t in TISSUES),
                      ids=[f"mni-pseudo-{seed}-{i:03d}" for i in range(n)])

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# On a lent GPU machine, from the repo root: the Triton kernel tests compiled for the GPU (bf16 included), the
+# kernel benchmark (pass --quick for the target shapes only), then the medical suite's smoke preset on CUDA
+# (bf16 autocast) when its wheels were installed on PYTHONPATH.
+# Usage: OUT=DIR bash benchmarks/kernels/gpu_kernels.sh [--quick]
+set -uo pipefail
+export PYTHONPATH=$PWD/shared_core/src:$PWD/packages/medical/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+export SELFSUP_CACHE=/tmp/selfsup-cache
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
+python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"
+SELFSUP_TRITON_AUTOTUNE=0 python3 -m pytest -q -p no:cacheprovider shared_core/tests/test_kernels_contrastive.py \
+    shared_core/tests/test_kernels_prototype_head.py 2>&1 | tee "$OUT/kernels-pytest.txt" | tail -3
+python3 benchmarks/kernels/bench_kernels.py --device cuda --output "$OUT" "$@" 2>&1 | tee "$OUT/kernels-bench-log.txt" \
+    | grep -v '^{'
+if python3 -c "import monai, nilearn" 2>/dev/null; then
+    python3 -m selfsup.medical.bench --preset smoke --device cuda --quiet --output "$OUT/medical-smoke" 2>&1 \
+        | tee "$OUT/medical-smoke-log.txt" | grep -v '^|'
+fi
