@@ -117,3 +117,12 @@ def test_decathlon_task_loads_offline(decathlon_root):
 def test_decathlon_missing_task_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"Task09_Spleen.dataset\.json"):
         load_decathlon(tmp_path, "Task09_Spleen")
+
+
+def test_subjects_made_in_worker_processes_equal_the_serial_ones():
+    serial = mni_pseudo_subjects(3, size=32, seed=4)
+    parallel = mni_pseudo_subjects(3, size=32, seed=4, workers=2)
+    assert torch.equal(serial.images, parallel.images) and torch.equal(serial.labels, parallel.labels)
+    assert torch.equal(serial.targets, parallel.targets) and serial.ids == parallel.ids
+    with pytest.raises(ValueError, match="workers"):
+        mni_pseudo_subjects(2, size=32, workers=0)
