@@ -94,10 +94,17 @@ def _plain(x) -> torch.Tensor:
 
 
 def _make_subject(size: int, subject_seed: int, varied_contrast: bool) -> tuple[np.ndarray, np.ndarray]:
-    """One pseudo-subject: ``image (1, s, s, s)`` float32 and ``label (s, s, s)`` uint8 (numpy, to cross processes)."""
+    """One pseudo-subject: ``image (1, s, s, s)`` float32 and ``label (s, s, s)`` uint8 (numpy, to cross processes).
+    Made on one thread, so the voxels do not depend on the thread count (multi-threaded resampling rounds
+    differently) nor on whether a worker process made them."""
     template = load_mni_template(size)
-    out = _subject_transforms(subject_seed, varied_contrast)({"image": template[:1].clone(),
-                                                              "tissue": template[1:].clone()})
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        out = _subject_transforms(subject_seed, varied_contrast)({"image": template[:1].clone(),
+                                                                  "tissue": template[1:].clone()})
+    finally:
+        torch.set_num_threads(threads)
     tissue = _plain(out["tissue"]).clamp(0, 1)
     background = (1.0 - tissue.sum(0, keepdim=True)).clamp(min=0)
     return _plain(out["image"]).numpy(), torch.cat([background, tissue]).argmax(0).to(torch.uint8).numpy()
