@@ -93,11 +93,10 @@ def _plain(x) -> torch.Tensor:
     return (x.as_tensor() if hasattr(x, "as_tensor") else torch.as_tensor(x)).float()
 
 
-def _make_subject(size: int, subject_seed: int, varied_contrast: bool) -> tuple[np.ndarray, np.ndarray]:
-    """One pseudo-subject: ``image (1, s, s, s)`` float32 and ``label (s, s, s)`` uint8 (numpy, to cross processes).
-    Made on one thread, so the voxels do not depend on the thread count (multi-threaded resampling rounds
-    differently) nor on whether a worker process made them."""
-    template = load_mni_template(size)
+def _make_subject(template: torch.Tensor, subject_seed: int, varied_contrast: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One pseudo-subject of ``template (4, s, s, s)``: ``image (1, s, s, s)`` float32 and ``label (s, s, s)`` uint8
+    (numpy, to cross processes). Made on one thread, so the voxels do not depend on the thread count
+    (multi-threaded resampling rounds differently) nor on whether a worker process made them."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -110,8 +109,16 @@ def _make_subject(size: int, subject_seed: int, varied_contrast: bool) -> tuple[
     return _plain(out["image"]).numpy(), torch.cat([background, tissue]).argmax(0).to(torch.uint8).numpy()
 
 
-def _worker_init() -> None:
-    torch.set_num_threads(1)
+_worker_template: torch.Tensor | None = None  # each worker process reads the cached template once
+
+
+def _worker_init(size: int) -> None:
+    global _worker_template
+    _worker_template = load_mni_template(size)
+
+
+def _make_subject_in_worker(subject_seed: int, varied_contrast: bool) -> tuple[np.ndarray, np.ndarray]:
+    return _make_subject(_worker_template, subject_seed, varied_contrast)
 
 
 def mni_pseudo_subjects(n: int = 40, size: int = 64, seed: int = 0, varied_contrast: bool = True,
@@ -125,17 +132,17 @@ def mni_pseudo_subjects(n: int = 40, size: int = 64, seed: int = 0, varied_contr
         raise ValueError(f"n must be >= 1, got {n}")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    load_mni_template(size)  # made (and cached) once, before any worker reads it
+    template = load_mni_template(size)  # made (and cached) once, before any worker reads it
     seeds = [seed * 100_003 + i for i in range(n)]
     if workers == 1 or n == 1:
-        made = [_make_subject(size, s, varied_contrast) for s in seeds]
+        made = [_make_subject(template, s, varied_contrast) for s in seeds]
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(min(workers, n), mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_worker_init) as pool:
-            made = list(pool.map(_make_subject, [size] * n, seeds, [varied_contrast] * n))
+                                 initializer=_worker_init, initargs=(size,)) as pool:
+            made = list(pool.map(_make_subject_in_worker, seeds, [varied_contrast] * n))
     images = torch.from_numpy(np.stack([image for image, _ in made]))
     labels = torch.from_numpy(np.stack([label for _, label in made])).long()
     fractions = torch.stack([(labels == k).float().mean(dim=(1, 2, 3)) for k in (1, 2, 3)], dim=1)
