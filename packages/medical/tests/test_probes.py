@@ -21,6 +21,23 @@ def test_embeddings_and_histograms():
     torch.testing.assert_close(hist.sum(1), torch.ones(3))
 
 
+def test_embeddings_send_at_most_batch_size_tiles_through_the_encoder():
+    """Batches count tiles, not volumes (8 volumes of 128^3 at once put 64 SwinUNETR tiles in one forward: out of
+    memory); each volume's features are still the mean over all its tiles."""
+    torch.manual_seed(0)
+    encoder = build_encoder("unet3d_tiny").eval()
+    seen = []
+    encoder.register_forward_hook(lambda module, args, out: seen.append(args[0].shape[0]))
+    images = torch.rand(2, 1, 96, 64, 32)  # 3 x 2 x 1 = 6 tiles of 32^3 per volume
+    features = embed_volumes(encoder, images, crop=32, batch_size=4)
+    assert max(seen) <= 4 and sum(seen) == 12
+    tiles = torch.stack([images[1, :, x:x + 32, y:y + 32, z:z + 32] for x, y, z in tile_corners((96, 64, 32), 32)])
+    with torch.no_grad():
+        torch.testing.assert_close(features[1], encoder(tiles).mean(0), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="batch_size"):
+        embed_volumes(encoder, images, crop=32, batch_size=0)
+
+
 def test_ridge_probe_recovers_a_linear_target_and_not_noise():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(40, 6, generator=g)

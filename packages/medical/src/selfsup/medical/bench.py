@@ -61,8 +61,12 @@ PRESETS = {
                 "finetune_batch": 2, "labels": (1, 2, 5), "frozen_labels": 2, "lr": 1e-3,
                 "finetune_lr": {"cnn": 3e-3, "vit": 3e-3}, "overlap": 0.0, "voco_random": 2,
                 "cnn": ("unet3d_small16", {}), "vit": ("vit3d_mini", {"volume_size": 32, "patch_size": 4})},
+    # batch_size_per_method: VoCo's batch of 4 volumes is 4 x (8 base + 4 random) = 48 crops of 96^3 per step; the
+    # Swin-ViT of SwinUNETR (feature_size 48) took 2.9 GB per 96^3 crop for forward + backward (measured on a CPU
+    # under bf16 autocast; 2.1 GB with gradient checkpointing), so 48 would need ~140 GB, 12 (one volume) ~35 GB.
     "gpu": {"subjects": 64, "test": 16, "size": 192, "crop": 96, "seeds": 3,
-            "pretrain_steps": {"cnn": 2000, "vit": 2000}, "batch_size": 4, "finetune_steps": {"cnn": 500, "vit": 500},
+            "pretrain_steps": {"cnn": 2000, "vit": 2000}, "batch_size": 4, "batch_size_per_method": {"voco": 1},
+            "finetune_steps": {"cnn": 500, "vit": 500},
             "finetune_batch": 2, "labels": (1, 2, 5), "frozen_labels": 2, "lr": 2e-4,
             "finetune_lr": {"cnn": 5e-4, "vit": 5e-4}, "overlap": 0.5, "voco_random": 4,
             "cnn": ("swin_unetr", {"feature_size": 48}), "vit": ("vit3d_small", {"volume_size": 96, "patch_size": 16})},
@@ -108,9 +112,14 @@ def pretrain_steps(preset: dict, method: str) -> int:
     return steps.get(method, steps[METHOD_FAMILY[method]])
 
 
+def pretrain_batch_size(preset: dict, method: str) -> int:
+    """The preset's pretraining batch (volumes) for ``method``: its entry in ``batch_size_per_method``, if any."""
+    return preset.get("batch_size_per_method", {}).get(method, preset["batch_size"])
+
+
 def pretrain(method_name: str, encoder, train: VolumeSet, preset: dict, args, seed: int, device) -> dict:
     method = build_method(method_name, encoder, **method_kwargs(method_name, preset))
-    batch = min(args.batch_size or preset["batch_size"], len(train))
+    batch = min(args.batch_size or pretrain_batch_size(preset, method_name), len(train))
     steps = args.epochs or pretrain_steps(preset, method_name)
     epochs = -(-steps // (len(train) // batch))  # the Trainer drops the last partial batch of each epoch
     with tempfile.TemporaryDirectory() as tmp:

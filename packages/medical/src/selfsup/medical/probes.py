@@ -31,21 +31,25 @@ def tile_corners(shape, crop: int) -> list[tuple[int, int, int]]:
 def embed_volumes(encoder: VolumeEncoder, images: torch.Tensor, *, crop: int = 32, batch_size: int = 8,
                   device: str | torch.device = "cpu") -> torch.Tensor:
     """``(N, out_dim)``: each volume's pooled features averaged over the ``crop``^3 tiles that cover it (the
-    input size the encoder was pretrained on)."""
+    input size the encoder was pretrained on). ``batch_size`` tiles go through the encoder at a time, whatever
+    the volume size: 8 volumes of 128^3 at once are 64 tiles of 64^3, which put SwinUNETR's window attention
+    over 23 GB on a CPU (killed for memory)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     device = torch.device(device)
     was_training = encoder.training
     encoder.eval().to(device)
     corners = tile_corners(images.shape[2:], crop)
     out = []
-    for start in range(0, images.shape[0], batch_size):
-        chunk = images[start:start + batch_size].to(device)
-        tiles = torch.stack([chunk[:, :, x:x + crop, y:y + crop, z:z + crop] for x, y, z in corners], 1)
-        b, t = tiles.shape[:2]
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            feats = encoder(tiles.flatten(0, 1)).float().reshape(b, t, -1).mean(1)
-        out.append(feats.cpu())
+    for volume in images:
+        tiles = torch.stack([volume[:, x:x + crop, y:y + crop, z:z + crop] for x, y, z in corners])
+        feats = []
+        for start in range(0, len(tiles), batch_size):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                feats.append(encoder(tiles[start:start + batch_size].to(device)).float())
+        out.append(torch.cat(feats).mean(0).cpu())
     encoder.train(was_training)
-    return torch.cat(out)
+    return torch.stack(out)
 
 
 def intensity_histogram(images: torch.Tensor, bins: int = 32) -> torch.Tensor:
