@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -106,7 +107,22 @@ def _matmul_ceiling_tflops() -> float:
     return 2 * 8192**3 / (ms * 1e-3) / 1e12
 
 
-def _check_contrastive(n: int, d: int) -> float:
+def with_triton_backward(algorithm: str, fn):
+    """``fn`` run with the Triton contrastive backward set to ``algorithm`` ("rows" or "fused")."""
+    def run(*args):
+        before = os.environ.get("SELFSUP_TRITON_BACKWARD")
+        os.environ["SELFSUP_TRITON_BACKWARD"] = algorithm
+        try:
+            return fn(*args)
+        finally:
+            if before is None:
+                del os.environ["SELFSUP_TRITON_BACKWARD"]
+            else:
+                os.environ["SELFSUP_TRITON_BACKWARD"] = before
+    return run
+
+
+def _check_contrastive(n: int, d: int, algorithm: str = "rows") -> float:
     """Relative error of the Triton loss and gradients vs float64 on fresh random bf16 inputs."""
     gen = torch.Generator(device="cuda").manual_seed(n + d)
     q = torch.randn(n, d, device="cuda", generator=gen).bfloat16()
@@ -115,8 +131,8 @@ def _check_contrastive(n: int, d: int) -> float:
     ref = obj.info_nce(q64, k64, TEMPERATURE, symmetric=True)
     ref.backward()
     qb, kb = q.clone().requires_grad_(True), k.clone().requires_grad_(True)
-    got = fused_symmetric_info_nce(qb, kb, "triton")
-    got.backward()
+    got = with_triton_backward(algorithm, lambda: fused_symmetric_info_nce(qb, kb, "triton"))()
+    with_triton_backward(algorithm, got.backward)()
     err = [abs(float(got.detach()) - float(ref.detach())) / abs(float(ref.detach()))]
     for mine, theirs in ((qb.grad, q64.grad), (kb.grad, k64.grad)):
         err.append(float((mine.double() - theirs).norm() / theirs.norm()))
@@ -141,6 +157,7 @@ def run_gpu(args) -> dict:
     for d in dims:
         for n in sizes:
             err = _check_contrastive(min(n, 8192), d)
+            err_fused = _check_contrastive(min(n, 8192), d, "fused")
             q = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
             k = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
 
@@ -152,7 +169,11 @@ def run_gpu(args) -> dict:
 
             flops = 8 * n * n * d
             variants = {
-                "selfsup triton": step(lambda a, b: fused_symmetric_info_nce(a, b, "triton")),
+                # the backward runs inside step's run(): the algorithm is set around the whole step
+                "selfsup triton": with_triton_backward(
+                    "rows", step(lambda a, b: fused_symmetric_info_nce(a, b, "triton"))),
+                "selfsup triton, fused backward": with_triton_backward(
+                    "fused", step(lambda a, b: fused_symmetric_info_nce(a, b, "triton"))),
                 "eager": step(eager_symmetric_info_nce),
                 "torch.compile": step(compiled),
                 "lightly NTXentLoss": step(lightly_loss),
@@ -160,7 +181,9 @@ def run_gpu(args) -> dict:
             for variant, fn in variants.items():
                 result = _measure(fn, flops, peak)
                 rows.append({"kind": "symmetric InfoNCE", "shape": f"N={n} D={d}", "variant": variant,
-                             "rel_err_vs_fp64": round(err, 5) if variant == "selfsup triton" else None, **result})
+                             "rel_err_vs_fp64": {"selfsup triton": round(err, 5),
+                                                 "selfsup triton, fused backward": round(err_fused, 5)}.get(variant),
+                             **result})
                 print(json.dumps(rows[-1]), flush=True)
     compiled_soft = torch.compile(eager_soft_head, dynamic=True)
     compiled_hard = torch.compile(eager_hard_head, dynamic=True)

@@ -1,7 +1,8 @@
 """Stage-by-stage timing of the Triton contrastive LSE kernels (GPU only), to see where time goes.
 
 Prints, for bf16 q, k of shape (N, D): the forward (row LSE; row and column LSE), the backward
-row kernel (dQ) and the whole backward (dQ and dK), each with its TFLOP/s and the autotuner's choice.
+row kernel (dQ), the whole backward (dQ and dK) by two row-kernel launches and by the fused one-pass kernel,
+each with its TFLOP/s (counting the FLOPs each really does) and the autotuner's choice.
 
     python benchmarks/kernels/profile_contrastive.py --n 32768 --d 256
 """
@@ -31,13 +32,14 @@ def main() -> None:
         "forward, row LSE (q vs k)": (lambda: T.lse_forward(q, k, None, scale, False), 2),
         "forward, row + column LSE": (lambda: T.lse_forward(q, k, None, scale, True), 4),
         "backward dQ (row kernel)": (lambda: T._grad_rows(q, k, None, scale, (lse_r, g), (lse_c, g)), 4),
-        "backward dQ + dK": (lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g), 8),
+        "backward dQ + dK": (lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g, "rows"), 8),
+        "backward dQ + dK, fused": (lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g, "fused"), 6),
     }
     print(f"N={n} D={d} bf16 on {torch.cuda.get_device_name()}")
     for name, (fn, factor) in stages.items():
         ms = gpu_time_ms(fn)
         print(f"{name:32s} {ms:8.3f} ms  {factor * n * n * d / ms / 1e9:7.1f} TFLOP/s (counting {factor}N^2D)")
-    for label, launch in (("forward", T._FORWARD), ("backward", T._BACKWARD)):
+    for label, launch in (("forward", T._FORWARD), ("backward", T._BACKWARD), ("fused backward", T._BACKWARD_FUSED)):
         tuned = getattr(launch, "tuned", None)
         print(label, "best config:", getattr(tuned, "best_config", None))
 

@@ -17,15 +17,26 @@ from selfsup.core import objectives as obj
 from selfsup.core.kernels import _chunked_lse
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
-BACKENDS = ["chunked"] + (["triton"] if kernels.triton_available() else [])
+BACKENDS = ["chunked"] + (["triton", "triton-fused"] if kernels.triton_available() else [])
 
 
 def _implementation(backend):
-    if backend == "triton":
+    if backend.startswith("triton"):
         from selfsup.core.kernels import _triton_lse
 
         return _triton_lse
     return _chunked_lse
+
+
+@pytest.fixture
+def use_backend(monkeypatch):
+    """``use_backend(name)`` -> the ``backend=`` argument; "triton-fused" is Triton with the one-pass backward."""
+    def use(name: str) -> str:
+        if name.startswith("triton"):
+            monkeypatch.setenv("SELFSUP_TRITON_BACKWARD", "fused" if name == "triton-fused" else "rows")
+            return "triton"
+        return name
+    return use
 
 
 def _reference_lse(q, k, scale, exclude):
@@ -40,7 +51,7 @@ def _reference_lse(q, k, scale, exclude):
 @pytest.mark.parametrize("temperature", [0.1, 0.01])
 @pytest.mark.parametrize("columns", [False, True])
 @pytest.mark.parametrize("with_exclude", [False, True])
-def test_contrastive_lse_matches_float64(poison_outputs, backend, temperature, columns, with_exclude):
+def test_contrastive_lse_matches_float64(poison_outputs, use_backend, backend, temperature, columns, with_exclude):
     poison_outputs(_implementation(backend))
     gen = torch.Generator().manual_seed(int(temperature * 1000) + 2 * columns + with_exclude)
     b, n, d = 70, 100, 48
@@ -58,7 +69,7 @@ def test_contrastive_lse_matches_float64(poison_outputs, backend, temperature, c
     ((ref_r * g_r.double()).sum() + (columns * (ref_c * g_c.double()).sum())).backward()
 
     qd, kd = q.to(DEVICE).requires_grad_(True), k.to(DEVICE).requires_grad_(True)
-    out = kernels.contrastive_lse(qd, kd, scale, columns=columns, exclude=exclude, backend=backend)
+    out = kernels.contrastive_lse(qd, kd, scale, columns=columns, exclude=exclude, backend=use_backend(backend))
     lse_r, lse_c = out if columns else (out, None)
     torch.testing.assert_close(lse_r.double().cpu(), ref_r.detach(), rtol=1e-5, atol=1e-4)
     total = (lse_r * g_r.to(DEVICE)).sum()
@@ -85,7 +96,7 @@ CASES = {
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("temperature", [0.5, 0.01])
 @pytest.mark.parametrize("name", CASES)
-def test_fused_losses_equal_the_objectives(poison_outputs, backend, temperature, name):
+def test_fused_losses_equal_the_objectives(poison_outputs, use_backend, backend, temperature, name):
     poison_outputs(_implementation(backend))
     fused, reference = CASES[name]
     gen = torch.Generator().manual_seed(len(name) + int(100 * temperature))
@@ -94,7 +105,7 @@ def test_fused_losses_equal_the_objectives(poison_outputs, backend, temperature,
     expected = reference(a64, b64, temperature)
     expected.backward()
     ad, bd = a.to(DEVICE).requires_grad_(True), b.to(DEVICE).requires_grad_(True)
-    got = fused(ad, bd, temperature, backend=backend)
+    got = fused(ad, bd, temperature, backend=use_backend(backend))
     got.backward()
     torch.testing.assert_close(got.double().cpu(), expected.detach(), rtol=1e-5, atol=1e-5)
     for mine, ref in ((ad.grad, a64.grad), (bd.grad, b64.grad)):
@@ -103,13 +114,13 @@ def test_fused_losses_equal_the_objectives(poison_outputs, backend, temperature,
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("symmetric", [False, True])
-def test_queue_negatives(backend, symmetric):
+def test_queue_negatives(use_backend, backend, symmetric):
     gen = torch.Generator().manual_seed(7 + symmetric)
     a, b = _random_pair(gen, b=40)
     queue = torch.randn(90, 32, generator=gen)
     expected = obj.info_nce(a.double(), b.double(), 0.07, symmetric=symmetric, negatives=queue.double())
     got = kernels.info_nce(a.to(DEVICE), b.to(DEVICE), 0.07, symmetric=symmetric, negatives=queue.to(DEVICE),
-                           backend=backend)
+                           backend=use_backend(backend))
     torch.testing.assert_close(got.double().cpu(), expected, rtol=1e-5, atol=1e-5)
 
 
@@ -124,16 +135,23 @@ def test_chunked_path_is_exact_in_float64_with_tiny_chunks():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="bf16 tl.dot is only exact on a GPU")
+@pytest.mark.parametrize("backend", ["triton", "triton-fused"])
 @pytest.mark.parametrize("name", CASES)
-def test_bf16_operands_on_gpu(name):
+def test_bf16_operands_on_gpu(use_backend, backend, name):
     fused, reference = CASES[name]
     gen = torch.Generator().manual_seed(11)
     a, b = _random_pair(gen, b=256, d=128)
     a, b = a.bfloat16(), b.bfloat16()
-    expected = reference(a.double(), b.double(), 0.01)
-    got = fused(a.cuda(), b.cuda(), 0.01, backend="triton")
+    a64, b64 = a.double().requires_grad_(True), b.double().requires_grad_(True)
+    expected = reference(a64, b64, 0.01)
+    expected.backward()
+    ad, bd = a.cuda().requires_grad_(True), b.cuda().requires_grad_(True)
+    got = fused(ad, bd, 0.01, backend=use_backend(backend))
+    got.backward()
     assert got.dtype == torch.float32
-    torch.testing.assert_close(got.double().cpu(), expected, rtol=2e-2, atol=2e-2)
+    torch.testing.assert_close(got.double().cpu(), expected.detach(), rtol=2e-2, atol=2e-2)
+    for mine, ref in ((ad.grad, a64.grad), (bd.grad, b64.grad)):  # bf16 gradients: compared by relative norm
+        assert float((mine.double().cpu() - ref).norm() / ref.norm()) < 2e-2
 
 
 def test_bad_backend_and_inputs_are_named():
@@ -172,3 +190,16 @@ def test_auto_takes_triton_only_for_large_cuda_problems(monkeypatch):
     monkeypatch.setattr(dispatch._ContrastiveLSE, "apply", lambda *a: seen.append(a[-1]) or real(*a))
     kernels.info_nce(torch.randn(8, 4), torch.randn(8, 4), symmetric=True)  # CPU: chunked whatever the size
     assert seen == ["chunked"]
+
+
+@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
+def test_the_triton_backward_is_chosen_by_name(monkeypatch):
+    from selfsup.core.kernels import _triton_lse
+
+    monkeypatch.delenv("SELFSUP_TRITON_BACKWARD", raising=False)
+    assert _triton_lse.backward_algorithm() == _triton_lse.BACKWARD == "rows"
+    monkeypatch.setenv("SELFSUP_TRITON_BACKWARD", "fused")
+    assert _triton_lse.backward_algorithm() == "fused"
+    monkeypatch.setenv("SELFSUP_TRITON_BACKWARD", "atomic")
+    with pytest.raises(ValueError, match="SELFSUP_TRITON_BACKWARD must be 'rows' or 'fused'"):
+        _triton_lse.backward_algorithm()
