@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On a lent GPU machine, from the repo root: the Triton kernel tests compiled for the GPU (bf16 included), the
-# stage-by-stage profile at N=32k, D=256 (row-kernel vs fused backward), the kernel benchmark (pass --quick for the target shapes only), then the medical suite's smoke preset on CUDA
-# (bf16 autocast) when its wheels were installed on PYTHONPATH.
+# stage-by-stage profile at N=32k, D=256 (row-kernel vs fused backward), the kernel benchmark (pass --quick for the
+# issue's target shapes only), then the medical suite's smoke preset on CUDA (bf16 autocast) when its wheels were
+# installed on PYTHONPATH.
 # Usage: OUT=DIR bash benchmarks/kernels/gpu_kernels.sh [--quick]
 set -uo pipefail
 export PYTHONPATH=$PWD/shared_core/src:$PWD/packages/medical/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1

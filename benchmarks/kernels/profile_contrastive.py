@@ -42,6 +42,30 @@ def main() -> None:
     for label, launch in (("forward", T._FORWARD), ("backward", T._BACKWARD), ("fused backward", T._BACKWARD_FUSED)):
         tuned = getattr(launch, "tuned", None)
         print(label, "best config:", getattr(tuned, "best_config", None))
+    whole_step(n, d)
+
+
+def whole_step(n: int, d: int) -> None:
+    """The benchmark's step (symmetric InfoNCE forward + backward on raw bf16 embeddings) per backward, and where
+    its time goes beyond the LSE kernels: the CUDA time of every op, from torch.profiler."""
+    from bench_kernels import fused_symmetric_info_nce, with_triton_backward
+
+    q = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    k = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+
+    def step():
+        q.grad = k.grad = None
+        fused_symmetric_info_nce(q, k, "triton").backward()
+
+    for algorithm in ("rows", "fused"):
+        run = with_triton_backward(algorithm, step)
+        ms = gpu_time_ms(run)
+        print(f"whole step, {algorithm} backward: {ms:.3f} ms  {8 * n * n * d / ms / 1e9:.1f} TFLOP/s (counting 8N^2D)")
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+            for _ in range(3):
+                run()
+            torch.cuda.synchronize()
+        print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=12))
 
 
 if __name__ == "__main__":
