@@ -197,7 +197,7 @@ def launcher(kernel, blocks: list[tuple[int, int]], key: list[str]):
 _KEY = ["n_rows", "n_cols", "dim", "HAS_EXCL"]
 _FORWARD = launcher(_lse_fwd_kernel, [(128, 64), (128, 128), (64, 64)], _KEY)
 _BACKWARD = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)], [*_KEY, "HAS_ROW", "HAS_COL"])
-_BACKWARD_FUSED = launcher(_lse_bwd_fused_kernel, [(64, 64), (32, 128), (64, 128), (128, 64)],
+_BACKWARD_FUSED = launcher(_lse_bwd_fused_kernel, [(32, 64), (64, 64), (32, 128), (64, 128), (128, 64)],
                            [*_KEY, "HAS_ROW", "HAS_COL"])
 
 # The backward the losses use: "rows" (two row-kernel launches, each tile computed twice, deterministic) or "fused"
