@@ -107,22 +107,30 @@ def _matmul_ceiling_tflops() -> float:
     return 2 * 8192**3 / (ms * 1e-3) / 1e12
 
 
-def with_triton_backward(algorithm: str, fn):
-    """``fn`` run with the Triton contrastive backward set to ``algorithm`` ("rows" or "fused")."""
+def with_triton(forward: str, backward: str, fn):
+    """``fn`` run with the Triton contrastive forward and backward set to "rows" or "fused" each."""
     def run(*args):
-        before = os.environ.get("SELFSUP_TRITON_BACKWARD")
-        os.environ["SELFSUP_TRITON_BACKWARD"] = algorithm
+        names = {"SELFSUP_TRITON_FORWARD": forward, "SELFSUP_TRITON_BACKWARD": backward}
+        before = {name: os.environ.get(name) for name in names}
+        os.environ.update(names)
         try:
             return fn(*args)
         finally:
-            if before is None:
-                del os.environ["SELFSUP_TRITON_BACKWARD"]
-            else:
-                os.environ["SELFSUP_TRITON_BACKWARD"] = before
+            for name, value in before.items():
+                if value is None:
+                    del os.environ[name]
+                else:
+                    os.environ[name] = value
     return run
 
 
-def _check_contrastive(n: int, d: int, algorithm: str = "rows") -> float:
+# Triton variants timed at every InfoNCE shape: (label, forward, backward); the first is the default.
+TRITON_VARIANTS = [("selfsup triton", "rows", "rows"), ("selfsup triton, one-pass forward", "fused", "rows"),
+                   ("selfsup triton, fused backward", "rows", "fused"),
+                   ("selfsup triton, one-pass forward + fused backward", "fused", "fused")]
+
+
+def _check_contrastive(n: int, d: int, forward: str = "rows", backward: str = "rows") -> float:
     """Relative error of the Triton loss and gradients vs float64 on fresh random bf16 inputs."""
     gen = torch.Generator(device="cuda").manual_seed(n + d)
     q = torch.randn(n, d, device="cuda", generator=gen).bfloat16()
@@ -131,8 +139,8 @@ def _check_contrastive(n: int, d: int, algorithm: str = "rows") -> float:
     ref = obj.info_nce(q64, k64, TEMPERATURE, symmetric=True)
     ref.backward()
     qb, kb = q.clone().requires_grad_(True), k.clone().requires_grad_(True)
-    got = with_triton_backward(algorithm, lambda: fused_symmetric_info_nce(qb, kb, "triton"))()
-    with_triton_backward(algorithm, got.backward)()
+    got = with_triton(forward, backward, lambda: fused_symmetric_info_nce(qb, kb, "triton"))()
+    with_triton(forward, backward, got.backward)()
     err = [abs(float(got.detach()) - float(ref.detach())) / abs(float(ref.detach()))]
     for mine, theirs in ((qb.grad, q64.grad), (kb.grad, k64.grad)):
         err.append(float((mine.double() - theirs).norm() / theirs.norm()))
@@ -156,8 +164,7 @@ def run_gpu(args) -> dict:
     dims = [128, 256, 512] if not args.quick else [256]
     for d in dims:
         for n in sizes:
-            err = _check_contrastive(min(n, 8192), d)
-            err_fused = _check_contrastive(min(n, 8192), d, "fused")
+            errors = {label: _check_contrastive(min(n, 8192), d, fwd, bwd) for label, fwd, bwd in TRITON_VARIANTS}
             q = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
             k = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
 
@@ -169,11 +176,9 @@ def run_gpu(args) -> dict:
 
             flops = 8 * n * n * d
             variants = {
-                # the backward runs inside step's run(): the algorithm is set around the whole step
-                "selfsup triton": with_triton_backward(
-                    "rows", step(lambda a, b: fused_symmetric_info_nce(a, b, "triton"))),
-                "selfsup triton, fused backward": with_triton_backward(
-                    "fused", step(lambda a, b: fused_symmetric_info_nce(a, b, "triton"))),
+                # the backward runs inside step's run(): the algorithms are set around the whole step
+                **{label: with_triton(fwd, bwd, step(lambda a, b: fused_symmetric_info_nce(a, b, "triton")))
+                   for label, fwd, bwd in TRITON_VARIANTS},
                 "eager": step(eager_symmetric_info_nce),
                 "torch.compile": step(compiled),
                 "lightly NTXentLoss": step(lightly_loss),
@@ -181,8 +186,7 @@ def run_gpu(args) -> dict:
             for variant, fn in variants.items():
                 result = _measure(fn, flops, peak)
                 rows.append({"kind": "symmetric InfoNCE", "shape": f"N={n} D={d}", "variant": variant,
-                             "rel_err_vs_fp64": {"selfsup triton": round(err, 5),
-                                                 "selfsup triton, fused backward": round(err_fused, 5)}.get(variant),
+                             "rel_err_vs_fp64": round(errors[variant], 5) if variant in errors else None,
                              **result})
                 print(json.dumps(rows[-1]), flush=True)
     compiled_soft = torch.compile(eager_soft_head, dynamic=True)

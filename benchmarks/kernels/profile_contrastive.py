@@ -2,7 +2,8 @@
 
 Prints, for bf16 q, k of shape (N, D): the forward (row LSE; row and column LSE), the backward
 row kernel (dQ), the whole backward (dQ and dK) by two row-kernel launches and by the fused one-pass kernel,
-each with its TFLOP/s (counting the FLOPs each really does) and the autotuner's choice.
+each with its TFLOP/s (counting the matmul FLOPs each really does) and the autotuner's choice; then the whole
+step for every forward/backward pair.
 
     python benchmarks/kernels/profile_contrastive.py --n 32768 --d 256
 """
@@ -30,7 +31,8 @@ def main() -> None:
     g = torch.full((n,), 1.0 / n, device="cuda")
     stages = {
         "forward, row LSE (q vs k)": (lambda: T.lse_forward(q, k, None, scale, False), 2),
-        "forward, row + column LSE": (lambda: T.lse_forward(q, k, None, scale, True), 4),
+        "forward, row + column LSE": (lambda: T.lse_forward(q, k, None, scale, True, "rows"), 4),
+        "forward, row + column, one pass": (lambda: T.lse_forward(q, k, None, scale, True, "fused"), 2),
         "backward dQ (row kernel)": (lambda: T._grad_rows(q, k, None, scale, (lse_r, g), (lse_c, g)), 4),
         "backward dQ + dK": (lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g, "rows"), 8),
         "backward dQ + dK, fused": (lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g, "fused"), 6),
@@ -48,7 +50,7 @@ def main() -> None:
 def whole_step(n: int, d: int) -> None:
     """The benchmark's step (symmetric InfoNCE forward + backward on raw bf16 embeddings) per backward, and where
     its time goes beyond the LSE kernels: the CUDA time of every op, from torch.profiler."""
-    from bench_kernels import fused_symmetric_info_nce, with_triton_backward
+    from bench_kernels import TRITON_VARIANTS, fused_symmetric_info_nce, with_triton
 
     q = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
     k = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
@@ -57,10 +59,10 @@ def whole_step(n: int, d: int) -> None:
         q.grad = k.grad = None
         fused_symmetric_info_nce(q, k, "triton").backward()
 
-    for algorithm in ("rows", "fused"):
-        run = with_triton_backward(algorithm, step)
+    for label, forward, backward in TRITON_VARIANTS:
+        run = with_triton(forward, backward, step)
         ms = gpu_time_ms(run)
-        print(f"whole step, {algorithm} backward: {ms:.3f} ms  {8 * n * n * d / ms / 1e9:.1f} TFLOP/s (counting 8N^2D)")
+        print(f"whole step, {label}: {ms:.3f} ms  {8 * n * n * d / ms / 1e9:.1f} TFLOP/s (counting 8N^2D)")
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
             for _ in range(3):
                 run()

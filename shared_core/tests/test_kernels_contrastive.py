@@ -30,10 +30,12 @@ def _implementation(backend):
 
 @pytest.fixture
 def use_backend(monkeypatch):
-    """``use_backend(name)`` -> the ``backend=`` argument; "triton-fused" is Triton with the one-pass backward."""
+    """``use_backend(name)`` -> the ``backend=`` argument; "triton-fused" is Triton with the one-pass forward and
+    backward."""
     def use(name: str) -> str:
         if name.startswith("triton"):
-            monkeypatch.setenv("SELFSUP_TRITON_BACKWARD", "fused" if name == "triton-fused" else "rows")
+            for stage in ("FORWARD", "BACKWARD"):
+                monkeypatch.setenv(f"SELFSUP_TRITON_{stage}", "fused" if name == "triton-fused" else "rows")
             return "triton"
         return name
     return use
@@ -190,6 +192,42 @@ def test_auto_takes_triton_only_for_large_cuda_problems(monkeypatch):
     monkeypatch.setattr(dispatch._ContrastiveLSE, "apply", lambda *a: seen.append(a[-1]) or real(*a))
     kernels.info_nce(torch.randn(8, 4), torch.randn(8, 4), symmetric=True)  # CPU: chunked whatever the size
     assert seen == ["chunked"]
+
+
+@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
+@pytest.mark.parametrize("temperature, tiny", [(0.1, "none"), (0.01, "some"), (0.001, "all")])
+def test_one_pass_forward_recomputes_exactly_the_columns_that_underflowed(temperature, tiny):
+    """The one-pass column sums are taken relative to an upper bound of the logits; at temperature 0.1 none
+    underflows, at 0.01 the columns far below the bound do (and only they get the exact column pass), at 0.001
+    all do. The column LSE matches float64 in every case."""
+    from selfsup.core.kernels import _triton_lse as T
+
+    gen = torch.Generator().manual_seed(5)
+    q = torch.nn.functional.normalize(torch.randn(70, 48, generator=gen), dim=1).to(DEVICE)
+    k = torch.nn.functional.normalize(torch.randn(100, 48, generator=gen), dim=1).to(DEVICE)
+    scale = 1 / temperature
+    bound = T.logit_bound_log2(q, k, scale)
+    colsum = torch.zeros(100, device=DEVICE)
+    T._row_lse(q, k, None, scale, bound=bound, colsum=colsum)
+    n_tiny = int((colsum < T.TINY_COLUMN_SUM).sum())
+    assert {"none": n_tiny == 0, "some": 0 < n_tiny < 100, "all": n_tiny == 100}[tiny], n_tiny
+    lse_r, lse_c = T.lse_forward(q, k, None, scale, True, "fused")
+    ref_r, ref_c = _reference_lse(q.cpu(), k.cpu(), scale, None)
+    torch.testing.assert_close(lse_r.double().cpu(), ref_r, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(lse_c.double().cpu(), ref_c, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
+def test_the_triton_forward_is_chosen_by_name(monkeypatch):
+    from selfsup.core.kernels import _triton_lse
+
+    monkeypatch.delenv("SELFSUP_TRITON_FORWARD", raising=False)
+    assert _triton_lse.forward_algorithm() == _triton_lse.FORWARD == "rows"
+    monkeypatch.setenv("SELFSUP_TRITON_FORWARD", "fused")
+    assert _triton_lse.forward_algorithm() == "fused"
+    monkeypatch.setenv("SELFSUP_TRITON_FORWARD", "onepass")
+    with pytest.raises(ValueError, match="SELFSUP_TRITON_FORWARD must be 'rows' or 'fused'"):
+        _triton_lse.forward_algorithm()
 
 
 @pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")

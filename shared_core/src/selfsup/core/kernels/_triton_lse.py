@@ -1,19 +1,24 @@
 """Triton kernels for the log-sum-exp of the rows and columns of ``scale * Q @ K^T``, never stored.
 
-Two kernels, both "row" kernels: a program owns a block of rows of its first operand and streams
-every block of the second once.
+Two kernels by default, both "row" kernels: a program owns a block of rows of its first operand and
+streams every block of the second once.
 
 - forward: online softmax over the rows; the column LSE is the row LSE of ``K @ Q^T`` (a second
-  launch with the operands swapped).
+  launch with the operands swapped). The "fused" forward (:data:`FORWARD`) takes both from one pass:
+  each tile's row softmax ``2^(s - m_i)``, times ``2^(m_i - bound)``, summed over the rows, is the
+  tile's share of ``sum_i 2^(s_ij - bound)``, added atomically per column (``bound``: an upper bound
+  of every logit); the few columns whose sum underflows get an exact column pass.
 - backward: ``dS = g_r[:, None] * P_row + g_c[None, :] * P_col`` is recomputed tile by tile and
   ``dQ = scale * dS @ K`` accumulated in registers; ``dK`` is the same kernel with the operands
   (and the row/column statistics) swapped. The "fused" backward (:data:`BACKWARD`) is a column kernel instead
   that computes each tile once for both: ``dK`` in registers, ``dQ`` by atomic adds.
 
-Measured on an H100 at N=32768, D=256, bf16 (``benchmarks/kernels/profile_contrastive.py``): the
-single forward that also wrote column partials took 2.97 ms against 2.49 ms for two row passes,
-and a dedicated column kernel for dK 4.35 ms against 4.01 ms for the swapped row kernel, so
-neither is kept. Accumulation is fp32 in base 2 whatever the operand dtype.
+Measured on an H100 at N=32768, D=256, bf16 (``benchmarks/kernels/profile_contrastive.py``): an
+earlier single forward, which wrote per-row-block column partials with a second exponential per
+logit, took 2.97 ms against 2.49 ms for two row passes, and a dedicated column kernel for dK 4.35 ms
+against 4.01 ms for the swapped row kernel, so neither is kept. The two "fused" variants here have
+not been timed on a GPU yet, so the row kernels stay the default. Accumulation is fp32 in base 2
+whatever the operand dtype.
 """
 
 from __future__ import annotations
@@ -46,31 +51,53 @@ def _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL: tl.constexpr, P
     return tl.where(valid, s, float("-inf"))
 
 
+# A column sum relative to the logits' upper bound below this (base 2) is recomputed exactly by a column pass.
+TINY_COLUMN_SUM = 2.0 ** -100
+
+
 @triton.jit
-def _lse_fwd_kernel(Q, K, EXCL, LSE, n_rows, n_cols, dim, scale_log2, stride_q, stride_k,
-                    HAS_EXCL: tl.constexpr, PRECISION: tl.constexpr,
-                    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+def _lse_fwd_kernel(Q, K, EXCL, LSE, BOUND, COLSUM, n_rows, n_cols, dim, scale_log2, stride_q, stride_k,
+                    HAS_EXCL: tl.constexpr, PRECISION: tl.constexpr, COLUMN_SUMS: tl.constexpr,
+                    ONLY_TINY: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+    """Row LSE by online softmax over the column blocks.
+
+    ``COLUMN_SUMS``: the same pass also adds, for each column, ``sum_i 2^(s_ij - bound)`` into ``COLSUM``
+    (atomically, one BLOCK_N vector per tile) with ``bound`` (``BOUND[0]``) an upper bound of every base-2
+    logit; from the row softmax's ``p_ij = 2^(s_ij - m_i)`` it costs a multiply by ``2^(m_i - bound)`` and a sum,
+    no second exponential. ``ONLY_TINY``: the rows whose ``COLSUM`` is below ``TINY_COLUMN_SUM`` (their sum lost
+    to underflow) are done, the others skipped (a program with none returns at once).
+    """
     pid = tl.program_id(0)
     rows = pid * BLOCK_M + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
     row_ok = rows < n_rows
     d_ok = offs_d < dim
-    q = load_block(Q, rows, row_ok, offs_d, d_ok, stride_q)
-    excl = rows
-    if HAS_EXCL:
-        excl = tl.load(EXCL + rows, mask=row_ok, other=-1)
-    m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
-    l_i = tl.zeros([BLOCK_M], tl.float32)
-    for start in range(0, n_cols, BLOCK_N):
-        cols = start + tl.arange(0, BLOCK_N)
-        col_ok = cols < n_cols
-        k = load_block(K, cols, col_ok, offs_d, d_ok, stride_k)
-        s = _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL, PRECISION)
-        m_new = tl.maximum(m_i, tl.max(s, 1))
-        m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
-        l_i = l_i * tl.exp2(m_i - m_safe) + tl.sum(tl.exp2(s - m_safe[:, None]), 1)
-        m_i = m_new
-    tl.store(LSE + rows, (m_i + tl.log2(l_i)) * 0.6931471805599453, mask=row_ok)
+    if ONLY_TINY:
+        row_ok = row_ok & (tl.load(COLSUM + rows, mask=row_ok, other=1.0) < 7.888609052210118e-31)
+    if tl.max(row_ok.to(tl.int32), 0) > 0:
+        q = load_block(Q, rows, row_ok, offs_d, d_ok, stride_q)
+        excl = rows
+        if HAS_EXCL:
+            excl = tl.load(EXCL + rows, mask=row_ok, other=-1)
+        bound = 0.0
+        if COLUMN_SUMS:
+            bound = tl.load(BOUND)
+        m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
+        l_i = tl.zeros([BLOCK_M], tl.float32)
+        for start in range(0, n_cols, BLOCK_N):
+            cols = start + tl.arange(0, BLOCK_N)
+            col_ok = cols < n_cols
+            k = load_block(K, cols, col_ok, offs_d, d_ok, stride_k)
+            s = _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL, PRECISION)
+            m_new = tl.maximum(m_i, tl.max(s, 1))
+            m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
+            p = tl.exp2(s - m_safe[:, None])
+            l_i = l_i * tl.exp2(m_i - m_safe) + tl.sum(p, 1)
+            m_i = m_new
+            if COLUMN_SUMS:
+                w = tl.where(row_ok, tl.exp2(m_safe - bound), 0.0)  # padded rows (q = 0) add nothing
+                tl.atomic_add(COLSUM + cols, tl.sum(p * w[:, None], 0), mask=col_ok, sem="relaxed")
+        tl.store(LSE + rows, (m_i + tl.log2(l_i)) * 0.6931471805599453, mask=row_ok)
 
 
 @triton.jit
@@ -200,6 +227,9 @@ _BACKWARD = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)], [*_KEY, 
 _BACKWARD_FUSED = launcher(_lse_bwd_fused_kernel, [(32, 64), (64, 64), (32, 128), (64, 128), (128, 64)],
                            [*_KEY, "HAS_ROW", "HAS_COL"])
 
+# The forward the losses use for row + column LSE: "rows" (the row kernel twice) or "fused" (one pass, column sums
+# added atomically); ``SELFSUP_TRITON_FORWARD`` overrides it.
+FORWARD = "rows"
 # The backward the losses use: "rows" (two row-kernel launches, each tile computed twice, deterministic) or "fused"
 # (one pass, dQ added atomically); ``SELFSUP_TRITON_BACKWARD`` overrides it.
 BACKWARD = "rows"
@@ -215,23 +245,63 @@ def transpose_exclusion(exclude: torch.Tensor | None, n_cols: int) -> torch.Tens
     return out
 
 
-def _row_lse(a: torch.Tensor, b: torch.Tensor, exclude, scale: float) -> torch.Tensor:
+def _row_lse(a: torch.Tensor, b: torch.Tensor, exclude, scale: float, *, out: torch.Tensor | None = None,
+             bound: torch.Tensor | None = None, colsum: torch.Tensor | None = None,
+             only_tiny: bool = False) -> torch.Tensor:
+    """Row LSE of ``scale * a @ b.T`` into ``out`` (new if None); with ``bound`` the column sums are added into
+    ``colsum``; ``only_tiny`` fills only the rows whose ``colsum`` is tiny (see :func:`_lse_fwd_kernel`)."""
     n_rows, dim = a.shape
-    lse = _empty(n_rows, device=a.device, dtype=torch.float32)
+    lse = _empty(n_rows, device=a.device, dtype=torch.float32) if out is None else out
     _FORWARD(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),),
-             a, b, exclude if exclude is not None else lse, lse, n_rows, b.shape[0], dim, scale * LOG2E,
+             a, b, exclude if exclude is not None else lse, lse, bound if bound is not None else lse,
+             colsum if colsum is not None else lse, n_rows, b.shape[0], dim, scale * LOG2E,
              a.stride(0), b.stride(0), HAS_EXCL=exclude is not None, PRECISION=_precision(a.dtype),
-             BLOCK_D=_block_d(dim))
+             COLUMN_SUMS=bound is not None, ONLY_TINY=only_tiny, BLOCK_D=_block_d(dim))
     return lse
 
 
+def logit_bound_log2(q: torch.Tensor, k: torch.Tensor, scale: float) -> torch.Tensor:
+    """``(1,)`` fp32 on the device, no host sync: an upper bound of every ``scale * q_i . k_j`` in base 2
+    (Cauchy-Schwarz on the largest norms, widened by 1% and 1 for the matmul's rounding)."""
+    largest = q.float().norm(dim=1).max() * k.float().norm(dim=1).max()
+    return (largest * abs(scale) * LOG2E * 1.01 + 1.0).reshape(1)
+
+
+def _fused_forward(q, k, exclude, scale) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row and column LSE from one pass over the tiles; columns whose sum underflowed (their logits all far below
+    the bound: possible only when ``2 * bound`` exceeds ~100, e.g. temperature 0.01) get an exact column pass."""
+    bound = logit_bound_log2(q, k, scale)
+    colsum = torch.zeros(k.shape[0], device=q.device, dtype=torch.float32)
+    lse_r = _row_lse(q, k, exclude, scale, bound=bound, colsum=colsum)
+    lse_c = (bound + torch.log2(colsum)) * LN2  # tiny sums are overwritten next
+    _row_lse(k, q, transpose_exclusion(exclude, k.shape[0]), scale, out=lse_c, colsum=colsum, only_tiny=True)
+    return lse_r, lse_c
+
+
+def forward_algorithm() -> str:
+    """``"rows"`` or ``"fused"``: :data:`FORWARD` unless ``SELFSUP_TRITON_FORWARD`` names one."""
+    chosen = os.environ.get("SELFSUP_TRITON_FORWARD", FORWARD)
+    if chosen not in ("rows", "fused"):
+        raise ValueError(f"SELFSUP_TRITON_FORWARD must be 'rows' or 'fused', got {chosen!r}")
+    return chosen
+
+
 def lse_forward(q: torch.Tensor, k: torch.Tensor, exclude: torch.Tensor | None, scale: float,
-                need_col: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Row LSE ``(B,)`` and (optionally) column LSE ``(N,)`` of ``scale * q @ k.T``, fp32."""
-    lse_r = _row_lse(q, k, exclude, scale)
+                need_col: bool, algorithm: str | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Row LSE ``(B,)`` and (optionally) column LSE ``(N,)`` of ``scale * q @ k.T``, fp32.
+
+    ``algorithm`` (default :func:`forward_algorithm`) for the column LSE: ``"rows"`` runs the row kernel again
+    with the operands swapped (every tile computed twice); ``"fused"`` takes both from one pass
+    (:func:`_fused_forward`).
+    """
     if not need_col:
-        return lse_r, None
-    return lse_r, _row_lse(k, q, transpose_exclusion(exclude, k.shape[0]), scale)
+        return _row_lse(q, k, exclude, scale), None
+    algorithm = algorithm or forward_algorithm()
+    if algorithm == "fused":
+        return _fused_forward(q, k, exclude, scale)
+    if algorithm != "rows":
+        raise ValueError(f"algorithm must be 'rows' or 'fused', got {algorithm!r}")
+    return _row_lse(q, k, exclude, scale), _row_lse(k, q, transpose_exclusion(exclude, k.shape[0]), scale)
 
 
 def _grad_rows(a, b, exclude, scale, row_stats, col_stats) -> torch.Tensor:
