@@ -241,3 +241,26 @@ def test_the_triton_backward_is_chosen_by_name(monkeypatch):
     monkeypatch.setenv("SELFSUP_TRITON_BACKWARD", "atomic")
     with pytest.raises(ValueError, match="SELFSUP_TRITON_BACKWARD must be 'rows' or 'fused'"):
         _triton_lse.backward_algorithm()
+
+
+@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
+def test_kernels_that_accumulate_atomically_are_zeroed_between_autotuning_trials(monkeypatch):
+    """The autotuner launches a kernel once per configuration on the real arguments: an output added into
+    atomically (the fused backward's dQ, the one-pass forward's column sums) must be reset between trials, or the
+    first call of every new shape returns the sum of a dozen results."""
+    import triton
+
+    from selfsup.core.kernels import _triton_lse as T
+
+    assert T._BACKWARD_FUSED.reset_to_zero == ["DQ"] and T._FORWARD_COLUMN_SUMS.reset_to_zero == ["COLSUM"]
+    assert T._BACKWARD.reset_to_zero == [] and T._FORWARD.reset_to_zero == []
+    seen = {}
+
+    def fake_autotune(configs, key, reset_to_zero=None):
+        seen.update(key=key, reset_to_zero=reset_to_zero)
+        return lambda kernel: kernel
+
+    monkeypatch.setattr(T, "_autotuning", lambda: True)
+    monkeypatch.setattr(triton, "autotune", fake_autotune)
+    launch = T.launcher(T._lse_bwd_fused_kernel, [(64, 64)], ["n_rows"], reset_to_zero=["DQ"])
+    assert seen == {"key": ["n_rows"], "reset_to_zero": ["DQ"]} and launch.reset_to_zero == ["DQ"]

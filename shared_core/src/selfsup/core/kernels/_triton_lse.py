@@ -204,28 +204,35 @@ def _block_d(dim: int) -> int:
     return block_d
 
 
-def launcher(kernel, blocks: list[tuple[int, int]], key: list[str]):
+def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zero: list[str] | None = None):
     """Autotuned launcher on a GPU over (BLOCK_M, BLOCK_N) pairs; otherwise one configuration
-    (small under the interpreter). ``launch(grid_fn, *args, **kwargs)``."""
+    (small under the interpreter). ``launch(grid_fn, *args, **kwargs)``. ``reset_to_zero``: the outputs a kernel
+    accumulates into (atomically), zeroed before each configuration the autotuner tries and before the real
+    launch, which would otherwise add every trial's result."""
     if not _autotuning():
         block, warps = (32, 4) if _interpreting() else (64, 8)
         meta = {"BLOCK_M": block, "BLOCK_N": block}
-        return lambda grid, *args, **kwargs: kernel[grid(meta)](*args, **kwargs, **meta, num_warps=warps)
+
+        def launch_one(grid, *args, **kwargs):
+            return kernel[grid(meta)](*args, **kwargs, **meta, num_warps=warps)
+        launch_one.reset_to_zero = reset_to_zero or []
+        return launch_one
     configs = [triton.Config({"BLOCK_M": m, "BLOCK_N": n}, num_warps=w, num_stages=st)
                for m, n in blocks for w, st in ((4, 3), (8, 2), (8, 3), (8, 4))]
-    tuned = triton.autotune(configs=configs, key=key)(kernel)
+    tuned = triton.autotune(configs=configs, key=key, reset_to_zero=reset_to_zero)(kernel)
 
     def launch(grid, *args, **kwargs):
         return tuned[grid](*args, **kwargs)
-    launch.tuned = tuned
+    launch.tuned, launch.reset_to_zero = tuned, reset_to_zero or []
     return launch
 
 
 _KEY = ["n_rows", "n_cols", "dim", "HAS_EXCL"]
-_FORWARD = launcher(_lse_fwd_kernel, [(128, 64), (128, 128), (64, 64)], _KEY)
+_FORWARD = launcher(_lse_fwd_kernel, [(128, 64), (128, 128), (64, 64)], [*_KEY, "ONLY_TINY"])
+_FORWARD_COLUMN_SUMS = launcher(_lse_fwd_kernel, [(128, 64), (128, 128), (64, 64)], _KEY, reset_to_zero=["COLSUM"])
 _BACKWARD = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)], [*_KEY, "HAS_ROW", "HAS_COL"])
 _BACKWARD_FUSED = launcher(_lse_bwd_fused_kernel, [(32, 64), (64, 64), (32, 128), (64, 128), (128, 64)],
-                           [*_KEY, "HAS_ROW", "HAS_COL"])
+                           [*_KEY, "HAS_ROW", "HAS_COL"], reset_to_zero=["DQ"])
 
 # The forward the losses use for row + column LSE: "rows" (the row kernel twice) or "fused" (one pass, column sums
 # added atomically); ``SELFSUP_TRITON_FORWARD`` overrides it.
@@ -252,7 +259,8 @@ def _row_lse(a: torch.Tensor, b: torch.Tensor, exclude, scale: float, *, out: to
     ``colsum``; ``only_tiny`` fills only the rows whose ``colsum`` is tiny (see :func:`_lse_fwd_kernel`)."""
     n_rows, dim = a.shape
     lse = _empty(n_rows, device=a.device, dtype=torch.float32) if out is None else out
-    _FORWARD(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),),
+    launch = _FORWARD_COLUMN_SUMS if bound is not None else _FORWARD
+    launch(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),),
              a, b, exclude if exclude is not None else lse, lse, bound if bound is not None else lse,
              colsum if colsum is not None else lse, n_rows, b.shape[0], dim, scale * LOG2E,
              a.stride(0), b.stride(0), HAS_EXCL=exclude is not None, PRECISION=_precision(a.dtype),
