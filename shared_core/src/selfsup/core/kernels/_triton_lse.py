@@ -73,7 +73,7 @@ def _lse_fwd_kernel(Q, K, EXCL, LSE, BOUND, COLSUM, n_rows, n_cols, dim, scale_l
     row_ok = rows < n_rows
     d_ok = offs_d < dim
     if ONLY_TINY:
-        row_ok = row_ok & (tl.load(COLSUM + rows, mask=row_ok, other=1.0) < 7.888609052210118e-31)
+        row_ok = row_ok & (tl.load(COLSUM + rows, mask=row_ok, other=1.0) < 7.888609052210118e-31)  # 2^-100
     if tl.max(row_ok.to(tl.int32), 0) > 0:
         q = load_block(Q, rows, row_ok, offs_d, d_ok, stride_q)
         excl = rows
@@ -261,10 +261,10 @@ def _row_lse(a: torch.Tensor, b: torch.Tensor, exclude, scale: float, *, out: to
     lse = _empty(n_rows, device=a.device, dtype=torch.float32) if out is None else out
     launch = _FORWARD_COLUMN_SUMS if bound is not None else _FORWARD
     launch(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),),
-             a, b, exclude if exclude is not None else lse, lse, bound if bound is not None else lse,
-             colsum if colsum is not None else lse, n_rows, b.shape[0], dim, scale * LOG2E,
-             a.stride(0), b.stride(0), HAS_EXCL=exclude is not None, PRECISION=_precision(a.dtype),
-             COLUMN_SUMS=bound is not None, ONLY_TINY=only_tiny, BLOCK_D=_block_d(dim))
+           a, b, exclude if exclude is not None else lse, lse, bound if bound is not None else lse,
+           colsum if colsum is not None else lse, n_rows, b.shape[0], dim, scale * LOG2E,
+           a.stride(0), b.stride(0), HAS_EXCL=exclude is not None, PRECISION=_precision(a.dtype),
+           COLUMN_SUMS=bound is not None, ONLY_TINY=only_tiny, BLOCK_D=_block_d(dim))
     return lse
 
 
