@@ -126,3 +126,16 @@ def test_subjects_made_in_worker_processes_equal_the_serial_ones():
     assert torch.equal(serial.targets, parallel.targets) and serial.ids == parallel.ids
     with pytest.raises(ValueError, match="workers"):
         mni_pseudo_subjects(2, size=32, workers=0)
+
+
+def test_a_script_without_a_main_guard_gets_told_why_the_workers_died(tmp_path):
+    """Spawned workers import the main module again; an unguarded script makes them fail at start-up, which
+    concurrent.futures reports only as a broken pool."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "make_subjects.py"
+    script.write_text("from selfsup.medical import mni_pseudo_subjects\nmni_pseudo_subjects(2, size=32, workers=2)\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    assert "a worker process died" in out.stderr and "__main__" in out.stderr, out.stderr[-2000:]

@@ -76,7 +76,8 @@ METHOD_FAMILY = {"swin_ssl": "cnn", "voco": "cnn", "models_genesis": "cnn", "mae
 
 def load_data(args, preset: dict) -> VolumeSet:
     if args.data_root is None:
-        # above 64^3 the subjects are made in parallel (at 192^3 one takes ~40 s on one thread)
+        # above 64^3 (the gpu preset: 64 subjects of 192^3, ~12 s each on one thread) the subjects are made in
+        # parallel; a worker's start-up (imports, template) costs ~15 s, so this pays only for many large ones
         workers = (os.cpu_count() or 1) if preset["size"] > 64 else 1
         return mni_pseudo_subjects(preset["subjects"], preset["size"], seed=args.seed, workers=workers)
     if args.task:

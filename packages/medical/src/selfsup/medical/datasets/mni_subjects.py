@@ -126,8 +126,11 @@ def mni_pseudo_subjects(n: int = 40, size: int = 64, seed: int = 0, varied_contr
     """``n`` pseudo-subjects of ``size``^3 voxels: images ``(n, 1, s, s, s)`` in [0, 1], labels ``(n, s, s, s)``
     (0 background, 1 CSF, 2 GM, 3 WM) and targets ``(n, 3)`` = the CSF/GM/WM fractions of the volume.
     ``varied_contrast=False`` gives every subject the template's tissue contrast (the earlier default).
-    ``workers > 1`` makes the subjects in that many processes (same subjects: each has its own seed); worth it at
-    large sizes (one subject at 192^3 takes about 40 s on one CPU thread, at 64^3 under half a second)."""
+    ``workers > 1`` makes the subjects in that many processes (same subjects: each has its own seed); worth it only
+    for many large subjects. On the 2-core dev machine one subject took about 12 s at 192^3 and 2.4 s at 128^3
+    (one thread; under half a second at 64^3), while a worker's start-up (imports, template) costs ~15 s: 4 subjects
+    at 128^3 took 9.6 s serially and 20.6 s on 2 workers. A script that uses workers must call this under
+    ``if __name__ == "__main__":`` (the workers are spawned and import the main module)."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     if workers < 1:
@@ -139,10 +142,17 @@ def mni_pseudo_subjects(n: int = 40, size: int = 64, seed: int = 0, varied_contr
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
-        with ProcessPoolExecutor(min(workers, n), mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_worker_init, initargs=(size,)) as pool:
-            made = list(pool.map(_make_subject_in_worker, seeds, [varied_contrast] * n))
+        try:
+            with ProcessPoolExecutor(min(workers, n), mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_worker_init, initargs=(size,)) as pool:
+                made = list(pool.map(_make_subject_in_worker, seeds, [varied_contrast] * n))
+        except BrokenProcessPool as error:
+            raise RuntimeError(
+                f"mni_pseudo_subjects(workers={workers}): a worker process died. Workers are spawned and import the "
+                "main module again, so a script that calls this must do so under `if __name__ == \"__main__\":`; "
+                "otherwise a worker may have run out of memory (try fewer workers, or workers=1)") from error
     images = torch.from_numpy(np.stack([image for image, _ in made]))
     labels = torch.from_numpy(np.stack([label for _, label in made])).long()
     fractions = torch.stack([(labels == k).float().mean(dim=(1, 2, 3)) for k in (1, 2, 3)], dim=1)
