@@ -218,29 +218,18 @@ def test_one_pass_forward_recomputes_exactly_the_columns_that_underflowed(temper
 
 
 @pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
-def test_the_triton_forward_is_chosen_by_name(monkeypatch):
+@pytest.mark.parametrize("stage", ["forward", "backward"])
+def test_the_triton_algorithm_is_chosen_by_name(monkeypatch, stage):
     from selfsup.core.kernels import _triton_lse
 
-    monkeypatch.delenv("SELFSUP_TRITON_FORWARD", raising=False)
-    assert _triton_lse.forward_algorithm() == _triton_lse.FORWARD == "rows"
-    monkeypatch.setenv("SELFSUP_TRITON_FORWARD", "fused")
-    assert _triton_lse.forward_algorithm() == "fused"
-    monkeypatch.setenv("SELFSUP_TRITON_FORWARD", "onepass")
-    with pytest.raises(ValueError, match="SELFSUP_TRITON_FORWARD must be 'rows' or 'fused'"):
-        _triton_lse.forward_algorithm()
-
-
-@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
-def test_the_triton_backward_is_chosen_by_name(monkeypatch):
-    from selfsup.core.kernels import _triton_lse
-
-    monkeypatch.delenv("SELFSUP_TRITON_BACKWARD", raising=False)
-    assert _triton_lse.backward_algorithm() == _triton_lse.BACKWARD == "rows"
-    monkeypatch.setenv("SELFSUP_TRITON_BACKWARD", "fused")
-    assert _triton_lse.backward_algorithm() == "fused"
-    monkeypatch.setenv("SELFSUP_TRITON_BACKWARD", "atomic")
-    with pytest.raises(ValueError, match="SELFSUP_TRITON_BACKWARD must be 'rows' or 'fused'"):
-        _triton_lse.backward_algorithm()
+    name = f"SELFSUP_TRITON_{stage.upper()}"
+    monkeypatch.delenv(name, raising=False)
+    assert _triton_lse.chosen_algorithm(stage) == getattr(_triton_lse, stage.upper()) == "rows"
+    monkeypatch.setenv(name, "fused")
+    assert _triton_lse.chosen_algorithm(stage) == "fused"
+    monkeypatch.setenv(name, "atomic")
+    with pytest.raises(ValueError, match=f"{name} must be 'rows' or 'fused'"):
+        _triton_lse.chosen_algorithm(stage)
 
 
 @pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")

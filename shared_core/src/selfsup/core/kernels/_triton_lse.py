@@ -42,6 +42,12 @@ def load_block(PTR, idx, idx_ok, offs_d, d_ok, stride):
 
 
 @triton.jit
+def load_stats(LSE, G, idx, idx_ok):
+    """The base-2 LSE and the upstream gradient of rows (or columns) ``idx``, zero outside."""
+    return tl.load(LSE + idx, mask=idx_ok, other=0.0) * 1.4426950408889634, tl.load(G + idx, mask=idx_ok, other=0.0)
+
+
+@triton.jit
 def _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL: tl.constexpr, PRECISION: tl.constexpr):
     """Base-2 logits ``scale * q @ k^T`` of one tile; -inf at padded and excluded columns."""
     s = tl.dot(q, tl.trans(k), input_precision=PRECISION) * scale_log2
@@ -115,8 +121,7 @@ def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ,
     lse_r2 = tl.zeros([BLOCK_M], tl.float32)
     g_r = tl.zeros([BLOCK_M], tl.float32)
     if HAS_ROW:
-        lse_r2 = tl.load(LSE_R + rows, mask=row_ok, other=0.0) * 1.4426950408889634
-        g_r = tl.load(G_R + rows, mask=row_ok, other=0.0)
+        lse_r2, g_r = load_stats(LSE_R, G_R, rows, row_ok)
     excl = rows
     if HAS_EXCL:
         excl = tl.load(EXCL + rows, mask=row_ok, other=-1)
@@ -130,8 +135,7 @@ def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ,
         if HAS_ROW:
             p += tl.exp2(s - lse_r2[:, None]) * g_r[:, None]
         if HAS_COL:
-            lse_c2 = tl.load(LSE_C + cols, mask=col_ok, other=0.0) * 1.4426950408889634
-            g_c = tl.load(G_C + cols, mask=col_ok, other=0.0)
+            lse_c2, g_c = load_stats(LSE_C, G_C, cols, col_ok)
             p += tl.exp2(s - lse_c2[None, :]) * g_c[None, :]
         acc += tl.dot(p.to(k.dtype), k, input_precision=PRECISION)
     tl.store(DQ + rows[:, None] * stride_dq + offs_d[None, :], acc * scale, mask=row_ok[:, None] & d_ok[None, :])
@@ -155,8 +159,7 @@ def _lse_bwd_fused_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, DK,
     lse_c2 = tl.zeros([BLOCK_N], tl.float32)
     g_c = tl.zeros([BLOCK_N], tl.float32)
     if HAS_COL:
-        lse_c2 = tl.load(LSE_C + cols, mask=col_ok, other=0.0) * 1.4426950408889634
-        g_c = tl.load(G_C + cols, mask=col_ok, other=0.0)
+        lse_c2, g_c = load_stats(LSE_C, G_C, cols, col_ok)
     acc = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     for start in range(0, n_rows, BLOCK_M):
         rows = start + tl.arange(0, BLOCK_M)
@@ -168,8 +171,7 @@ def _lse_bwd_fused_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, DK,
         s = _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL, PRECISION)  # padded rows: q = 0, no dK
         p = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)
         if HAS_ROW:
-            lse_r2 = tl.load(LSE_R + rows, mask=row_ok, other=0.0) * 1.4426950408889634
-            g_r = tl.load(G_R + rows, mask=row_ok, other=0.0)
+            lse_r2, g_r = load_stats(LSE_R, G_R, rows, row_ok)
             p += tl.exp2(s - lse_r2[:, None]) * g_r[:, None]
         if HAS_COL:
             p += tl.exp2(s - lse_c2[None, :]) * g_c[None, :]
@@ -286,11 +288,13 @@ def _fused_forward(q, k, exclude, scale) -> tuple[torch.Tensor, torch.Tensor]:
     return lse_r, lse_c
 
 
-def forward_algorithm() -> str:
-    """``"rows"`` or ``"fused"``: :data:`FORWARD` unless ``SELFSUP_TRITON_FORWARD`` names one."""
-    chosen = os.environ.get("SELFSUP_TRITON_FORWARD", FORWARD)
+def chosen_algorithm(stage: str) -> str:
+    """``"rows"`` or ``"fused"`` for ``stage`` ``"forward"`` / ``"backward"``: :data:`FORWARD` / :data:`BACKWARD`
+    unless ``SELFSUP_TRITON_FORWARD`` / ``SELFSUP_TRITON_BACKWARD`` names one."""
+    name = f"SELFSUP_TRITON_{stage.upper()}"
+    chosen = os.environ.get(name, {"forward": FORWARD, "backward": BACKWARD}[stage])
     if chosen not in ("rows", "fused"):
-        raise ValueError(f"SELFSUP_TRITON_FORWARD must be 'rows' or 'fused', got {chosen!r}")
+        raise ValueError(f"{name} must be 'rows' or 'fused', got {chosen!r}")
     return chosen
 
 
@@ -298,13 +302,13 @@ def lse_forward(q: torch.Tensor, k: torch.Tensor, exclude: torch.Tensor | None, 
                 need_col: bool, algorithm: str | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Row LSE ``(B,)`` and (optionally) column LSE ``(N,)`` of ``scale * q @ k.T``, fp32.
 
-    ``algorithm`` (default :func:`forward_algorithm`) for the column LSE: ``"rows"`` runs the row kernel again
+    ``algorithm`` (default ``chosen_algorithm("forward")``) for the column LSE: ``"rows"`` runs the row kernel again
     with the operands swapped (every tile computed twice); ``"fused"`` takes both from one pass
     (:func:`_fused_forward`).
     """
     if not need_col:
         return _row_lse(q, k, exclude, scale), None
-    algorithm = algorithm or forward_algorithm()
+    algorithm = algorithm or chosen_algorithm("forward")
     if algorithm == "fused":
         return _fused_forward(q, k, exclude, scale)
     if algorithm != "rows":
@@ -341,23 +345,15 @@ def _grad_fused(q, k, exclude, scale, rows, cols) -> tuple[torch.Tensor, torch.T
     return dq, dk
 
 
-def backward_algorithm() -> str:
-    """``"rows"`` or ``"fused"``: :data:`BACKWARD` unless ``SELFSUP_TRITON_BACKWARD`` names one."""
-    chosen = os.environ.get("SELFSUP_TRITON_BACKWARD", BACKWARD)
-    if chosen not in ("rows", "fused"):
-        raise ValueError(f"SELFSUP_TRITON_BACKWARD must be 'rows' or 'fused', got {chosen!r}")
-    return chosen
-
-
 def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | None = None):
     """``dq (B, D)``, ``dk (N, D)`` in fp32 for upstream gradients ``g_r (B,)`` and ``g_c (N,)``.
 
-    ``algorithm`` (default :func:`backward_algorithm`): ``"rows"`` launches the row kernel twice (for dQ, then
+    ``algorithm`` (default ``chosen_algorithm("backward")``): ``"rows"`` launches the row kernel twice (for dQ, then
     with the operands swapped for dK), computing every tile twice (8 B N D FLOPs of matmul); ``"fused"`` computes
     each tile once for both (6 B N D), at the price of ``N / BLOCK_N * B * D`` fp32 atomic adds into dQ, whose
     summation order then varies from run to run.
     """
-    algorithm = algorithm or backward_algorithm()
+    algorithm = algorithm or chosen_algorithm("backward")
     rows = (lse_r, g_r)
     cols = (lse_c, g_c) if lse_c is not None else None
     if algorithm == "fused":
