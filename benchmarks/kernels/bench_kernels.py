@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import torch
 import torch.nn.functional as F
@@ -110,17 +111,8 @@ def _matmul_ceiling_tflops() -> float:
 def with_triton(forward: str, backward: str, fn):
     """``fn`` run with the Triton contrastive forward and backward set to "rows" or "fused" each."""
     def run(*args):
-        names = {"SELFSUP_TRITON_FORWARD": forward, "SELFSUP_TRITON_BACKWARD": backward}
-        before = {name: os.environ.get(name) for name in names}
-        os.environ.update(names)
-        try:
+        with mock.patch.dict(os.environ, {"SELFSUP_TRITON_FORWARD": forward, "SELFSUP_TRITON_BACKWARD": backward}):
             return fn(*args)
-        finally:
-            for name, value in before.items():
-                if value is None:
-                    del os.environ[name]
-                else:
-                    os.environ[name] = value
     return run
 
 

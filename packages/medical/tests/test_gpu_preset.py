@@ -45,12 +45,11 @@ def test_the_gpu_presets_methods_pretrain_and_fine_tune_under_bf16_autocast(shru
 def test_voco_takes_a_bf16_step_on_the_gpu_presets_swin_unetr(shrunk_gpu_preset):
     """VoCo needs a grid of base crops (2^3 here, as at the preset's 192^3 / 96^3); its evaluation is the other
     SwinUNETR methods'."""
-    from selfsup.medical.build import build_encoder, build_method
+    from selfsup.medical.build import build_method
 
     preset = {**shrunk_gpu_preset, "size": 128}
     torch.manual_seed(0)
-    method = build_method("voco", build_encoder(*preset["cnn"][:1], **preset["cnn"][1]),
-                          **bench.method_kwargs("voco", preset))
+    method = build_method("voco", bench.make_encoder("cnn", preset)[0], **bench.method_kwargs("voco", preset))
     assert method.grid == 2 and method.num_random == 4
     with torch.autocast("cpu"):
         out = method(torch.rand(bench.pretrain_batch_size(bench.PRESETS["gpu"], "voco"), 1, 128, 128, 128))

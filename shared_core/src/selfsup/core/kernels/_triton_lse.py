@@ -71,39 +71,40 @@ def _lse_fwd_kernel(Q, K, EXCL, LSE, BOUND, COLSUM, n_rows, n_cols, dim, scale_l
     (atomically, one BLOCK_N vector per tile) with ``bound`` (``BOUND[0]``) an upper bound of every base-2
     logit; from the row softmax's ``p_ij = 2^(s_ij - m_i)`` it costs a multiply by ``2^(m_i - bound)`` and a sum,
     no second exponential. ``ONLY_TINY``: the rows whose ``COLSUM`` is below ``TINY_COLUMN_SUM`` (their sum lost
-    to underflow) are done, the others skipped (a program with none returns at once).
+    to underflow) are done, the others skipped (a program with none scans no column).
     """
     pid = tl.program_id(0)
     rows = pid * BLOCK_M + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
     row_ok = rows < n_rows
     d_ok = offs_d < dim
-    if ONLY_TINY:
-        row_ok = row_ok & (tl.load(COLSUM + rows, mask=row_ok, other=1.0) < 7.888609052210118e-31)  # 2^-100
-    if tl.max(row_ok.to(tl.int32), 0) > 0:
-        q = load_block(Q, rows, row_ok, offs_d, d_ok, stride_q)
-        excl = rows
-        if HAS_EXCL:
-            excl = tl.load(EXCL + rows, mask=row_ok, other=-1)
-        bound = 0.0
+    n_scan = n_cols
+    if ONLY_TINY:  # 7.9e-31 = 2^-100; a block without a tiny row scans no column
+        row_ok = row_ok & (tl.load(COLSUM + rows, mask=row_ok, other=1.0) < 7.888609052210118e-31)
+        n_scan = tl.where(tl.max(row_ok.to(tl.int32), 0) > 0, n_cols, 0)
+    q = load_block(Q, rows, row_ok, offs_d, d_ok, stride_q)
+    excl = rows
+    if HAS_EXCL:
+        excl = tl.load(EXCL + rows, mask=row_ok, other=-1)
+    bound = 0.0
+    if COLUMN_SUMS:
+        bound = tl.load(BOUND)
+    m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
+    l_i = tl.zeros([BLOCK_M], tl.float32)
+    for start in range(0, n_scan, BLOCK_N):
+        cols = start + tl.arange(0, BLOCK_N)
+        col_ok = cols < n_cols
+        k = load_block(K, cols, col_ok, offs_d, d_ok, stride_k)
+        s = _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL, PRECISION)
+        m_new = tl.maximum(m_i, tl.max(s, 1))
+        m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
+        p = tl.exp2(s - m_safe[:, None])
+        l_i = l_i * tl.exp2(m_i - m_safe) + tl.sum(p, 1)
+        m_i = m_new
         if COLUMN_SUMS:
-            bound = tl.load(BOUND)
-        m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
-        l_i = tl.zeros([BLOCK_M], tl.float32)
-        for start in range(0, n_cols, BLOCK_N):
-            cols = start + tl.arange(0, BLOCK_N)
-            col_ok = cols < n_cols
-            k = load_block(K, cols, col_ok, offs_d, d_ok, stride_k)
-            s = _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL, PRECISION)
-            m_new = tl.maximum(m_i, tl.max(s, 1))
-            m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
-            p = tl.exp2(s - m_safe[:, None])
-            l_i = l_i * tl.exp2(m_i - m_safe) + tl.sum(p, 1)
-            m_i = m_new
-            if COLUMN_SUMS:
-                w = tl.where(row_ok, tl.exp2(m_safe - bound), 0.0)  # padded rows (q = 0) add nothing
-                tl.atomic_add(COLSUM + cols, tl.sum(p * w[:, None], 0), mask=col_ok, sem="relaxed")
-        tl.store(LSE + rows, (m_i + tl.log2(l_i)) * 0.6931471805599453, mask=row_ok)
+            w = tl.where(row_ok, tl.exp2(m_safe - bound), 0.0)  # padded rows (q = 0) add nothing
+            tl.atomic_add(COLSUM + cols, tl.sum(p * w[:, None], 0), mask=col_ok, sem="relaxed")
+    tl.store(LSE + rows, (m_i + tl.log2(l_i)) * 0.6931471805599453, mask=row_ok)
 
 
 @triton.jit
