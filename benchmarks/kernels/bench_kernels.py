@@ -1,12 +1,14 @@
 """Kernel benchmark: fused contrastive loss and prototype heads vs eager, torch.compile and lightly.
 
 GPU (``--device cuda``): per shape, median time of forward+backward, TFLOP/s (8*N*N*D for the
-symmetric InfoNCE; 8*S*V*H for a prototype head), % of the device's bf16 dense peak, and peak
-memory above the inputs, for: selfsup's Triton kernel, the eager PyTorch loss, ``torch.compile``
-of it, and lightly's ``NTXentLoss``. Every shape is first checked against a float64 reference.
+symmetric InfoNCE; 6*N*N*D for SimCLR's 2N form over N embeddings; 8*S*V*H for a prototype head),
+% of the device's bf16 dense peak, and peak memory above the inputs, for: selfsup's Triton kernels
+(each algorithm), the eager PyTorch loss, ``torch.compile`` of it, and lightly's ``NTXentLoss``.
+Every shape is first checked against a float64 reference.
 
-CPU (``--device cpu``): small shapes, each variant in its own process, time and peak RSS above
-the inputs (``VmHWM`` after resetting it through ``/proc/self/clear_refs``).
+CPU (``--device cpu``): SimCLR's 2N form at small shapes, each variant in its own process, time and
+peak RSS above the inputs (``VmHWM`` after resetting it through ``/proc/self/clear_refs``): the
+chunked path (symmetric tiles), the chunked path on the full square, eager, and lightly.
 
     python benchmarks/kernels/bench_kernels.py --device cuda --output DIR
     python benchmarks/kernels/bench_kernels.py --device cpu --output DIR
@@ -46,6 +48,20 @@ def eager_symmetric_info_nce(q, k, temperature=TEMPERATURE):
 
 def fused_symmetric_info_nce(q, k, backend):
     return kernels.info_nce(q, k, TEMPERATURE, symmetric=True, backend=backend)
+
+
+def eager_nt_xent(z1, z2, temperature=TEMPERATURE):
+    """SimCLR's 2N form as usually written: the (2B, 2B) logits, the diagonal masked, cross-entropy."""
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    logits = (z @ z.T).float() / temperature
+    logits.fill_diagonal_(float("-inf"))
+    b = z1.shape[0]
+    positives = torch.cat([torch.arange(b, 2 * b), torch.arange(b)]).to(z.device)
+    return F.cross_entropy(logits, positives)
+
+
+def fused_nt_xent(z1, z2, backend):
+    return kernels.nt_xent(z1, z2, TEMPERATURE, backend=backend)
 
 
 def eager_soft_head(h, w, ht, wt, center, st=0.1, tt=0.04):
@@ -108,37 +124,88 @@ def _matmul_ceiling_tflops() -> float:
     return 2 * 8192**3 / (ms * 1e-3) / 1e12
 
 
-def with_triton(forward: str, backward: str, fn):
-    """``fn`` run with the Triton contrastive forward and backward set to "rows" or "fused" each."""
+def with_triton(settings: dict[str, str], fn):
+    """``fn`` run with the Triton algorithms ``settings`` (``{"FORWARD": "fused"}``: SELFSUP_TRITON_FORWARD=fused)."""
+    env = {f"SELFSUP_TRITON_{stage}": algorithm for stage, algorithm in settings.items()}
+
     def run(*args):
-        with mock.patch.dict(os.environ, {"SELFSUP_TRITON_FORWARD": forward, "SELFSUP_TRITON_BACKWARD": backward}):
+        with mock.patch.dict(os.environ, env):
             return fn(*args)
     return run
 
 
-# Triton variants timed at every InfoNCE shape: (label, forward, backward); the first is the default.
-TRITON_VARIANTS = [("selfsup triton", "rows", "rows"), ("selfsup triton, one-pass forward", "fused", "rows"),
-                   ("selfsup triton, fused backward", "rows", "fused"),
-                   ("selfsup triton, one-pass forward + fused backward", "fused", "fused")]
+# Triton variants timed at every InfoNCE shape: (label, algorithms); the first is the default.
+TRITON_VARIANTS = [("selfsup triton", {"FORWARD": "rows", "BACKWARD": "rows"}),
+                   ("selfsup triton, one-pass forward", {"FORWARD": "fused", "BACKWARD": "rows"}),
+                   ("selfsup triton, fused backward", {"FORWARD": "rows", "BACKWARD": "fused"}),
+                   ("selfsup triton, one-pass forward + fused backward", {"FORWARD": "fused", "BACKWARD": "fused"})]
+# ... and at every SimCLR 2N-form shape.
+SELF_VARIANTS = [("selfsup triton", {"SELF": "rows"}), ("selfsup triton, symmetric", {"SELF": "symmetric"})]
 
 
-def _check_contrastive(n: int, d: int, forward: str = "rows", backward: str = "rows") -> float:
-    """Relative error of the Triton loss and gradients vs float64 on fresh random bf16 inputs."""
+def _loss_and_backward(loss_fn):
+    def run(a, b):
+        loss = loss_fn(a, b)
+        loss.backward()
+        return loss
+    return run
+
+
+def _check_contrastive(n: int, d: int, fused, reference, settings: dict[str, str]) -> float:
+    """Relative error of ``fused(q, k, "triton")`` (under the Triton ``settings``) and its gradients vs
+    ``reference`` in float64 on fresh random bf16 inputs."""
     gen = torch.Generator(device="cuda").manual_seed(n + d)
     q = torch.randn(n, d, device="cuda", generator=gen).bfloat16()
     k = torch.randn(n, d, device="cuda", generator=gen).bfloat16()
     q64, k64 = q.double().requires_grad_(True), k.double().requires_grad_(True)
-    ref = obj.info_nce(q64, k64, TEMPERATURE, symmetric=True)
+    ref = reference(q64, k64)
     ref.backward()
     qb, kb = q.clone().requires_grad_(True), k.clone().requires_grad_(True)
-    got = with_triton(forward, backward, lambda: fused_symmetric_info_nce(qb, kb, "triton"))()
-    with_triton(forward, backward, got.backward)()
+    got = with_triton(settings, _loss_and_backward(lambda a, b: fused(a, b, "triton")))(qb, kb)
     err = [abs(float(got.detach()) - float(ref.detach())) / abs(float(ref.detach()))]
     for mine, theirs in ((qb.grad, q64.grad), (kb.grad, k64.grad)):
         err.append(float((mine.double() - theirs).norm() / theirs.norm()))
     if not all(math.isfinite(e) for e in err):
         raise RuntimeError(f"non-finite result at N={n}, D={d}: {err}")
     return max(err)
+
+
+def info_nce_reference(q, k):
+    return obj.info_nce(q, k, TEMPERATURE, symmetric=True)
+
+
+def nt_xent_reference(z1, z2):
+    return obj.nt_xent(z1, z2, TEMPERATURE)
+
+
+def run_gpu_nt_xent(args, peak: float, lightly_loss) -> list[dict]:
+    """SimCLR's 2N form at 2B embeddings of D=256: Triton's row kernels on (Z, Z) and its symmetric kernels
+    against eager, torch.compile and lightly; TFLOP/s counts 6 (2B)^2 D (eager's logits and their two gradient
+    matmuls), what the symmetric kernels do in 4 (2B)^2 D."""
+    compiled = torch.compile(eager_nt_xent, dynamic=True)
+    rows, d = [], 256
+    for n in ([16384, 32768, 65536] if not args.quick else [32768]):
+        errors = {label: _check_contrastive(min(n, 8192) // 2, d, fused_nt_xent, nt_xent_reference, settings)
+                  for label, settings in SELF_VARIANTS}
+        z1 = torch.randn(n // 2, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+        z2 = torch.randn(n // 2, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+
+        def step(loss_fn):
+            def run():
+                z1.grad = z2.grad = None
+                loss_fn(z1, z2).backward()
+            return run
+
+        variants = {**{label: with_triton(settings, step(lambda a, b: fused_nt_xent(a, b, "triton")))
+                       for label, settings in SELF_VARIANTS},
+                    "eager": step(eager_nt_xent), "torch.compile": step(compiled),
+                    "lightly NTXentLoss": step(lightly_loss)}
+        for variant, fn in variants.items():
+            rows.append({"kind": "SimCLR NT-Xent (2N form)", "shape": f"2B={n} D={d}", "variant": variant,
+                         "rel_err_vs_fp64": round(errors[variant], 5) if variant in errors else None,
+                         **_measure(fn, 6 * n * n * d, peak)})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
 
 
 def run_gpu(args) -> dict:
@@ -156,7 +223,8 @@ def run_gpu(args) -> dict:
     dims = [128, 256, 512] if not args.quick else [256]
     for d in dims:
         for n in sizes:
-            errors = {label: _check_contrastive(min(n, 8192), d, fwd, bwd) for label, fwd, bwd in TRITON_VARIANTS}
+            errors = {label: _check_contrastive(min(n, 8192), d, fused_symmetric_info_nce, info_nce_reference,
+                                                settings) for label, settings in TRITON_VARIANTS}
             q = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
             k = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
 
@@ -169,8 +237,8 @@ def run_gpu(args) -> dict:
             flops = 8 * n * n * d
             variants = {
                 # the backward runs inside step's run(): the algorithms are set around the whole step
-                **{label: with_triton(fwd, bwd, step(lambda a, b: fused_symmetric_info_nce(a, b, "triton")))
-                   for label, fwd, bwd in TRITON_VARIANTS},
+                **{label: with_triton(settings, step(lambda a, b: fused_symmetric_info_nce(a, b, "triton")))
+                   for label, settings in TRITON_VARIANTS},
                 "eager": step(eager_symmetric_info_nce),
                 "torch.compile": step(compiled),
                 "lightly NTXentLoss": step(lightly_loss),
@@ -181,6 +249,7 @@ def run_gpu(args) -> dict:
                              "rel_err_vs_fp64": round(errors[variant], 5) if variant in errors else None,
                              **result})
                 print(json.dumps(rows[-1]), flush=True)
+    rows += run_gpu_nt_xent(args, peak, lightly_loss)
     compiled_soft = torch.compile(eager_soft_head, dynamic=True)
     compiled_hard = torch.compile(eager_hard_head, dynamic=True)
     for s_rows in ([4096, 16384] if not args.quick else [16384]):
@@ -234,6 +303,15 @@ def _rss_kib(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
+FULL_SQUARE = "selfsup chunked, full square (contrastive_lse(Z, Z))"
+
+
+def _full_square_lse(z, scale, backend):
+    """The 2N form's LSE without the symmetry: every logit computed as a row and again as a column."""
+    diagonal = torch.arange(z.shape[0], device=z.device)
+    return kernels.contrastive_lse(z, z, scale, exclude=diagonal, backend=backend)
+
+
 def cpu_worker(variant: str, pairs: int, dim: int) -> dict:
     """One variant in this process: fwd+bwd on ``pairs`` x ``dim`` fp32 pairs, SimCLR 2N form."""
     torch.manual_seed(0)
@@ -246,6 +324,10 @@ def cpu_worker(variant: str, pairs: int, dim: int) -> dict:
     elif variant == "eager (objectives.nt_xent)":
         def loss_fn(a, b):
             return obj.nt_xent(a, b, TEMPERATURE)
+    elif variant == FULL_SQUARE:
+        def loss_fn(a, b):
+            with mock.patch("selfsup.core.kernels.info_nce.self_contrastive_lse", _full_square_lse):
+                return kernels.nt_xent(a, b, TEMPERATURE, backend="chunked")
     else:
         def loss_fn(a, b):
             return kernels.nt_xent(a, b, TEMPERATURE, backend="chunked")
@@ -269,7 +351,8 @@ def run_cpu(args) -> dict:
     rows = []
     shapes = [(1024, 128), (4096, 128), (8192, 128)] if not args.quick else [(1024, 128)]
     for pairs, dim in shapes:
-        for variant in ("selfsup chunked (kernels.nt_xent)", "eager (objectives.nt_xent)", "lightly NTXentLoss"):
+        for variant in ("selfsup chunked (kernels.nt_xent)", FULL_SQUARE, "eager (objectives.nt_xent)",
+                        "lightly NTXentLoss"):
             out = subprocess.run([sys.executable, __file__, "--cpu-worker", variant, str(pairs), str(dim)],
                                  capture_output=True, text=True, check=False)
             if out.returncode != 0:

@@ -2,8 +2,9 @@
 
 Prints, for bf16 q, k of shape (N, D): the forward (row LSE; row and column LSE), the backward
 row kernel (dQ), the whole backward (dQ and dK) by two row-kernel launches and by the fused one-pass kernel,
-each with its TFLOP/s (counting the matmul FLOPs each really does) and the autotuner's choice; then the whole
-step for every forward/backward pair.
+each with its TFLOP/s (counting the matmul FLOPs each really does) and the autotuner's choice; the same for
+SimCLR's 2N form by the row kernels on (Z, Z) and by the symmetric kernels; then the whole step for every
+forward/backward pair.
 
     python benchmarks/kernels/profile_contrastive.py --n 32768 --d 256
 """
@@ -16,6 +17,7 @@ import torch
 from bench_kernels import gpu_time_ms  # the script's folder is on sys.path
 
 from selfsup.core.kernels import _triton_lse as T
+from selfsup.core.kernels import _triton_self_lse as S
 
 
 def main() -> None:
@@ -41,10 +43,30 @@ def main() -> None:
     for name, (fn, factor) in stages.items():
         ms = gpu_time_ms(fn)
         print(f"{name:32s} {ms:8.3f} ms  {factor * n * n * d / ms / 1e9:7.1f} TFLOP/s (counting {factor}N^2D)")
-    for label, launch in (("forward", T._FORWARD), ("backward", T._BACKWARD), ("fused backward", T._BACKWARD_FUSED)):
+    self_stages(n, d, scale)
+    for label, launch in (("forward", T._FORWARD), ("backward", T._BACKWARD), ("fused backward", T._BACKWARD_FUSED),
+                          ("symmetric forward", S._FORWARD), ("symmetric backward", S._BACKWARD)):
         tuned = getattr(launch, "tuned", None)
         print(label, "best config:", getattr(tuned, "best_config", None))
     whole_step(n, d)
+
+
+def self_stages(n: int, d: int, scale: float) -> None:
+    """SimCLR's 2N form over n embeddings: the row LSE of Z @ Z^T (diagonal out) and its gradient, by the row
+    kernels on (Z, Z) and by the symmetric kernels (upper triangle of tiles), TFLOP/s counting what each does."""
+    z = torch.nn.functional.normalize(torch.randn(n, d, device="cuda"), dim=1).bfloat16()
+    diagonal = torch.arange(n, device="cuda", dtype=torch.int32)
+    lse = S.self_lse_forward(z, scale)
+    g = torch.full((n,), 1.0 / n, device="cuda")
+    stages = {
+        "2N form forward, rows (Z, Z)": (lambda: T.lse_forward(z, z, diagonal, scale, False), 2),
+        "2N form forward, symmetric": (lambda: S.self_lse_forward(z, scale), 1),
+        "2N form backward, rows (Z, Z)": (lambda: T.lse_backward(z, z, diagonal, scale, lse, None, g, None), 8),
+        "2N form backward, symmetric": (lambda: S.self_lse_backward(z, scale, lse, g), 3),
+    }
+    for name, (fn, factor) in stages.items():
+        ms = gpu_time_ms(fn)
+        print(f"{name:32s} {ms:8.3f} ms  {factor * n * n * d / ms / 1e9:7.1f} TFLOP/s (counting {factor}N^2D)")
 
 
 def whole_step(n: int, d: int) -> None:
@@ -59,8 +81,8 @@ def whole_step(n: int, d: int) -> None:
         q.grad = k.grad = None
         fused_symmetric_info_nce(q, k, "triton").backward()
 
-    for label, forward, backward in TRITON_VARIANTS:
-        run = with_triton(forward, backward, step)
+    for label, settings in TRITON_VARIANTS:
+        run = with_triton(settings, step)
         ms = gpu_time_ms(run)
         print(f"whole step, {label}: {ms:.3f} ms  {8 * n * n * d / ms / 1e9:.1f} TFLOP/s (counting 8N^2D)")
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:

@@ -9,8 +9,9 @@ with fp32 operands.
 from selfsup.core.kernels.contrastive_lse import TRITON_MIN_LOGITS, contrastive_lse, resolve_backend, triton_available
 from selfsup.core.kernels.info_nce import info_nce, nt_xent
 from selfsup.core.kernels.prototype_cross_entropy import linear_cross_entropy, prototype_cross_entropy
+from selfsup.core.kernels.self_lse import self_contrastive_lse
 
 __all__ = [
     "TRITON_MIN_LOGITS", "contrastive_lse", "info_nce", "linear_cross_entropy", "nt_xent", "prototype_cross_entropy",
-    "resolve_backend", "triton_available",
+    "resolve_backend", "self_contrastive_lse", "triton_available",
 ]

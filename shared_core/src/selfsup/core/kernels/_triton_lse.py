@@ -243,6 +243,9 @@ FORWARD = "rows"
 # The backward the losses use: "rows" (two row-kernel launches, each tile computed twice, deterministic) or "fused"
 # (one pass, dQ added atomically); ``SELFSUP_TRITON_BACKWARD`` overrides it.
 BACKWARD = "rows"
+# SimCLR's 2N form (row LSE of Z @ Z^T, diagonal left out): "rows" (the kernels above on (Z, Z)) or "symmetric"
+# (:mod:`._triton_self_lse`, the upper triangle of tiles only); ``SELFSUP_TRITON_SELF`` overrides it.
+SELF = "rows"
 
 
 def transpose_exclusion(exclude: torch.Tensor | None, n_cols: int) -> torch.Tensor | None:
@@ -289,13 +292,18 @@ def _fused_forward(q, k, exclude, scale) -> tuple[torch.Tensor, torch.Tensor]:
     return lse_r, lse_c
 
 
+_ALGORITHMS = {"forward": ("rows", "fused"), "backward": ("rows", "fused"), "self": ("rows", "symmetric")}
+
+
 def chosen_algorithm(stage: str) -> str:
-    """``"rows"`` or ``"fused"`` for ``stage`` ``"forward"`` / ``"backward"``: :data:`FORWARD` / :data:`BACKWARD`
-    unless ``SELFSUP_TRITON_FORWARD`` / ``SELFSUP_TRITON_BACKWARD`` names one."""
+    """The algorithm for ``stage``: ``"forward"`` / ``"backward"`` -> ``"rows"`` or ``"fused"``
+    (:data:`FORWARD` / :data:`BACKWARD`), ``"self"`` -> ``"rows"`` or ``"symmetric"`` (:data:`SELF`), unless
+    ``SELFSUP_TRITON_FORWARD`` / ``_BACKWARD`` / ``_SELF`` names one."""
     name = f"SELFSUP_TRITON_{stage.upper()}"
-    chosen = os.environ.get(name, {"forward": FORWARD, "backward": BACKWARD}[stage])
-    if chosen not in ("rows", "fused"):
-        raise ValueError(f"{name} must be 'rows' or 'fused', got {chosen!r}")
+    chosen = os.environ.get(name, {"forward": FORWARD, "backward": BACKWARD, "self": SELF}[stage])
+    allowed = _ALGORITHMS[stage]
+    if chosen not in allowed:
+        raise ValueError(f"{name} must be {' or '.join(map(repr, allowed))}, got {chosen!r}")
     return chosen
 
 

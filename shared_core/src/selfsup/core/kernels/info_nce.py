@@ -3,7 +3,8 @@ memory linear in the batch.
 
 One-directional and symmetric InfoNCE (the symmetric loss takes the row and column
 log-sum-exp from one pass when nothing is gathered), extra negatives such as a MoCo queue,
-and SimCLR's 2N form with the self-similarity left out. ``gather=True`` gathers keys across
+and SimCLR's 2N form with the self-similarity left out (on one rank through the symmetric logits' upper
+triangle, :func:`self_contrastive_lse`). ``gather=True`` gathers keys across
 ranks with the differentiable all-gather, so gradients return to their owners.
 """
 
@@ -14,6 +15,7 @@ import torch.nn.functional as F
 
 from selfsup.core import distributed
 from selfsup.core.kernels.contrastive_lse import Backend, contrastive_lse
+from selfsup.core.kernels.self_lse import self_contrastive_lse
 from selfsup.core.objectives import _validation as check
 
 
@@ -26,7 +28,8 @@ def _check_pair(name_a, a, name_b, b, temperature, needs_two: bool, gather: bool
 
 
 def _positive(a: torch.Tensor, b: torch.Tensor, scale: float) -> torch.Tensor:
-    return (a.float() * b.float()).sum(dim=1) * scale
+    """``scale * a_i . b_i`` in fp32 for half-precision inputs, in the inputs' dtype otherwise (float64 stays)."""
+    return (check.upcast(a) * check.upcast(b)).sum(dim=1) * scale
 
 
 def info_nce(query: torch.Tensor, key: torch.Tensor, temperature: float = 0.1, *, symmetric: bool = False,
@@ -74,9 +77,9 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, gat
     if gather and distributed.is_distributed():
         keys = torch.cat([distributed.gather(z1), distributed.gather(z2)])
         n, start = keys.shape[0] // 2, distributed.rank() * b
-    else:
-        keys, n, start = queries, b, 0
-    rows = torch.arange(b, device=z1.device) + start
-    lse = contrastive_lse(queries, keys, scale, exclude=torch.cat([rows, rows + n]), backend=backend)
+        rows = torch.arange(b, device=z1.device) + start
+        lse = contrastive_lse(queries, keys, scale, exclude=torch.cat([rows, rows + n]), backend=backend)
+    else:  # keys = queries: the logits are symmetric, half of them suffice
+        lse = self_contrastive_lse(queries, scale, backend=backend)
     positive = _positive(z1, z2, scale)
     return (lse - torch.cat([positive, positive])).mean()

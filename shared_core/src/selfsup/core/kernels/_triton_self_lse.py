@@ -1,0 +1,126 @@
+"""Triton kernels for the row log-sum-exp of ``scale * Z @ Z^T`` with the diagonal left out (SimCLR's 2N form),
+through the upper triangle of square tiles only.
+
+A program owns a block of rows I and streams the blocks J >= I. Tile ``S_IJ`` serves rows I and, transposed,
+rows J, so each logit is computed once instead of twice:
+
+- forward: ``sum_j 2^(s_ij - bound)`` (``bound``: an upper bound of every base-2 logit, one exponential per
+  logit) summed over the tile's columns into rows I and over its rows into rows J, atomically. The rows whose
+  sum underflowed (every logit ~100 below the bound: temperature <~ 0.03 on unit vectors) are recomputed exactly
+  by the row kernel of :mod:`._triton_lse`.
+- backward: ``A_IJ = g_I P_IJ + g_J P_JI^T`` from the one tile; ``A_IJ @ Z_J`` is added into rows I (kept in
+  registers) and ``A_IJ^T @ Z_I`` into rows J, atomically.
+
+Forward + backward do 4 N^2 D matmul FLOPs against 10 N^2 D for the row kernels on ``(Z, Z)`` (forward 2, dQ 4,
+dK 4). Not yet timed on a GPU (the atomics are the unknown), so the losses take it only when
+``SELFSUP_TRITON_SELF=symmetric`` (see :func:`._triton_lse.chosen_algorithm`).
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from selfsup.core.kernels._triton_lse import (
+    LN2,
+    LOG2E,
+    _block_d,
+    _precision,
+    _row_lse,
+    _tile_logits,
+    launcher,
+    load_block,
+    load_stats,
+    logit_bound_log2,
+)
+
+_empty = torch.empty  # output allocator (tests poison it)
+
+# A row sum (relative to the bound) below n * 2^-100 may have lost terms to underflow: recomputed exactly.
+TINY_ROW_SUM = 2.0 ** -100
+
+
+@triton.jit
+def _self_lse_fwd_kernel(Z, BOUND, ROWSUM, n, dim, scale_log2, stride, PRECISION: tl.constexpr,
+                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+    """``ROWSUM[i] += sum_{j != i} 2^(s_ij - bound)`` over the tiles (I, J >= I) of row block I (``ROWSUM``
+    zeroed)."""
+    tl.static_assert(BLOCK_M == BLOCK_N, "symmetric tiles are square")
+    first = tl.program_id(0) * BLOCK_M
+    rows = first + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, BLOCK_D)
+    row_ok = rows < n
+    d_ok = offs_d < dim
+    zi = load_block(Z, rows, row_ok, offs_d, d_ok, stride)
+    bound = tl.load(BOUND)
+    acc = tl.zeros([BLOCK_M], tl.float32)
+    for start in range(first, n, BLOCK_N):
+        cols = start + tl.arange(0, BLOCK_N)
+        col_ok = cols < n
+        zj = load_block(Z, cols, col_ok, offs_d, d_ok, stride)
+        s = _tile_logits(zi, zj, cols, col_ok, rows, scale_log2, True, PRECISION)  # the diagonal left out
+        p = tl.where(row_ok[:, None], tl.exp2(s - bound), 0.0)  # padded rows (z = 0) add nothing
+        acc += tl.sum(p, 1)
+        # the diagonal tile's columns are its own rows, already counted
+        tl.atomic_add(ROWSUM + cols, tl.sum(p, 0), mask=col_ok & (start != first), sem="relaxed")
+    tl.atomic_add(ROWSUM + rows, acc, mask=row_ok, sem="relaxed")
+
+
+@triton.jit
+def _self_lse_bwd_kernel(Z, LSE, G, DZ, n, dim, scale_log2, scale, stride, stride_dz, PRECISION: tl.constexpr,
+                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+    """``DZ += scale * A @ Z`` (``DZ`` zeroed) over the tiles (I, J >= I) of row block I, with
+    ``A_ij = g_i 2^(s_ij - lse_i) + g_j 2^(s_ij - lse_j)`` (base 2, zero on the diagonal)."""
+    tl.static_assert(BLOCK_M == BLOCK_N, "symmetric tiles are square")
+    first = tl.program_id(0) * BLOCK_M
+    rows = first + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, BLOCK_D)
+    row_ok = rows < n
+    d_ok = offs_d < dim
+    zi = load_block(Z, rows, row_ok, offs_d, d_ok, stride)
+    lse_i, g_i = load_stats(LSE, G, rows, row_ok)
+    acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
+    for start in range(first, n, BLOCK_N):
+        cols = start + tl.arange(0, BLOCK_N)
+        col_ok = cols < n
+        zj = load_block(Z, cols, col_ok, offs_d, d_ok, stride)
+        lse_j, g_j = load_stats(LSE, G, cols, col_ok)
+        s = _tile_logits(zi, zj, cols, col_ok, rows, scale_log2, True, PRECISION)
+        a = tl.exp2(s - lse_i[:, None]) * g_i[:, None] + tl.exp2(s - lse_j[None, :]) * g_j[None, :]
+        a_op = a.to(zj.dtype)
+        acc += tl.dot(a_op, zj, input_precision=PRECISION)
+        dzj = tl.dot(tl.trans(a_op), zi, input_precision=PRECISION) * scale  # padded rows: z = 0, nothing
+        tl.atomic_add(DZ + cols[:, None] * stride_dz + offs_d[None, :], dzj,
+                      mask=(col_ok & (start != first))[:, None] & d_ok[None, :], sem="relaxed")
+    tl.atomic_add(DZ + rows[:, None] * stride_dz + offs_d[None, :], acc * scale,
+                  mask=row_ok[:, None] & d_ok[None, :], sem="relaxed")
+
+
+_SQUARE = [(64, 64), (128, 128)]
+_FORWARD = launcher(_self_lse_fwd_kernel, _SQUARE, ["n", "dim"], reset_to_zero=["ROWSUM"])
+_BACKWARD = launcher(_self_lse_bwd_kernel, _SQUARE, ["n", "dim"], reset_to_zero=["DZ"])
+
+
+def self_lse_forward(z: torch.Tensor, scale: float) -> torch.Tensor:
+    """``lse (N,)`` fp32: ``lse_i = log sum_{j != i} exp(scale * z_i . z_j)`` for ``z (N, D)``, N >= 2."""
+    n, dim = z.shape
+    bound = logit_bound_log2(z, z, scale)
+    rowsum = torch.zeros(n, device=z.device, dtype=torch.float32)  # accumulated atomically
+    _FORWARD(lambda meta: (triton.cdiv(n, meta["BLOCK_M"]),), z, bound, rowsum, n, dim, scale * LOG2E,
+             z.stride(0), PRECISION=_precision(z.dtype), BLOCK_D=_block_d(dim))
+    lse = _empty(n, device=z.device, dtype=torch.float32)
+    torch.mul(bound + torch.log2(rowsum), LN2, out=lse)  # the underflowed rows are overwritten next
+    diagonal = torch.arange(n, device=z.device, dtype=torch.int32)
+    # _row_lse's ONLY_TINY recomputes the rows whose "column sum" is below 2^-100, i.e. rowsum < n * 2^-100
+    _row_lse(z, z, diagonal, scale, out=lse, colsum=rowsum / n, only_tiny=True)
+    return lse
+
+
+def self_lse_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """``dz (N, D)`` fp32 for upstream ``g (N,)``."""
+    n, dim = z.shape
+    dz = torch.zeros(n, dim, device=z.device, dtype=torch.float32)  # accumulated atomically
+    _BACKWARD(lambda meta: (triton.cdiv(n, meta["BLOCK_M"]),), z, lse, g, dz, n, dim, scale * LOG2E, scale,
+              z.stride(0), dz.stride(0), PRECISION=_precision(z.dtype), BLOCK_D=_block_d(dim))
+    return dz

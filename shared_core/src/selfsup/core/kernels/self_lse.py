@@ -1,0 +1,78 @@
+"""The differentiable primitive under SimCLR's 2N form: the row log-sum-exp of ``scale * Z @ Z^T`` with the
+diagonal (each view against itself) left out, computed through the symmetric matrix's upper triangle.
+
+``self_contrastive_lse(z, scale)`` equals ``contrastive_lse(z, z, scale, exclude=arange(N))`` in value and
+gradient, with half the logits: the chunked path (CPU) always works tile pairs (I, J >= I); Triton does when
+``SELFSUP_TRITON_SELF=symmetric`` and otherwise runs the row kernels on ``(Z, Z)``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from selfsup.core.kernels import _chunked_self_lse
+from selfsup.core.kernels.contrastive_lse import Backend, resolve_backend
+
+
+def _triton_rows_forward(z: torch.Tensor, scale: float) -> torch.Tensor:
+    from selfsup.core.kernels import _triton_lse
+
+    diagonal = torch.arange(z.shape[0], device=z.device, dtype=torch.int32)
+    return _triton_lse.lse_forward(z, z, diagonal, scale, False)[0]
+
+
+def _triton_rows_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    from selfsup.core.kernels import _triton_lse
+
+    diagonal = torch.arange(z.shape[0], device=z.device, dtype=torch.int32)
+    dq, dk = _triton_lse.lse_backward(z, z, diagonal, scale, lse, None, g, None)
+    return dq.add_(dk)
+
+
+def _implementation(backend: str):
+    """``(forward, backward)`` of the chosen backend and algorithm."""
+    if backend == "chunked":
+        return _chunked_self_lse.self_lse_forward, _chunked_self_lse.self_lse_backward
+    from selfsup.core.kernels import _triton_lse
+
+    if _triton_lse.chosen_algorithm("self") == "symmetric":
+        from selfsup.core.kernels import _triton_self_lse
+
+        return _triton_self_lse.self_lse_forward, _triton_self_lse.self_lse_backward
+    return _triton_rows_forward, _triton_rows_backward
+
+
+class _SelfLSE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, z, scale, backend):  # type: ignore[override]
+        forward, backward = _implementation(backend)
+        z = z.contiguous()
+        lse = forward(z, scale)
+        ctx.save_for_backward(z, lse)
+        ctx.scale, ctx.backward_fn = scale, backward
+        return lse
+
+    @staticmethod
+    def backward(ctx, g):  # type: ignore[override]
+        z, lse = ctx.saved_tensors
+        dz = ctx.backward_fn(z, ctx.scale, lse, g.contiguous().to(lse.dtype))
+        return dz.to(z.dtype), None, None
+
+
+def self_contrastive_lse(z: torch.Tensor, scale: float, *, backend: Backend = "auto") -> torch.Tensor:
+    """``lse (N,)``: ``lse_i = log sum_{j != i} exp(scale * z_i . z_j)`` in linear memory.
+
+    Args:
+        z: ``(N, D)`` embeddings, N >= 2 (fp32/bf16/fp16; float64 on ``chunked``).
+        scale: multiplier of the dot products (``1 / temperature``).
+        backend: as in :func:`selfsup.core.kernels.contrastive_lse`.
+
+    Returns:
+        ``(N,)`` fp32 (float64 for float64 input).
+    """
+    if z.dim() != 2:
+        raise ValueError(f"z must be (N, D), got shape {tuple(z.shape)}")
+    if z.shape[0] < 2:
+        raise ValueError(f"z needs at least 2 rows (each row's sum leaves itself out), got {z.shape[0]}")
+    chosen = resolve_backend(backend, z.device, z.dtype, z.shape[0] * z.shape[0])
+    return _SelfLSE.apply(z, float(scale), chosen)
