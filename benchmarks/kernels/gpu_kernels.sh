@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # On a lent GPU machine, from the repo root: the Triton kernel tests compiled for the GPU (bf16 included), the
-# stage-by-stage profile at N=32k, D=256 (row-kernel vs fused backward), the kernel benchmark (pass --quick for the
-# issue's target shapes only), then the medical suite's smoke preset on CUDA (bf16 autocast) when its wheels were
-# installed on PYTHONPATH.
+# stage-by-stage profile at N=32k, D=256 (row kernels vs the one-pass / fused / symmetric variants), the kernel
+# benchmark (pass --quick for the target shapes and the 2N form at 32k only), then the medical suite's
+# smoke preset on CUDA (bf16 autocast) when its wheels were installed on PYTHONPATH.
 # Usage: OUT=DIR bash benchmarks/kernels/gpu_kernels.sh [--quick]
 set -uo pipefail
 export PYTHONPATH=$PWD/shared_core/src:$PWD/packages/medical/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
@@ -10,7 +10,7 @@ export SELFSUP_CACHE=/tmp/selfsup-cache
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
 python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"
 SELFSUP_TRITON_AUTOTUNE=0 python3 -m pytest -q -p no:cacheprovider shared_core/tests/test_kernels_contrastive.py \
-    shared_core/tests/test_kernels_prototype_head.py 2>&1 | tee "$OUT/kernels-pytest.txt" | tail -3
+    shared_core/tests/test_kernels_self_lse.py shared_core/tests/test_kernels_prototype_head.py 2>&1 | tee "$OUT/kernels-pytest.txt" | tail -3
 python3 benchmarks/kernels/profile_contrastive.py --n 32768 --d 256 2>&1 | tee "$OUT/kernels-profile.txt"
 python3 benchmarks/kernels/bench_kernels.py --device cuda --output "$OUT" "$@" 2>&1 | tee "$OUT/kernels-bench-log.txt" \
     | grep -v '^{'
