@@ -31,6 +31,15 @@ def _logits(q_chunk, k_t, exclude_chunk, scale):
     return s
 
 
+def merge_online(m: torch.Tensor, total: torch.Tensor, s: torch.Tensor, dim: int) -> None:
+    """Online softmax, in place: fold the logits ``s`` (reduced over ``dim``) into the running max ``m`` and
+    ``total``, the sum of ``exp(logit - m)``."""
+    new_m = torch.maximum(m, s.amax(dim=dim))
+    safe = torch.where(torch.isinf(new_m), torch.zeros_like(new_m), new_m)
+    total.mul_(torch.exp(m - safe)).add_(s.sub(safe.unsqueeze(dim)).exp_().sum(dim=dim))
+    m.copy_(new_m)
+
+
 def _compute_dtype(q: torch.Tensor) -> torch.dtype:
     return torch.float64 if q.dtype == torch.float64 else torch.float32
 
@@ -50,10 +59,7 @@ def lse_forward(q, k, exclude, scale, need_col, chunk: int | None = None):
         s = _logits(q[start:stop].to(dtype), k_t, excl, scale)
         lse_r[start:stop] = torch.logsumexp(s, dim=1)
         if need_col:
-            new_m = torch.maximum(col_m, s.max(dim=0).values)
-            safe = torch.where(torch.isinf(new_m), torch.zeros_like(new_m), new_m)
-            col_l = col_l * torch.exp(col_m - safe) + s.sub(safe).exp_().sum(dim=0)
-            col_m = new_m
+            merge_online(col_m, col_l, s, dim=0)
     if not need_col:
         return lse_r, None
     safe = torch.where(torch.isinf(col_m), torch.zeros_like(col_m), col_m)

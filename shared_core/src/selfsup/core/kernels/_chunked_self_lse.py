@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from selfsup.core.kernels._chunked_lse import _compute_dtype
+from selfsup.core.kernels._chunked_lse import _compute_dtype, merge_online
 
 _empty = torch.empty  # output allocator (tests poison it)
 
@@ -38,15 +38,6 @@ def _block_logits(z: torch.Tensor, rows: slice, cols: slice, scale: float) -> to
     return s
 
 
-def _merge(m: torch.Tensor, total: torch.Tensor, s: torch.Tensor, dim: int) -> None:
-    """Online softmax: fold the logits ``s`` (reduced over ``dim``) into the running max ``m`` and ``total``, the
-    sum of ``exp(logit - m)``."""
-    new_m = torch.maximum(m, s.amax(dim=dim))
-    safe = torch.where(torch.isinf(new_m), torch.zeros_like(new_m), new_m)
-    total.mul_(torch.exp(m - safe)).add_(s.sub(safe.unsqueeze(dim)).exp_().sum(dim=dim))
-    m.copy_(new_m)
-
-
 def self_lse_forward(z: torch.Tensor, scale: float, tile: int | None = None) -> torch.Tensor:
     """``lse (N,)``: ``lse_i = log sum_{j != i} exp(scale * z_i . z_j)`` for ``z (N, D)``, N >= 2."""
     dtype = _compute_dtype(z)
@@ -57,9 +48,9 @@ def self_lse_forward(z: torch.Tensor, scale: float, tile: int | None = None) -> 
     total = torch.zeros(n, dtype=dtype, device=z.device)
     for rows, cols in _blocks(n, tile):
         s = _block_logits(zc, rows, cols, scale)
-        _merge(m[rows], total[rows], s, dim=1)
+        merge_online(m[rows], total[rows], s, dim=1)
         if rows != cols:
-            _merge(m[cols], total[cols], s, dim=0)
+            merge_online(m[cols], total[cols], s, dim=0)
     lse = _empty(n, dtype=dtype, device=z.device)
     torch.add(m, torch.log(total), out=lse)
     return lse

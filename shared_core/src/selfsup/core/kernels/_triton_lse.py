@@ -42,6 +42,18 @@ def load_block(PTR, idx, idx_ok, offs_d, d_ok, stride):
 
 
 @triton.jit
+def program_block(PTR, n, dim, stride, BLOCK: tl.constexpr, BLOCK_D: tl.constexpr):
+    """This program's block of ``BLOCK`` rows of a row-major ``(n, dim)`` matrix: its first index, the indices and
+    their mask, the feature offsets and their mask, and the ``(BLOCK, BLOCK_D)`` tile (zero outside)."""
+    first = tl.program_id(0) * BLOCK
+    idx = first + tl.arange(0, BLOCK)
+    offs_d = tl.arange(0, BLOCK_D)
+    idx_ok = idx < n
+    d_ok = offs_d < dim
+    return first, idx, idx_ok, offs_d, d_ok, load_block(PTR, idx, idx_ok, offs_d, d_ok, stride)
+
+
+@triton.jit
 def load_stats(LSE, G, idx, idx_ok):
     """The base-2 LSE and the upstream gradient of rows (or columns) ``idx``, zero outside."""
     return tl.load(LSE + idx, mask=idx_ok, other=0.0) * 1.4426950408889634, tl.load(G + idx, mask=idx_ok, other=0.0)
@@ -113,12 +125,7 @@ def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ,
                     HAS_EXCL: tl.constexpr, HAS_ROW: tl.constexpr, HAS_COL: tl.constexpr, PRECISION: tl.constexpr,
                     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
     """``dQ = scale * sum_j (g_r_i P_row_ij + g_c_j P_col_ij) K_j`` for a block of rows."""
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_M + tl.arange(0, BLOCK_M)
-    offs_d = tl.arange(0, BLOCK_D)
-    row_ok = rows < n_rows
-    d_ok = offs_d < dim
-    q = load_block(Q, rows, row_ok, offs_d, d_ok, stride_q)
+    _, rows, row_ok, offs_d, d_ok, q = program_block(Q, n_rows, dim, stride_q, BLOCK_M, BLOCK_D)
     lse_r2 = tl.zeros([BLOCK_M], tl.float32)
     g_r = tl.zeros([BLOCK_M], tl.float32)
     if HAS_ROW:
@@ -151,12 +158,7 @@ def _lse_bwd_fused_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, DK,
     """One pass over the tiles for both gradients: a program owns a block of columns (keys), accumulates
     ``dK = scale * dS^T @ Q`` in registers and adds each tile's ``scale * dS @ K`` into ``DQ`` (fp32, zeroed)
     atomically. ``dS = g_r[:, None] * P_row + g_c[None, :] * P_col``."""
-    pid = tl.program_id(0)
-    cols = pid * BLOCK_N + tl.arange(0, BLOCK_N)
-    offs_d = tl.arange(0, BLOCK_D)
-    col_ok = cols < n_cols
-    d_ok = offs_d < dim
-    k = load_block(K, cols, col_ok, offs_d, d_ok, stride_k)
+    _, cols, col_ok, offs_d, d_ok, k = program_block(K, n_cols, dim, stride_k, BLOCK_N, BLOCK_D)
     lse_c2 = tl.zeros([BLOCK_N], tl.float32)
     g_c = tl.zeros([BLOCK_N], tl.float32)
     if HAS_COL:

@@ -33,6 +33,7 @@ from selfsup.core.kernels._triton_lse import (
     load_block,
     load_stats,
     logit_bound_log2,
+    program_block,
 )
 
 _empty = torch.empty  # output allocator (tests poison it)
@@ -42,24 +43,12 @@ TINY_ROW_SUM = 2.0 ** -100
 
 
 @triton.jit
-def _row_block(Z, n, dim, stride, BLOCK_M: tl.constexpr, BLOCK_D: tl.constexpr):
-    """This program's block of rows: its first row, the rows and their mask, the feature offsets and their mask,
-    and the ``(BLOCK_M, BLOCK_D)`` tile of ``Z`` (zero outside)."""
-    first = tl.program_id(0) * BLOCK_M
-    rows = first + tl.arange(0, BLOCK_M)
-    offs_d = tl.arange(0, BLOCK_D)
-    row_ok = rows < n
-    d_ok = offs_d < dim
-    return first, rows, row_ok, offs_d, d_ok, load_block(Z, rows, row_ok, offs_d, d_ok, stride)
-
-
-@triton.jit
 def _self_lse_fwd_kernel(Z, BOUND, ROWSUM, n, dim, scale_log2, stride, PRECISION: tl.constexpr,
                          BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
     """``ROWSUM[i] += sum_{j != i} 2^(s_ij - bound)`` over the tiles (I, J >= I) of row block I (``ROWSUM``
     zeroed)."""
     tl.static_assert(BLOCK_M == BLOCK_N, "symmetric tiles are square")
-    first, rows, row_ok, offs_d, d_ok, zi = _row_block(Z, n, dim, stride, BLOCK_M, BLOCK_D)
+    first, rows, row_ok, offs_d, d_ok, zi = program_block(Z, n, dim, stride, BLOCK_M, BLOCK_D)
     bound = tl.load(BOUND)
     acc = tl.zeros([BLOCK_M], tl.float32)
     for start in range(first, n, BLOCK_N):
@@ -80,7 +69,7 @@ def _self_lse_bwd_kernel(Z, LSE, G, DZ, n, dim, scale_log2, scale, stride, strid
     """``DZ += scale * A @ Z`` (``DZ`` zeroed) over the tiles (I, J >= I) of row block I, with
     ``A_ij = g_i 2^(s_ij - lse_i) + g_j 2^(s_ij - lse_j)`` (base 2, zero on the diagonal)."""
     tl.static_assert(BLOCK_M == BLOCK_N, "symmetric tiles are square")
-    first, rows, row_ok, offs_d, d_ok, zi = _row_block(Z, n, dim, stride, BLOCK_M, BLOCK_D)
+    first, rows, row_ok, offs_d, d_ok, zi = program_block(Z, n, dim, stride, BLOCK_M, BLOCK_D)
     lse_i, g_i = load_stats(LSE, G, rows, row_ok)
     acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
     for start in range(first, n, BLOCK_N):

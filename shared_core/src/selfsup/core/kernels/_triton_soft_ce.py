@@ -14,7 +14,7 @@ import torch
 import triton
 import triton.language as tl
 
-from selfsup.core.kernels._triton_lse import LOG2E, _precision, launcher, load_block
+from selfsup.core.kernels._triton_lse import LOG2E, _precision, launcher, load_block, program_block
 
 _empty = torch.empty  # output allocator (tests poison it)
 
@@ -44,12 +44,7 @@ def _soft_ce_fwd_kernel(H, HT, W, WT, C, LSE_S, LSE_T, LOSS,
                         n_rows, n_protos, dim, s_scale2, t_scale2, stride_h, stride_ht, stride_w, stride_wt,
                         HAS_CENTER: tl.constexpr, PRECISION: tl.constexpr,
                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_M + tl.arange(0, BLOCK_M)
-    offs_d = tl.arange(0, BLOCK_D)
-    row_ok = rows < n_rows
-    d_ok = offs_d < dim
-    h = load_block(H, rows, row_ok, offs_d, d_ok, stride_h)
+    _, rows, row_ok, offs_d, d_ok, h = program_block(H, n_rows, dim, stride_h, BLOCK_M, BLOCK_D)
     ht = load_block(HT, rows, row_ok, offs_d, d_ok, stride_ht)
     m_s = tl.full([BLOCK_M], float("-inf"), tl.float32)
     l_s = tl.zeros([BLOCK_M], tl.float32)
@@ -82,12 +77,7 @@ def _soft_ce_bwd_rows_kernel(H, HT, W, WT, C, LSE_S, LSE_T, G, DH,
                              n_rows, n_protos, dim, s_scale2, t_scale2, stride_h, stride_ht, stride_w, stride_wt,
                              stride_dh, HAS_CENTER: tl.constexpr, PRECISION: tl.constexpr,
                              BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_M + tl.arange(0, BLOCK_M)
-    offs_d = tl.arange(0, BLOCK_D)
-    row_ok = rows < n_rows
-    d_ok = offs_d < dim
-    h = load_block(H, rows, row_ok, offs_d, d_ok, stride_h)
+    _, rows, row_ok, offs_d, d_ok, h = program_block(H, n_rows, dim, stride_h, BLOCK_M, BLOCK_D)
     ht = load_block(HT, rows, row_ok, offs_d, d_ok, stride_ht)
     # padded rows get an infinite normaliser: their probabilities are 0, never inf
     lse_s2 = tl.load(LSE_S + rows, mask=row_ok, other=float("inf")) * 1.4426950408889634
