@@ -6,9 +6,9 @@ symmetric InfoNCE; 6*N*N*D for SimCLR's 2N form over N embeddings; 8*S*V*H for a
 (each algorithm), the eager PyTorch loss, ``torch.compile`` of it, and lightly's ``NTXentLoss``.
 Every shape is first checked against a float64 reference.
 
-CPU (``--device cpu``): SimCLR's 2N form at small shapes, each variant in its own process, time and
-peak RSS above the inputs (``VmHWM`` after resetting it through ``/proc/self/clear_refs``): the
-chunked path (symmetric tiles), the chunked path on the full square, eager, and lightly.
+CPU (``--device cpu``, ``cpu_bench.py``): small shapes, each variant in its own process, time and peak RSS
+above the inputs: symmetric InfoNCE and SimCLR's 2N form (chunked path, eager, lightly), prototype heads
+(chunked vs eager).
 
     python benchmarks/kernels/bench_kernels.py --device cuda --output DIR
     python benchmarks/kernels/bench_kernels.py --device cpu --output DIR
@@ -21,57 +21,27 @@ import json
 import math
 import os
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from unittest import mock
 
 import torch
-import torch.nn.functional as F
+from cpu_bench import run_cpu, to_markdown_cpu  # the script's folder is on sys.path
+from losses import (
+    TEMPERATURE,
+    eager_hard_head,
+    eager_nt_xent,
+    eager_soft_head,
+    eager_symmetric_info_nce,
+    fused_hard_head,
+    fused_nt_xent,
+    fused_soft_head,
+    fused_symmetric_info_nce,
+    info_nce_reference,
+    nt_xent_reference,
+)
 
-from selfsup.core import kernels
-from selfsup.core import objectives as obj
-
-TEMPERATURE = 0.07
 BF16_PEAK_TFLOPS = {"H100": 989.4, "H200": 989.4, "A100": 312.0}  # dense bf16, vendor datasheets
-
-
-# --------------------------------------------------------------------------- losses under test
-def eager_symmetric_info_nce(q, k, temperature=TEMPERATURE):
-    """The usual implementation (CLIP/open_clip style): full logits, cross-entropy both ways."""
-    q, k = F.normalize(q, dim=1), F.normalize(k, dim=1)
-    logits = (q @ k.T).float() / temperature
-    labels = torch.arange(q.shape[0], device=q.device)
-    return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
-
-
-def fused_symmetric_info_nce(q, k, backend):
-    return kernels.info_nce(q, k, TEMPERATURE, symmetric=True, backend=backend)
-
-
-def eager_nt_xent(z1, z2, temperature=TEMPERATURE):
-    """SimCLR's 2N form as usually written: the (2B, 2B) logits, the diagonal masked, cross-entropy."""
-    z = F.normalize(torch.cat([z1, z2]), dim=1)
-    logits = (z @ z.T).float() / temperature
-    logits.fill_diagonal_(float("-inf"))
-    b = z1.shape[0]
-    positives = torch.cat([torch.arange(b, 2 * b), torch.arange(b)]).to(z.device)
-    return F.cross_entropy(logits, positives)
-
-
-def fused_nt_xent(z1, z2, backend):
-    return kernels.nt_xent(z1, z2, TEMPERATURE, backend=backend)
-
-
-def eager_soft_head(h, w, ht, wt, center, st=0.1, tt=0.04):
-    s = (h @ w.T).float() / st
-    t = ((ht @ wt.T).float() - center) / tt
-    return -(torch.softmax(t, 1) * torch.log_softmax(s, 1)).sum(1).mean()
-
-
-def eager_hard_head(h, w, labels):
-    return F.cross_entropy((h @ w.T).float(), labels)
 
 
 # --------------------------------------------------------------------------- GPU measurement
@@ -170,14 +140,6 @@ def _check_contrastive(n: int, d: int, fused, reference, settings: dict[str, str
     return max(err)
 
 
-def info_nce_reference(q, k):
-    return obj.info_nce(q, k, TEMPERATURE, symmetric=True)
-
-
-def nt_xent_reference(z1, z2):
-    return obj.nt_xent(z1, z2, TEMPERATURE)
-
-
 def run_gpu_nt_xent(args, peak: float, lightly_loss) -> list[dict]:
     """SimCLR's 2N form at 2B embeddings of D=256: Triton's row kernels on (Z, Z) and its symmetric kernels
     against eager, torch.compile and lightly; TFLOP/s counts 6 (2B)^2 D (eager's logits and their two gradient
@@ -270,17 +232,17 @@ def run_gpu(args) -> dict:
 
             sub = slice(0, 2048)  # float64 logits of every row would not fit
             with torch.no_grad():
-                ours = kernels.prototype_cross_entropy(h[sub], w, ht[sub], wt, center=center, backend="triton")
+                ours = fused_soft_head(h[sub], w, ht[sub], wt, center, "triton")
                 ref = eager_soft_head(h[sub].double(), w.double(), ht[sub].double(), wt.double(), center.double())
             soft_err = abs(float(ours) - float(ref)) / abs(float(ref))
             flops = 8 * s_rows * v * h_dim
             variants = {
-                ("soft (DINO/iBOT)", "selfsup triton"): step(lambda: kernels.prototype_cross_entropy(
-                    h, w, ht, wt, center=center, backend="triton")),
+                ("soft (DINO/iBOT)", "selfsup triton"): step(lambda: fused_soft_head(
+                    h, w, ht, wt, center, "triton")),
                 ("soft (DINO/iBOT)", "eager"): step(lambda: eager_soft_head(h, w, ht, wt, center)),
                 ("soft (DINO/iBOT)", "torch.compile"): step(lambda: compiled_soft(h, w, ht, wt, center)),
-                ("hard labels", "selfsup triton"): step(lambda: kernels.linear_cross_entropy(
-                    h, w, labels, backend="triton")),
+                ("hard labels", "selfsup triton"): step(lambda: fused_hard_head(
+                    h, w, labels, "triton")),
                 ("hard labels", "eager"): step(lambda: eager_hard_head(h, w, labels)),
                 ("hard labels", "torch.compile"): step(lambda: compiled_hard(h, w, labels)),
             }
@@ -295,91 +257,10 @@ def run_gpu(args) -> dict:
     return {"device": name, "bf16_peak_tflops": peak, "matmul_ceiling_tflops": round(ceiling, 1), "rows": rows}
 
 
-# --------------------------------------------------------------------------- CPU measurement
-def _rss_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-FULL_SQUARE = "selfsup chunked, full square (contrastive_lse(Z, Z))"
-
-
-def _full_square_lse(z, scale, backend):
-    """The 2N form's LSE without the symmetry: every logit computed as a row and again as a column."""
-    diagonal = torch.arange(z.shape[0], device=z.device)
-    return kernels.contrastive_lse(z, z, scale, exclude=diagonal, backend=backend)
-
-
-def cpu_worker(variant: str, pairs: int, dim: int) -> dict:
-    """One variant in this process: fwd+bwd on ``pairs`` x ``dim`` fp32 pairs, SimCLR 2N form."""
-    torch.manual_seed(0)
-    z1 = torch.randn(pairs, dim, requires_grad=True)
-    z2 = torch.randn(pairs, dim, requires_grad=True)
-    if variant == "lightly NTXentLoss":
-        from lightly.loss import NTXentLoss
-
-        loss_fn = NTXentLoss(TEMPERATURE)
-    elif variant == "eager (objectives.nt_xent)":
-        def loss_fn(a, b):
-            return obj.nt_xent(a, b, TEMPERATURE)
-    elif variant == FULL_SQUARE:
-        def loss_fn(a, b):
-            with mock.patch("selfsup.core.kernels.info_nce.self_contrastive_lse", _full_square_lse):
-                return kernels.nt_xent(a, b, TEMPERATURE, backend="chunked")
-    else:
-        def loss_fn(a, b):
-            return kernels.nt_xent(a, b, TEMPERATURE, backend="chunked")
-    base = _rss_kib("VmRSS")
-    Path("/proc/self/clear_refs").write_text("5")
-    times, value = [], None
-    for _ in range(3):
-        z1.grad = z2.grad = None
-        start = time.perf_counter()
-        loss = loss_fn(z1, z2)
-        loss.backward()
-        times.append(time.perf_counter() - start)
-        value = float(loss)
-    peak = _rss_kib("VmHWM") - base
-    return {"variant": variant, "pairs": pairs, "embeddings": 2 * pairs, "dim": dim, "loss": round(value, 5),
-            "median_s": round(statistics.median(times), 3), "peak_rss_mib": round(peak / 1024, 1),
-            "threads": torch.get_num_threads()}
-
-
-def run_cpu(args) -> dict:
-    rows = []
-    shapes = [(1024, 128), (4096, 128), (8192, 128)] if not args.quick else [(1024, 128)]
-    for pairs, dim in shapes:
-        for variant in ("selfsup chunked (kernels.nt_xent)", FULL_SQUARE, "eager (objectives.nt_xent)",
-                        "lightly NTXentLoss"):
-            out = subprocess.run([sys.executable, __file__, "--cpu-worker", variant, str(pairs), str(dim)],
-                                 capture_output=True, text=True, check=False)
-            if out.returncode != 0:
-                rows.append({"variant": variant, "pairs": pairs, "embeddings": 2 * pairs, "dim": dim,
-                             "error": out.stderr.strip().splitlines()[-1] if out.stderr else f"rc={out.returncode}"})
-            else:
-                rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(json.dumps(rows[-1]), flush=True)
-    return {"device": "cpu", "rows": rows}
-
-
 def to_markdown(result: dict) -> str:
     rows = result["rows"]
     if result["device"] == "cpu":
-        lines = ["| loss (SimCLR 2N form) | embeddings x D | variant | median s (fwd+bwd) | peak RSS MiB | "
-                 "vs lightly: time | vs lightly: memory |", "|---|---|---|---|---|---|---|"]
-        for r in rows:
-            ref = next((x for x in rows if x["pairs"] == r["pairs"] and x["variant"] == "lightly NTXentLoss"
-                        and "median_s" in x), None)
-            if "error" in r:
-                lines.append(f"| nt_xent | {r['embeddings']} x {r['dim']} | {r['variant']} | {r['error']} | | | |")
-                continue
-            t_ratio = f"{r['median_s'] / ref['median_s']:.2f}x" if ref else "-"
-            m_ratio = f"{100 * r['peak_rss_mib'] / ref['peak_rss_mib']:.1f}%" if ref else "-"
-            lines.append(f"| nt_xent | {r['embeddings']} x {r['dim']} | {r['variant']} | {r['median_s']} | "
-                         f"{r['peak_rss_mib']} | {t_ratio} | {m_ratio} |")
-        return "\n".join(lines) + "\n"
+        return to_markdown_cpu(result)
     lines = [f"Device: {result['device']}; bf16 dense peak {result['bf16_peak_tflops']} TFLOP/s; measured "
              f"cuBLAS bf16 matmul {result['matmul_ceiling_tflops']} TFLOP/s.", "",
              "| loss | shape | variant | median ms | TFLOP/s | % bf16 peak | peak MiB | speed-up vs eager | "
@@ -398,15 +279,12 @@ def to_markdown(result: dict) -> str:
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--cpu-worker":
-        print(json.dumps(cpu_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))
-        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--quick", action="store_true", help="a few shapes only")
     parser.add_argument("--output", type=Path, default=Path("out/bench-kernels"))
     args = parser.parse_args()
-    result = run_gpu(args) if args.device == "cuda" else run_cpu(args)
+    result = run_gpu(args) if args.device == "cuda" else run_cpu(args.quick)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / f"kernels-{args.device}.json").write_text(json.dumps(result, indent=2))
     table = to_markdown(result)

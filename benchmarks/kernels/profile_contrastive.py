@@ -72,7 +72,8 @@ def self_stages(n: int, d: int, scale: float) -> None:
 def whole_step(n: int, d: int) -> None:
     """The benchmark's step (symmetric InfoNCE forward + backward on raw bf16 embeddings) per backward, and where
     its time goes beyond the LSE kernels: the CUDA time of every op, from torch.profiler."""
-    from bench_kernels import TRITON_VARIANTS, fused_symmetric_info_nce, with_triton
+    from bench_kernels import TRITON_VARIANTS, with_triton
+    from losses import fused_symmetric_info_nce
 
     q = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
     k = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)

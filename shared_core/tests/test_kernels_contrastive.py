@@ -138,6 +138,35 @@ def test_chunked_path_is_exact_in_float64_with_tiny_chunks():
     torch.testing.assert_close(lse_c, ref_c, rtol=1e-12, atol=1e-12)
 
 
+def test_chunked_path_is_exact_in_float64_when_exponents_fall_below_the_floor():
+    """At temperature 0.005 over 4-d embeddings most exponents lie far below EXP_FLOOR (where the CPU's exp slows
+    down 15x): clamping them there must not change the row or column LSE, nor the gradients, in float64."""
+    gen = torch.Generator().manual_seed(8)
+    q = torch.nn.functional.normalize(torch.randn(41, 4, generator=gen, dtype=torch.float64), dim=1)
+    k = torch.nn.functional.normalize(torch.randn(53, 4, generator=gen, dtype=torch.float64), dim=1)
+    exclude = torch.randperm(53, generator=gen)[:41]
+    scale = 1 / 0.005
+    s = (q @ k.T) * scale
+    assert float((s - s.amax(1, keepdim=True)).min()) < 4 * _chunked_lse.EXP_FLOOR
+    g_r, g_c = torch.randn(41, generator=gen, dtype=torch.float64), torch.randn(53, generator=gen, dtype=torch.float64)
+    q64, k64 = q.clone().requires_grad_(True), k.clone().requires_grad_(True)
+    ref_r, ref_c = _reference_lse(q64, k64, scale, exclude)
+    ((ref_r * g_r).sum() + (ref_c * g_c).sum()).backward()
+    lse_r, lse_c = _chunked_lse.lse_forward(q, k, exclude, scale, True, chunk=6)
+    dq, dk = _chunked_lse.lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, chunk=6)
+    for got, expected in ((lse_r, ref_r), (lse_c, ref_c), (dq, q64.grad), (dk, k64.grad)):
+        torch.testing.assert_close(got, expected.detach(), rtol=1e-12, atol=1e-12)
+
+
+def test_chunked_lse_of_a_row_or_column_with_every_logit_excluded_is_minus_infinity():
+    q, k = torch.randn(2, 4), torch.randn(1, 4)
+    lse_r, lse_c = kernels.contrastive_lse(q, k, 10.0, columns=True, exclude=torch.tensor([0, -1]),
+                                           backend="chunked")
+    assert lse_r[0] == float("-inf") and torch.isfinite(lse_r[1]) and torch.isfinite(lse_c).all()
+    lse_r, lse_c = kernels.contrastive_lse(k, q, 10.0, columns=True, exclude=torch.tensor([1]), backend="chunked")
+    assert torch.isfinite(lse_r).all() and lse_c[1] == float("-inf") and torch.isfinite(lse_c[0])
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="bf16 tl.dot is only exact on a GPU")
 @pytest.mark.parametrize("backend", ["triton", "triton-fused"])
 @pytest.mark.parametrize("name", CASES)

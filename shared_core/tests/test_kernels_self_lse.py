@@ -74,6 +74,25 @@ def test_chunked_self_lse_is_exact_in_float64_for_any_tiling(n, tile):
     torch.testing.assert_close(dz, z.grad, rtol=1e-12, atol=1e-12)
 
 
+def test_chunked_self_lse_is_exact_in_float64_when_exponents_fall_below_the_floor():
+    """Temperature 0.005 over 4-d embeddings: most exponents are clamped at EXP_FLOOR before exp (the CPU's fast
+    path); the LSE and its gradient must not move in float64."""
+    from selfsup.core.kernels._chunked_lse import EXP_FLOOR
+
+    gen = torch.Generator().manual_seed(4)
+    z = torch.nn.functional.normalize(torch.randn(45, 4, generator=gen, dtype=torch.float64), dim=1)
+    scale = 1 / 0.005
+    assert float((z @ z.T).min() * scale - scale) < 4 * EXP_FLOOR
+    g = torch.randn(45, generator=gen, dtype=torch.float64)
+    z64 = z.clone().requires_grad_(True)
+    ref = _reference_lse(z64, scale)
+    (ref * g).sum().backward()
+    lse = _chunked_self_lse.self_lse_forward(z, scale, tile=8)
+    dz = _chunked_self_lse.self_lse_backward(z, scale, lse, g, tile=8)
+    torch.testing.assert_close(lse, ref.detach(), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(dz, z64.grad, rtol=1e-12, atol=1e-12)
+
+
 def test_chunked_nt_xent_computes_each_logit_once_per_pass(monkeypatch):
     """The 2N form on one rank works the upper triangle of tiles: forward and backward each compute about half of
     the (2B)^2 logits (plus the diagonal tiles), and the loss and gradients still equal the objective's."""

@@ -22,6 +22,21 @@ def _chunk_rows(n_cols: int, budget_elems: int = 1 << 22) -> int:
 CONTRASTIVE_BUDGET = 1 << 20
 
 
+# Every exponent on the chunked paths is a logit minus an upper bound of it (its row's or column's running max, or
+# its LSE), so it is <= 0. x86 CPUs take a slow path for exp of arguments below about -87, whose results are
+# denormal or 0: 8-18 ms instead of 0.5 ms for a million of them (2 cores). At temperature 0.01 most logits of a
+# trained batch are there: symmetric InfoNCE fwd + bwd, N=4096, D=128, clustered embeddings, took 1.39 s instead of
+# 0.11 s at temperature 0.07 (eager PyTorch 0.89 s). Clamping at EXP_FLOOR first changes only terms below
+# e^-70 (4e-31) of the largest: far below fp32 and float64 precision. An excluded logit (-inf) becomes such a term;
+# a row or column with every logit excluded keeps its running max, -inf, and so its LSE, -inf.
+EXP_FLOOR = -70.0
+
+
+def exp_(x: torch.Tensor) -> torch.Tensor:
+    """``exp`` in place of exponents ``x <= 0``, clamped at :data:`EXP_FLOOR` first (the CPU's fast path)."""
+    return x.clamp_(min=EXP_FLOOR).exp_()
+
+
 def _logits(q_chunk, k_t, exclude_chunk, scale):
     s = (q_chunk @ k_t).mul_(scale)
     if exclude_chunk is not None:
@@ -31,12 +46,13 @@ def _logits(q_chunk, k_t, exclude_chunk, scale):
     return s
 
 
-def merge_online(m: torch.Tensor, total: torch.Tensor, s: torch.Tensor, dim: int) -> None:
+def merge_online(m: torch.Tensor, total: torch.Tensor, s: torch.Tensor, dim: int, consume: bool = False) -> None:
     """Online softmax, in place: fold the logits ``s`` (reduced over ``dim``) into the running max ``m`` and
-    ``total``, the sum of ``exp(logit - m)``."""
+    ``total``, the sum of ``exp(logit - m)``. ``consume``: ``s`` is not needed afterwards; its buffer is reused."""
     new_m = torch.maximum(m, s.amax(dim=dim))
-    safe = torch.where(torch.isinf(new_m), torch.zeros_like(new_m), new_m)
-    total.mul_(torch.exp(m - safe)).add_(s.sub(safe.unsqueeze(dim)).exp_().sum(dim=dim))
+    safe = torch.where(torch.isinf(new_m), torch.zeros_like(new_m), new_m).unsqueeze(dim)
+    shifted = s.sub_(safe) if consume else s.sub(safe)
+    total.mul_(torch.exp(m - safe.squeeze(dim))).add_(exp_(shifted).sum(dim=dim))
     m.copy_(new_m)
 
 
@@ -57,13 +73,15 @@ def lse_forward(q, k, exclude, scale, need_col, chunk: int | None = None):
         stop = min(start + chunk, n_rows)
         excl = exclude[start:stop] if exclude is not None else None
         s = _logits(q[start:stop].to(dtype), k_t, excl, scale)
-        lse_r[start:stop] = torch.logsumexp(s, dim=1)
         if need_col:
             merge_online(col_m, col_l, s, dim=0)
+        row_m = torch.full((stop - start,), float("-inf"), dtype=dtype, device=q.device)
+        row_l = torch.zeros(stop - start, dtype=dtype, device=q.device)
+        merge_online(row_m, row_l, s, dim=1, consume=True)
+        torch.add(row_m, torch.log(row_l), out=lse_r[start:stop])
     if not need_col:
         return lse_r, None
-    safe = torch.where(torch.isinf(col_m), torch.zeros_like(col_m), col_m)
-    return lse_r, safe + torch.log(col_l)
+    return lse_r, col_m + torch.log(col_l)  # -inf where every logit was excluded
 
 
 def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, chunk: int | None = None):
@@ -80,9 +98,9 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, chunk: int | None
         q_c = q[start:stop].to(dtype)
         excl = exclude[start:stop] if exclude is not None else None
         s = _logits(q_c, k_t, excl, scale)
-        p = s.sub(lse_r[start:stop, None]).exp_().mul_(g_r[start:stop, None])
+        p = exp_(s.sub(lse_r[start:stop, None])).mul_(g_r[start:stop, None])
         if lse_c is not None:
-            p += s.sub_(lse_c[None, :]).exp_().mul_(g_c[None, :])  # s is spent: reused in place
+            p += exp_(s.sub_(lse_c[None, :])).mul_(g_c[None, :])  # s is spent: reused in place
         dq[start:stop] = (p @ k_c) * scale
         dk.addmm_(p.T, q_c, alpha=scale)
     return dq, dk

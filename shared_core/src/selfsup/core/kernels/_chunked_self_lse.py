@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from selfsup.core.kernels._chunked_lse import _compute_dtype, merge_online
+from selfsup.core.kernels._chunked_lse import _compute_dtype, exp_, merge_online
 
 _empty = torch.empty  # output allocator (tests poison it)
 
@@ -48,9 +48,9 @@ def self_lse_forward(z: torch.Tensor, scale: float, tile: int | None = None) -> 
     total = torch.zeros(n, dtype=dtype, device=z.device)
     for rows, cols in _blocks(n, tile):
         s = _block_logits(zc, rows, cols, scale)
-        merge_online(m[rows], total[rows], s, dim=1)
+        merge_online(m[rows], total[rows], s, dim=1, consume=rows == cols)
         if rows != cols:
-            merge_online(m[cols], total[cols], s, dim=0)
+            merge_online(m[cols], total[cols], s, dim=0, consume=True)
     lse = _empty(n, dtype=dtype, device=z.device)
     torch.add(m, torch.log(total), out=lse)
     return lse
@@ -67,8 +67,8 @@ def self_lse_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch
     dz = torch.zeros(z.shape, dtype=dtype, device=z.device)
     for rows, cols in _blocks(n, tile):
         s = _block_logits(zc, rows, cols, scale)
-        a = s.sub(lse[rows, None]).exp_().mul_(g[rows, None])
-        a += s.sub_(lse[None, cols]).exp_().mul_(g[None, cols])  # s is spent: reused in place
+        a = exp_(s.sub(lse[rows, None])).mul_(g[rows, None])
+        a += exp_(s.sub_(lse[None, cols])).mul_(g[None, cols])  # s is spent: reused in place
         dz[rows].addmm_(a, zc[cols])
         if rows != cols:
             dz[cols].addmm_(a.T, zc[rows])

@@ -4,42 +4,65 @@
   ``softmax((ht @ Wt^T - center) / teacher_temp)`` is computed tile by tile from the teacher's
   hidden states and prototypes, next to the student's ``log_softmax(h @ W^T / student_temp)``.
 - :func:`linear_cross_entropy`: hard labels (masked-token prediction over a codebook):
-  ``lse(h @ W^T) - h . W[y]`` on :func:`contrastive_lse`.
+  ``lse(h @ W^T) - h . W[y]``, on :func:`contrastive_lse` with Triton.
+
+The chunked PyTorch path (CPU) returns the mean loss with its gradients taken in the same pass
+(``_chunked_head_ce``); the Triton path returns per-row losses and recomputes the logits in its backward.
 """
 
 from __future__ import annotations
 
 import torch
 
-from selfsup.core.kernels import _chunked_soft_ce
+from selfsup.core.kernels import _chunked_head_ce
 from selfsup.core.kernels.contrastive_lse import Backend, contrastive_lse, resolve_backend
 from selfsup.core.objectives import _validation as check
 
 
-def _impl(backend: str):
-    if backend == "triton":
+class _TritonSoftPrototypeCE(torch.autograd.Function):
+    """Per-row losses ``(S,)``; the backward recomputes the logits tile by tile."""
+
+    @staticmethod
+    def forward(ctx, h, w, ht, wt, center, student_temp, teacher_temp):  # type: ignore[override]
         from selfsup.core.kernels import _triton_soft_ce
 
-        return _triton_soft_ce
-    return _chunked_soft_ce
-
-
-class _SoftPrototypeCE(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, h, w, ht, wt, center, student_temp, teacher_temp, backend):  # type: ignore[override]
         h, w, ht, wt = (x.contiguous() for x in (h, w, ht, wt))
         center = center.contiguous().float() if center is not None else None
-        loss, lse_s, lse_t = _impl(backend).soft_ce_forward(h, w, ht, wt, center, student_temp, teacher_temp)
+        loss, lse_s, lse_t = _triton_soft_ce.soft_ce_forward(h, w, ht, wt, center, student_temp, teacher_temp)
         ctx.save_for_backward(h, w, ht, wt, center, lse_s, lse_t)
-        ctx.temps, ctx.backend = (student_temp, teacher_temp), backend
+        ctx.temps = (student_temp, teacher_temp)
         return loss
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
+        from selfsup.core.kernels import _triton_soft_ce
+
         h, w, ht, wt, center, lse_s, lse_t = ctx.saved_tensors
-        dh, dw = _impl(ctx.backend).soft_ce_backward(h, w, ht, wt, center, *ctx.temps, lse_s, lse_t,
-                                                      g.contiguous().to(lse_s.dtype))
-        return dh.to(h.dtype), dw.to(w.dtype), None, None, None, None, None, None
+        dh, dw = _triton_soft_ce.soft_ce_backward(h, w, ht, wt, center, *ctx.temps, lse_s, lse_t,
+                                                  g.contiguous().to(lse_s.dtype))
+        return dh.to(h.dtype), dw.to(w.dtype), None, None, None, None, None
+
+
+class _LossWithForwardGradients(torch.autograd.Function):
+    """A scalar loss of ``(h, w)`` whose gradients ``compute(need_dh, need_dw) -> (loss, dh, dw)`` returns from
+    the same pass as the loss (``_chunked_head_ce``); the backward only scales them by the upstream gradient.
+    ``grad_enabled``: the caller's grad mode (off inside ``forward``), so that no gradient is computed under
+    ``torch.no_grad``."""
+
+    @staticmethod
+    def forward(ctx, h, w, compute, grad_enabled):  # type: ignore[override]
+        need_dh, need_dw = (grad_enabled and need for need in ctx.needs_input_grad[:2])
+        loss, dh, dw = compute(need_dh, need_dw)
+        ctx.save_for_backward(dh, dw)
+        ctx.dtypes = (h.dtype, w.dtype)
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):  # type: ignore[override]
+        dh, dw = ctx.saved_tensors
+        h_dtype, w_dtype = ctx.dtypes
+        return (dh.mul(g).to(h_dtype) if dh is not None else None,
+                dw.mul(g).to(w_dtype) if dw is not None else None, None, None)
 
 
 def _check_head(name: str, hidden: torch.Tensor, weight: torch.Tensor) -> None:
@@ -77,8 +100,12 @@ def prototype_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, teacher_
     chosen = resolve_backend(backend, hidden.device, hidden.dtype, hidden.shape[0] * weight.shape[0])
     ht, wt = teacher_hidden.detach().to(hidden.dtype), teacher_weight.detach().to(hidden.dtype)
     center = center.detach() if center is not None else None
-    return _SoftPrototypeCE.apply(hidden, weight, ht, wt, center, float(student_temp), float(teacher_temp),
-                                  chosen).mean()
+    if chosen == "triton":
+        return _TritonSoftPrototypeCE.apply(hidden, weight, ht, wt, center, float(student_temp),
+                                            float(teacher_temp)).mean()
+    return _LossWithForwardGradients.apply(hidden, weight, lambda need_dh, need_dw: _chunked_head_ce.soft_ce_mean(
+        hidden, weight, ht, wt, center, float(student_temp), float(teacher_temp), need_dh, need_dw),
+        torch.is_grad_enabled())
 
 
 def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, *,
@@ -93,6 +120,9 @@ def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: tor
     if int(labels.min()) < 0 or int(labels.max()) >= weight.shape[0]:
         raise ValueError(f"labels must lie in [0, {weight.shape[0]}), got [{int(labels.min())}, {int(labels.max())}]")
     check.require_finite(hidden=hidden, weight=weight)
-    lse = contrastive_lse(hidden, weight, 1.0, backend=backend)
+    if resolve_backend(backend, hidden.device, hidden.dtype, hidden.shape[0] * weight.shape[0]) == "chunked":
+        return _LossWithForwardGradients.apply(hidden, weight, lambda need_dh, need_dw: _chunked_head_ce.hard_ce_mean(
+            hidden, weight, labels, need_dh, need_dw), torch.is_grad_enabled())
+    lse = contrastive_lse(hidden, weight, 1.0, backend="triton")
     target_logit = (hidden.float() * weight[labels].float()).sum(dim=1)
     return (lse - target_logit).mean()

@@ -1,0 +1,212 @@
+"""The kernel benchmark on CPU: time and peak RSS of forward + backward, each variant in its own process.
+
+Three tables, fp32 at small shapes:
+- contrastive, N pairs of D-dimensional embeddings (the GPU table's N): symmetric InfoNCE and SimCLR's 2N form
+  by the chunked path (the CPU default) and eagerly, against lightly's ``NTXentLoss`` (the issue's CPU
+  reference); the 2N form also on the full square (``contrastive_lse(Z, Z)``), to show the symmetric tiles.
+- temperature: symmetric InfoNCE on clustered embeddings at temperature 0.07 and 0.01 (CLIP's), where exp of
+  the far-below-max logits would take the CPU's slow path.
+- prototype heads, S rows x H x V prototypes: DINO/iBOT soft targets and hard labels, chunked vs eager.
+
+Peak RSS is counted above the inputs: ``VmHWM`` after resetting it through ``/proc/self/clear_refs``.
+
+    python benchmarks/kernels/cpu_bench.py --worker TABLE KIND VARIANT SHAPE...   (one row, as JSON)
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from unittest import mock
+
+import losses  # the script's folder is on sys.path
+import torch
+
+from selfsup.core import kernels
+
+LIGHTLY = "lightly NTXentLoss (2N form)"
+FULL_SQUARE = "selfsup chunked, full square (contrastive_lse(Z, Z))"
+
+
+def _full_square_lse(z, scale, backend):
+    """The 2N form's LSE without the symmetry: every logit computed as a row and again as a column."""
+    diagonal = torch.arange(z.shape[0], device=z.device)
+    return kernels.contrastive_lse(z, z, scale, exclude=diagonal, backend=backend)
+
+
+def _full_square_nt_xent(z1, z2):
+    with mock.patch("selfsup.core.kernels.info_nce.self_contrastive_lse", _full_square_lse):
+        return losses.fused_nt_xent(z1, z2, "chunked")
+
+
+def _lightly(z1, z2, temperature=losses.TEMPERATURE):
+    from lightly.loss import NTXentLoss
+
+    return NTXentLoss(temperature)(z1, z2)
+
+
+# (loss, variant) -> fn(a, b) for the contrastive table; lightly's NTXentLoss is the reference of every row.
+CONTRASTIVE = {
+    ("symmetric InfoNCE", "selfsup chunked (kernels.info_nce)"): lambda a, b: losses.fused_symmetric_info_nce(
+        a, b, "chunked"),
+    ("symmetric InfoNCE", "eager (full logits, CLIP style)"): losses.eager_symmetric_info_nce,
+    ("SimCLR NT-Xent (2N form)", "selfsup chunked (kernels.nt_xent)"): lambda a, b: losses.fused_nt_xent(
+        a, b, "chunked"),
+    ("SimCLR NT-Xent (2N form)", FULL_SQUARE): _full_square_nt_xent,
+    ("SimCLR NT-Xent (2N form)", "eager (full logits)"): losses.eager_nt_xent,
+    ("SimCLR NT-Xent (2N form)", LIGHTLY): _lightly,
+}
+# (loss, variant) -> fn(h, w, ht, wt, center, labels) for the head table; eager is the reference.
+HEADS = {
+    ("prototype head, soft (DINO/iBOT)", "selfsup chunked"): lambda h, w, ht, wt, c, y: losses.fused_soft_head(
+        h, w, ht, wt, c, "chunked"),
+    ("prototype head, soft (DINO/iBOT)", "eager"): lambda h, w, ht, wt, c, y: losses.eager_soft_head(h, w, ht, wt, c),
+    ("prototype head, hard labels", "selfsup chunked"): lambda h, w, ht, wt, c, y: losses.fused_hard_head(
+        h, w, y, "chunked"),
+    ("prototype head, hard labels", "eager"): lambda h, w, ht, wt, c, y: losses.eager_hard_head(h, w, y),
+}
+
+
+# variant -> fn(a, b, temperature) for the temperature table (symmetric InfoNCE on clustered embeddings).
+AT_TEMPERATURE = {
+    "selfsup chunked (kernels.info_nce)": lambda a, b, t: losses.fused_symmetric_info_nce(a, b, "chunked", t),
+    "eager (full logits, CLIP style)": losses.eager_symmetric_info_nce,
+    LIGHTLY: lambda a, b, t: _lightly(a, b, t),
+}
+TEMPERATURES = (0.07, 0.01)
+
+
+def _rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _time_and_peak(step, params: list[torch.Tensor], reps: int = 3) -> dict:
+    """Median seconds of ``step()`` (a loss, then its backward) and its peak RSS above what is resident now."""
+    base = _rss_kib("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")
+    times, value = [], None
+    for _ in range(reps):
+        for p in params:
+            p.grad = None
+        start = time.perf_counter()
+        loss = step()
+        loss.backward()
+        times.append(time.perf_counter() - start)
+        value = float(loss.detach())
+    peak = _rss_kib("VmHWM") - base
+    return {"loss": round(value, 5), "median_s": round(statistics.median(times), 3),
+            "peak_rss_mib": round(peak / 1024, 1), "threads": torch.get_num_threads()}
+
+
+def contrastive_worker(kind: str, variant: str, pairs: int, dim: int) -> dict:
+    """One row of the contrastive table: fwd + bwd on two views of ``pairs`` x ``dim`` fp32 embeddings."""
+    torch.manual_seed(0)
+    z1 = torch.randn(pairs, dim, requires_grad=True)
+    z2 = torch.randn(pairs, dim, requires_grad=True)
+    fn = CONTRASTIVE[kind, variant]
+    return {"table": "contrastive", "kind": kind, "variant": variant, "shape": f"N={pairs} D={dim}",
+            **_time_and_peak(lambda: fn(z1, z2), [z1, z2])}
+
+
+def temperature_worker(variant: str, pairs: int, dim: int, temperature_x1000: int) -> dict:
+    """One row of the temperature table: embeddings near a few directions, as a trained encoder gives (cosines
+    spread over [-1, 1], unlike random vectors), so that at a low temperature most logits lie far below their
+    row's largest: where exp takes the CPU's slow path."""
+    torch.manual_seed(0)
+    centres = torch.randn(pairs, 4) @ torch.randn(4, dim)
+    z1 = (centres + 0.3 * torch.randn(pairs, dim)).requires_grad_(True)
+    z2 = (centres + 0.3 * torch.randn(pairs, dim)).requires_grad_(True)
+    temperature = temperature_x1000 / 1000
+    fn = AT_TEMPERATURE[variant]
+    return {"table": "temperature", "kind": f"symmetric InfoNCE, T={temperature}", "variant": variant,
+            "shape": f"N={pairs} D={dim}", **_time_and_peak(lambda: fn(z1, z2, temperature), [z1, z2])}
+
+
+def head_worker(kind: str, variant: str, rows: int, hidden: int, prototypes: int) -> dict:
+    """One row of the head table: fwd + bwd of a (rows, hidden) x (prototypes, hidden) head in fp32."""
+    torch.manual_seed(0)
+    h = torch.randn(rows, hidden, requires_grad=True)
+    w = (torch.randn(prototypes, hidden) * 0.05).requires_grad_(True)
+    ht, wt = torch.randn(rows, hidden), torch.randn(prototypes, hidden) * 0.05
+    center = torch.randn(prototypes) * 0.1
+    labels = torch.randint(0, prototypes, (rows,))
+    fn = HEADS[kind, variant]
+    return {"table": "heads", "kind": kind, "variant": variant, "shape": f"S={rows} H={hidden} V={prototypes}",
+            **_time_and_peak(lambda: fn(h, w, ht, wt, center, labels), [h, w])}
+
+
+def _run_worker(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--worker", *args], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        error = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit status {out.returncode}"
+        return {"error": error}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_cpu(quick: bool) -> dict:
+    """Every variant at every shape, each in a fresh process; rows printed as they come."""
+    jobs = []
+    for pairs in ([1024] if quick else [1024, 4096, 16384]):
+        jobs += [("contrastive", kind, variant, pairs, 128) for kind, variant in CONTRASTIVE]
+    for temperature in TEMPERATURES:
+        jobs += [("temperature", variant, variant, 1024 if quick else 4096, 128, round(temperature * 1000))
+                 for variant in AT_TEMPERATURE]
+    for rows, prototypes in ([(1024, 8192)] if quick else [(4096, 8192), (4096, 65536)]):
+        jobs += [("heads", kind, variant, rows, 256, prototypes) for kind, variant in HEADS]
+    results = []
+    for table, kind, variant, *shape in jobs:
+        row = _run_worker([table, kind, variant, *map(str, shape)])
+        if "error" in row:
+            label = (f"S={shape[0]} H={shape[1]} V={shape[2]}" if table == "heads"
+                     else f"N={shape[0]} D={shape[1]}")
+            row = {"table": table, "kind": kind, "variant": variant, "shape": label, **row}
+        results.append(row)
+        print(json.dumps(row), flush=True)
+    return {"device": "cpu", "threads": torch.get_num_threads(), "rows": results}
+
+
+def _ratio_cells(row: dict, ref: dict | None) -> tuple[str, str]:
+    if ref is None or "error" in ref or "error" in row:
+        return "-", "-"
+    return f"{row['median_s'] / ref['median_s']:.2f}x", f"{100 * row['peak_rss_mib'] / ref['peak_rss_mib']:.1f}%"
+
+
+def to_markdown_cpu(result: dict) -> str:
+    rows = result["rows"]
+    lines = []
+    for table, reference, title in (("contrastive", LIGHTLY, "vs lightly"), ("temperature", LIGHTLY, "vs lightly"),
+                                    ("heads", "eager", "vs eager")):
+        lines += ["", f"| loss | shape | variant | median s (fwd+bwd) | peak RSS MiB | {title}: time | "
+                  f"{title}: memory |", "|---|---|---|---|---|---|---|"]
+        for r in (x for x in rows if x["table"] == table):
+            ref = next((x for x in rows if x["table"] == table and x["shape"] == r["shape"]
+                        and x["variant"] == reference and (table == "contrastive" or x["kind"] == r["kind"])), None)
+            if "error" in r:
+                lines.append(f"| {r['kind']} | {r['shape']} | {r['variant']} | {r['error']} | | | |")
+                continue
+            time_ratio, memory_ratio = _ratio_cells(r, ref)
+            lines.append(f"| {r['kind']} | {r['shape']} | {r['variant']} | {r['median_s']} | {r['peak_rss_mib']} | "
+                         f"{time_ratio} | {memory_ratio} |")
+    return f"CPU, {result['threads']} threads, fp32.\n" + "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> None:
+    table, kind, variant, *shape = argv
+    if table == "temperature":
+        print(json.dumps(temperature_worker(variant, *map(int, shape))))
+        return
+    worker = contrastive_worker if table == "contrastive" else head_worker
+    print(json.dumps(worker(kind, variant, *map(int, shape))))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["--worker"]:
+        raise SystemExit("run benchmarks/kernels/bench_kernels.py --device cpu; this file's entry point is its workers")
+    main(sys.argv[2:])
