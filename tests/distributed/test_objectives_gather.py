@@ -50,6 +50,10 @@ def _pair(gen):
     return {"x1": _r(gen, N, D_IN), "x2": _r(gen, N, D_IN)}
 
 
+def _dino_heads(loss, student_hidden, teacher_hidden, weight, teacher_weight):
+    return loss.forward_heads(student_hidden, weight, teacher_hidden, teacher_weight, backend="chunked")
+
+
 CASES = {
     "info_nce": Case(_pair, lambda p, b, g, s: obj.info_nce(*p(b["x1"], b["x2"]), 0.1, gather=g)),
     "info_nce symmetric": Case(
@@ -82,6 +86,11 @@ CASES = {
         lambda gen: {"s": _r(gen, 4, N, D_IN), "t": _r(gen, 2, N, D_IN)},
         lambda p, b, g, s: s["dino"](*p(b["s"], b["t"])),
         {"s": 1, "t": 1}),
+    "dino forward_heads (loss + centre, chunked)": Case(
+        lambda gen: {"s": _r(gen, 3, N, D_IN), "t": _r(gen, 2, N, D_IN), "w": _r(gen, D_OUT, D_OUT),
+                     "wt": _r(gen, D_OUT, D_OUT)},
+        lambda p, b, g, s: _dino_heads(s["dino"], *p(b["s"], b["t"]), b["w"], b["wt"]),
+        {"s": 1, "t": 1, "w": None, "wt": None}),
     "masked_reconstruction": Case(
         lambda gen: {"x": _r(gen, N, 6, D_IN), "y": _r(gen, N, 6, D_OUT), "m": _mask(gen, N, 6)},
         lambda p, b, g, s: obj.masked_reconstruction(p(b["x"])[0], b["y"], b["m"], gather=g)),

@@ -51,6 +51,28 @@ def test_dino_runs_global_and_local_crops():
     assert seen == [(8, 3, 32, 32), (12, 3, 16, 16)]  # two globals together, three locals together
 
 
+def test_dino_fused_head_gives_the_same_loss_gradients_and_centre():
+    """fused_head=True takes the loss from the bottleneck features and prototypes (no logits stored): the same
+    values as the loss on the logits, for the same weights and views."""
+    torch.manual_seed(0)
+    plain = DINO(build_encoder("resnet_mini"), num_local=2, out_dim=64, hidden_dim=32)
+    fused = DINO(build_encoder("resnet_mini"), num_local=2, out_dim=64, hidden_dim=32, fused_head=True)
+    fused.load_state_dict(plain.state_dict())
+    batch = {"image": torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)}
+    losses = []
+    for method in (plain, fused):
+        torch.manual_seed(1)  # the same random crops
+        loss = method(batch)["loss"]
+        loss.backward()
+        losses.append(loss.detach())
+    torch.testing.assert_close(losses[1], losses[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fused.dino.center, plain.dino.center, rtol=1e-5, atol=1e-6)
+    for (name, a), b in zip(plain.named_parameters(), fused.parameters(), strict=True):
+        if a.grad is not None or b.grad is not None:
+            torch.testing.assert_close(b.grad, a.grad, rtol=1e-4, atol=1e-6, msg=name)
+    assert fused.head.last.parametrizations.weight.original1.grad.abs().sum() > 0
+
+
 def test_patchify_and_masked_indices():
     images = torch.randn(2, 3, 8, 8)
     patches = patchify(images, 4)

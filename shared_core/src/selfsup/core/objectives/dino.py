@@ -112,12 +112,54 @@ class DINOLoss(nn.Module):
         self.update_center(teacher)
         return loss
 
+    def forward_heads(self, student_hidden: torch.Tensor | Sequence[torch.Tensor], weight: torch.Tensor,
+                      teacher_hidden: torch.Tensor | Sequence[torch.Tensor], teacher_weight: torch.Tensor,
+                      epoch: int | None = None, backend: str = "auto") -> torch.Tensor:
+        """The same loss and centre update as :meth:`forward` on the logits ``hidden @ weight^T``, without them.
+
+        For heads whose last layer is linear (DINO's prototypes): each cross-view pair goes through
+        :func:`selfsup.core.kernels.prototype_cross_entropy`, so no ``(B, K)`` logits are stored for backward
+        and memory stays linear in the number of prototypes ``K``.
+
+        Args:
+            student_hidden: ``(S, B, H)`` inputs of the student's last layer (or a list of S ``(B, H)``).
+            weight: ``(K, H)`` the student's prototypes.
+            teacher_hidden: ``(T, B, H)`` the teacher's, on the global views; teacher_weight: ``(K, H)``.
+            backend: as for :func:`selfsup.core.kernels.prototype_cross_entropy`.
+        """
+        from selfsup.core import kernels  # kernels import the objectives' validation
+
+        hs, ht = _stack("student_hidden", student_hidden), _stack("teacher_hidden", teacher_hidden).detach()
+        if hs.shape[1:] != ht.shape[1:]:
+            raise ValueError(f"student_hidden views (B, H) = {tuple(hs.shape[1:])} differ from teacher_hidden's "
+                             f"{tuple(ht.shape[1:])}")
+        if ht.shape[0] > hs.shape[0] or hs.shape[0] < 2:
+            raise ValueError(f"forward_heads needs at least two student views and no more teacher views than "
+                             f"student views, got {hs.shape[0]} and {ht.shape[0]}")
+        if weight.shape != teacher_weight.shape or weight.shape != (self.center.shape[0], hs.shape[-1]):
+            raise ValueError(f"weight and teacher_weight must be (K, H) = ({self.center.shape[0]}, {hs.shape[-1]}), "
+                             f"got {tuple(weight.shape)} and {tuple(teacher_weight.shape)}")
+        teacher_temp = self.teacher_temperature(epoch)
+        weight = weight.to(hs.dtype)  # under autocast the hidden states may be bf16, the parameters fp32
+        terms = [kernels.prototype_cross_entropy(hs[si], weight, ht[ti], teacher_weight, center=self.center,
+                                                 student_temp=self.student_temp, teacher_temp=teacher_temp,
+                                                 backend=backend)
+                 for ti in range(ht.shape[0]) for si in range(hs.shape[0]) if si != ti]
+        loss = torch.stack(terms).mean()
+        with torch.no_grad():  # the mean teacher logit is the mean teacher input through the (linear) last layer
+            flat = check.upcast(ht).reshape(-1, ht.shape[-1])
+            self._move_center(flat.sum(dim=0) @ check.upcast(teacher_weight.detach()).T, flat.shape[0])
+        return loss
+
     @torch.no_grad()
     def update_center(self, teacher: torch.Tensor) -> None:
         """EMA of the teacher logits' mean over views and (global) batch."""
         flat = check.upcast(teacher.detach()).reshape(-1, teacher.shape[-1])
-        total = flat.sum(dim=0)
-        count = torch.tensor(float(flat.shape[0]), device=flat.device)
+        self._move_center(flat.sum(dim=0), flat.shape[0])
+
+    def _move_center(self, total: torch.Tensor, rows: int) -> None:
+        """EMA step of the centre towards ``total (K,) / rows``, both summed over ranks when ``gather``."""
+        count = torch.tensor(float(rows), device=total.device)
         if self.gather:
             total, count = distributed.all_reduce_sum(total), distributed.all_reduce_sum(count)
         batch_center = (total / count).to(self.center.dtype)

@@ -26,8 +26,17 @@ class DINOHead(nn.Module):
         self.last.parametrizations.weight.original0.data.fill_(1.0)
         self.last.parametrizations.weight.original0.requires_grad_(False)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, bottleneck_dim)`` unit-norm inputs of the prototype layer."""
+        return F.normalize(self.mlp(x), dim=-1)
+
+    @property
+    def prototypes(self) -> torch.Tensor:
+        """``(out_dim, bottleneck_dim)`` the prototype layer's (weight-normalised) weight."""
+        return self.last.weight
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.last(F.normalize(self.mlp(x), dim=-1))
+        return self.last(self.features(x))
 
 
 class DINO(EMADistillation):
@@ -37,13 +46,18 @@ class DINO(EMADistillation):
     Args:
         out_dim: number of prototypes of the head.
         augment: module returning the views, global ones first (default: :func:`multicrop_views`).
+        fused_head: compute the loss from the heads' bottleneck features and prototypes with
+            :meth:`DINOLoss.forward_heads` (``selfsup.core.kernels.prototype_cross_entropy``), without the
+            ``(views, B, out_dim)`` logits: the same loss and gradients in memory linear in ``out_dim``, for
+            the paper's 65536 prototypes.
     """
 
     def __init__(self, encoder: nn.Module, *, augment: nn.Module | None = None, image_size: int = 32,
                  num_local: int = 4, out_dim: int = 4096, hidden_dim: int = 2048, teacher_temp: float = 0.04,
-                 student_temp: float = 0.1, gather: bool = True) -> None:
+                 student_temp: float = 0.1, gather: bool = True, fused_head: bool = False) -> None:
         super().__init__(encoder, "dino", out_dim=out_dim, hidden_dim=hidden_dim, teacher_temp=teacher_temp,
                          student_temp=student_temp, gather=gather)
+        self.fused_head = fused_head
         self.augment = augment if augment is not None else multicrop_views(image_size, num_local=num_local)
         self.head = DINOHead(encoder.out_dim, out_dim, hidden_dim)
         self.teacher["head"] = copy.deepcopy(self.head).requires_grad_(False)
@@ -62,7 +76,15 @@ class DINO(EMADistillation):
         views = make_views(self.augment, batch)
         if len(views) < 2 or views[0].shape != views[1].shape:
             raise ValueError("DINO needs two global views of the same size first, then any local views")
+        teacher_head = self.teacher["head"]
+        if self.fused_head:
+            student = self._by_size(lambda x: self.head.features(self.encoder(x)), views)
+            with torch.no_grad():
+                teacher = teacher_head.features(self.teacher["encoder"](torch.cat(views[:2]))).chunk(2)
+                teacher_prototypes = teacher_head.prototypes
+            return {"loss": self.dino.forward_heads(torch.stack(student), self.head.prototypes, torch.stack(teacher),
+                                                    teacher_prototypes)}
         student = self._by_size(lambda x: self.head(self.encoder(x)), views)
         with torch.no_grad():
-            teacher = self.teacher["head"](self.teacher["encoder"](torch.cat(views[:2]))).chunk(2)
+            teacher = teacher_head(self.teacher["encoder"](torch.cat(views[:2]))).chunk(2)
         return {"loss": self.dino(torch.stack(student), torch.stack(teacher))}
