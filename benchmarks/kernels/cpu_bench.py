@@ -6,7 +6,8 @@ Three tables, fp32 at small shapes:
   reference); the 2N form also on the full square (``contrastive_lse(Z, Z)``), to show the symmetric tiles.
 - temperature: symmetric InfoNCE on clustered embeddings at temperature 0.07 and 0.01 (CLIP's), where exp of
   the far-below-max logits would take the CPU's slow path.
-- prototype heads, S rows x H x V prototypes: DINO/iBOT soft targets and hard labels, chunked vs eager.
+- prototype heads, S rows x H x V prototypes: DINO/iBOT soft targets and hard labels, chunked vs eager; and
+  DINO's whole multi-crop loss (10 student views, 2 teacher views) by ``DINOLoss.forward_heads`` vs on the logits.
 
 Peak RSS is counted above the inputs: ``VmHWM`` after resetting it through ``/proc/self/clear_refs``.
 
@@ -142,6 +143,30 @@ def head_worker(kind: str, variant: str, rows: int, hidden: int, prototypes: int
             **_time_and_peak(lambda: fn(h, w, ht, wt, center, labels), [h, w])}
 
 
+DINO_KIND = "DINO loss (2 global + 8 local views)"
+DINO_VARIANTS = {"selfsup chunked": "DINOLoss.forward_heads", "eager": "DINOLoss on the logits"}
+
+
+def dino_worker(variant: str, batch: int, hidden: int, prototypes: int) -> dict:
+    """One DINO row of the head table: ``DINOLoss`` on the (views, B, K) logits of a linear last layer, or
+    ``forward_heads`` on its inputs and prototypes (the same loss), fwd + bwd in fp32."""
+    from selfsup.core.objectives import DINOLoss
+
+    torch.manual_seed(0)
+    hs = torch.nn.functional.normalize(torch.randn(10, batch, hidden), dim=-1).requires_grad_(True)
+    ht = torch.nn.functional.normalize(torch.randn(2, batch, hidden), dim=-1)
+    w, wt = torch.randn(prototypes, hidden).requires_grad_(True), torch.randn(prototypes, hidden)
+    loss = DINOLoss(prototypes)
+    if DINO_VARIANTS[variant] == "DINOLoss.forward_heads":
+        def step():
+            return loss.forward_heads(hs, w, ht, wt, backend="chunked")
+    else:
+        def step():
+            return loss(hs @ w.T, ht @ wt.T)
+    return {"table": "heads", "kind": DINO_KIND, "variant": variant,
+            "shape": f"views=10 B={batch} H={hidden} K={prototypes}", **_time_and_peak(step, [hs, w])}
+
+
 def _run_worker(args: list[str]) -> dict:
     out = subprocess.run([sys.executable, __file__, "--worker", *args], capture_output=True, text=True, check=False)
     if out.returncode != 0:
@@ -160,11 +185,14 @@ def run_cpu(quick: bool) -> dict:
                  for variant in AT_TEMPERATURE]
     for rows, prototypes in ([(1024, 8192)] if quick else [(4096, 8192), (4096, 65536)]):
         jobs += [("heads", kind, variant, rows, 256, prototypes) for kind, variant in HEADS]
+    jobs += [("heads", DINO_KIND, variant, 16 if quick else 64, 256, 8192 if quick else 65536)
+             for variant in DINO_VARIANTS]
     results = []
     for table, kind, variant, *shape in jobs:
         row = _run_worker([table, kind, variant, *map(str, shape)])
         if "error" in row:
-            label = (f"S={shape[0]} H={shape[1]} V={shape[2]}" if table == "heads"
+            label = (f"views=10 B={shape[0]} H={shape[1]} K={shape[2]}" if kind == DINO_KIND
+                     else f"S={shape[0]} H={shape[1]} V={shape[2]}" if table == "heads"
                      else f"N={shape[0]} D={shape[1]}")
             row = {"table": table, "kind": kind, "variant": variant, "shape": label, **row}
         results.append(row)
@@ -201,6 +229,9 @@ def main(argv: list[str]) -> None:
     table, kind, variant, *shape = argv
     if table == "temperature":
         print(json.dumps(temperature_worker(variant, *map(int, shape))))
+        return
+    if kind == DINO_KIND:
+        print(json.dumps(dino_worker(variant, *map(int, shape))))
         return
     worker = contrastive_worker if table == "contrastive" else head_worker
     print(json.dumps(worker(kind, variant, *map(int, shape))))

@@ -25,10 +25,11 @@ CONTRASTIVE_BUDGET = 1 << 20
 # Every exponent on the chunked paths is a logit minus an upper bound of it (its row's or column's running max, or
 # its LSE), so it is <= 0. x86 CPUs take a slow path for exp of arguments below about -87, whose results are
 # denormal or 0: 8-18 ms instead of 0.5 ms for a million of them (2 cores). At temperature 0.01 most logits of a
-# trained batch are there: symmetric InfoNCE fwd + bwd, N=4096, D=128, clustered embeddings, took 1.39 s instead of
-# 0.11 s at temperature 0.07 (eager PyTorch 0.89 s). Clamping at EXP_FLOOR first changes only terms below
-# e^-70 (4e-31) of the largest: far below fp32 and float64 precision. An excluded logit (-inf) becomes such a term;
-# a row or column with every logit excluded keeps its running max, -inf, and so its LSE, -inf.
+# trained batch are there: without this clamp, symmetric InfoNCE fwd + bwd, N=4096, D=128, clustered embeddings,
+# took 1.39 s instead of 0.11 s at temperature 0.07 (eager PyTorch 0.89 s; with it, see kernels-cpu.md).
+# Clamping at EXP_FLOOR first changes only terms below e^-70 (4e-31) of the largest: far below fp32 and float64
+# precision. An excluded logit (-inf) becomes such a term; a row or column with every logit excluded keeps its
+# running max, -inf, and so its LSE, -inf.
 EXP_FLOOR = -70.0
 
 

@@ -117,9 +117,10 @@ class DINOLoss(nn.Module):
                       epoch: int | None = None, backend: str = "auto") -> torch.Tensor:
         """The same loss and centre update as :meth:`forward` on the logits ``hidden @ weight^T``, without them.
 
-        For heads whose last layer is linear (DINO's prototypes): each cross-view pair goes through
+        For heads whose last layer is linear (DINO's prototypes): the cross-view pairs go through
         :func:`selfsup.core.kernels.prototype_cross_entropy`, so no ``(B, K)`` logits are stored for backward
-        and memory stays linear in the number of prototypes ``K``.
+        and memory stays linear in the number of prototypes ``K`` (a teacher view's logits are recomputed for
+        each student view it is paired with; for timings see ``benchmarks/results/kernels-cpu.md``).
 
         Args:
             student_hidden: ``(S, B, H)`` inputs of the student's last layer (or a list of S ``(B, H)``).
@@ -139,13 +140,15 @@ class DINOLoss(nn.Module):
         if weight.shape != teacher_weight.shape or weight.shape != (self.center.shape[0], hs.shape[-1]):
             raise ValueError(f"weight and teacher_weight must be (K, H) = ({self.center.shape[0]}, {hs.shape[-1]}), "
                              f"got {tuple(weight.shape)} and {tuple(teacher_weight.shape)}")
-        teacher_temp = self.teacher_temperature(epoch)
+        # every cross-view pair as B rows of one head call: one gradient buffer for the prototypes, and the mean
+        # over the rows is the mean over pairs of the batch means
+        pairs = [(ti, si) for ti in range(ht.shape[0]) for si in range(hs.shape[0]) if si != ti]
+        student_rows = hs[[si for _, si in pairs]].flatten(0, 1)
+        teacher_rows = ht[[ti for ti, _ in pairs]].flatten(0, 1)
         weight = weight.to(hs.dtype)  # under autocast the hidden states may be bf16, the parameters fp32
-        terms = [kernels.prototype_cross_entropy(hs[si], weight, ht[ti], teacher_weight, center=self.center,
-                                                 student_temp=self.student_temp, teacher_temp=teacher_temp,
-                                                 backend=backend)
-                 for ti in range(ht.shape[0]) for si in range(hs.shape[0]) if si != ti]
-        loss = torch.stack(terms).mean()
+        loss = kernels.prototype_cross_entropy(student_rows, weight, teacher_rows, teacher_weight, center=self.center,
+                                               student_temp=self.student_temp,
+                                               teacher_temp=self.teacher_temperature(epoch), backend=backend)
         with torch.no_grad():  # the mean teacher logit is the mean teacher input through the (linear) last layer
             flat = check.upcast(ht).reshape(-1, ht.shape[-1])
             self._move_center(flat.sum(dim=0) @ check.upcast(teacher_weight.detach()).T, flat.shape[0])
