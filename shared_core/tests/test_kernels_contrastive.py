@@ -284,3 +284,37 @@ def test_kernels_that_accumulate_atomically_are_zeroed_between_autotuning_trials
     monkeypatch.setattr(triton, "autotune", fake_autotune)
     launch = T.launcher(T._lse_bwd_fused_kernel, [(64, 64)], ["n_rows"], reset_to_zero=["DQ"])
     assert seen == {"key": ["n_rows"], "reset_to_zero": ["DQ"]} and launch.reset_to_zero == ["DQ"]
+
+
+AUTOCAST_CASES = {
+    "info_nce symmetric": lambda a, b, h, w, y: kernels.info_nce(a, b, 0.05, symmetric=True, backend="chunked"),
+    "nt_xent": lambda a, b, h, w, y: kernels.nt_xent(a, b, 0.05, backend="chunked"),
+    "prototype head": lambda a, b, h, w, y: kernels.prototype_cross_entropy(h, w, h.detach() * 0.5, w.detach(),
+                                                                            backend="chunked"),
+    "linear head": lambda a, b, h, w, y: kernels.linear_cross_entropy(h, w, y, backend="chunked"),
+}
+
+
+@pytest.mark.parametrize("name", AUTOCAST_CASES)
+def test_chunked_kernels_keep_their_precision_under_autocast(name):
+    """Under CPU bf16 autocast (a mixed-precision training step) the chunked kernels still compute fp32 logits:
+    the same loss and gradients as without autocast, no dtype error."""
+    gen = torch.Generator().manual_seed(len(name))
+    inputs = [torch.randn(150, 24, generator=gen), torch.randn(150, 24, generator=gen),
+              torch.randn(150, 24, generator=gen), torch.randn(70, 24, generator=gen)]
+    labels = torch.randint(0, 70, (150,), generator=gen)
+    results = []
+    for autocast in (False, True):
+        leaves = [x.clone().requires_grad_(True) for x in inputs]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = AUTOCAST_CASES[name](*leaves, labels)
+        loss.backward()
+        results.append((loss.detach(), [x.grad for x in leaves]))
+    (plain, plain_grads), (mixed, mixed_grads) = results
+    assert mixed.dtype == torch.float32
+    torch.testing.assert_close(mixed, plain, rtol=1e-6, atol=1e-6)
+    for got, expected in zip(mixed_grads, plain_grads, strict=True):
+        if expected is None:
+            assert got is None
+        else:
+            torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-7)

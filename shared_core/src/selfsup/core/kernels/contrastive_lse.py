@@ -54,6 +54,12 @@ def resolve_backend(backend: str, device: torch.device, dtype: torch.dtype, logi
     return "chunked"
 
 
+def autocast_off(t: torch.Tensor):
+    """A context without autocast on ``t``'s device: the kernels choose their own precision (half operands, fp32
+    logits and accumulation); under autocast the chunked path's matmuls would give bf16 logits."""
+    return torch.autocast(device_type=t.device.type, enabled=False)
+
+
 def _module(backend: str):
     if backend == "triton":
         from selfsup.core.kernels import _triton_lse
@@ -67,7 +73,8 @@ class _ContrastiveLSE(torch.autograd.Function):
     def forward(ctx, q, k, exclude, scale, columns, backend):  # type: ignore[override]
         impl = _module(backend)
         q, k = q.contiguous(), k.contiguous()
-        lse_r, lse_c = impl.lse_forward(q, k, exclude, scale, columns)
+        with autocast_off(q):
+            lse_r, lse_c = impl.lse_forward(q, k, exclude, scale, columns)
         ctx.save_for_backward(q, k, exclude, lse_r, lse_c)
         ctx.scale, ctx.backend = scale, backend
         return (lse_r, lse_c) if columns else (lse_r,)
@@ -78,7 +85,8 @@ class _ContrastiveLSE(torch.autograd.Function):
         g_r = torch.zeros_like(lse_r) if g_r is None else g_r.contiguous().to(lse_r.dtype)
         if lse_c is not None:
             g_c = torch.zeros_like(lse_c) if g_c is None else g_c.contiguous().to(lse_c.dtype)
-        dq, dk = _module(ctx.backend).lse_backward(q, k, exclude, ctx.scale, lse_r, lse_c, g_r, g_c)
+        with autocast_off(q):
+            dq, dk = _module(ctx.backend).lse_backward(q, k, exclude, ctx.scale, lse_r, lse_c, g_r, g_c)
         return dq.to(q.dtype), dk.to(k.dtype), None, None, None, None
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from selfsup.core.kernels import _chunked_head_ce
-from selfsup.core.kernels.contrastive_lse import Backend, contrastive_lse, resolve_backend
+from selfsup.core.kernels.contrastive_lse import Backend, autocast_off, contrastive_lse, resolve_backend
 from selfsup.core.objectives import _validation as check
 
 
@@ -28,7 +28,8 @@ class _TritonSoftPrototypeCE(torch.autograd.Function):
 
         h, w, ht, wt = (x.contiguous() for x in (h, w, ht, wt))
         center = center.contiguous().float() if center is not None else None
-        loss, lse_s, lse_t = _triton_soft_ce.soft_ce_forward(h, w, ht, wt, center, student_temp, teacher_temp)
+        with autocast_off(h):
+            loss, lse_s, lse_t = _triton_soft_ce.soft_ce_forward(h, w, ht, wt, center, student_temp, teacher_temp)
         ctx.save_for_backward(h, w, ht, wt, center, lse_s, lse_t)
         ctx.temps = (student_temp, teacher_temp)
         return loss
@@ -38,8 +39,9 @@ class _TritonSoftPrototypeCE(torch.autograd.Function):
         from selfsup.core.kernels import _triton_soft_ce
 
         h, w, ht, wt, center, lse_s, lse_t = ctx.saved_tensors
-        dh, dw = _triton_soft_ce.soft_ce_backward(h, w, ht, wt, center, *ctx.temps, lse_s, lse_t,
-                                                  g.contiguous().to(lse_s.dtype))
+        with autocast_off(h):
+            dh, dw = _triton_soft_ce.soft_ce_backward(h, w, ht, wt, center, *ctx.temps, lse_s, lse_t,
+                                                      g.contiguous().to(lse_s.dtype))
         return dh.to(h.dtype), dw.to(w.dtype), None, None, None, None, None
 
 
@@ -52,7 +54,8 @@ class _LossWithForwardGradients(torch.autograd.Function):
     @staticmethod
     def forward(ctx, h, w, compute, grad_enabled):  # type: ignore[override]
         need_dh, need_dw = (grad_enabled and need for need in ctx.needs_input_grad[:2])
-        loss, dh, dw = compute(need_dh, need_dw)
+        with autocast_off(h):
+            loss, dh, dw = compute(need_dh, need_dw)
         ctx.save_for_backward(dh, dw)
         ctx.dtypes = (h.dtype, w.dtype)
         return loss

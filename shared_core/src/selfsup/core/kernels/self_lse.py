@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from selfsup.core.kernels import _chunked_self_lse
-from selfsup.core.kernels.contrastive_lse import Backend, resolve_backend
+from selfsup.core.kernels.contrastive_lse import Backend, autocast_off, resolve_backend
 
 
 def _triton_rows_forward(z: torch.Tensor, scale: float) -> torch.Tensor:
@@ -47,7 +47,8 @@ class _SelfLSE(torch.autograd.Function):
     def forward(ctx, z, scale, backend):  # type: ignore[override]
         forward, backward = _implementation(backend)
         z = z.contiguous()
-        lse = forward(z, scale)
+        with autocast_off(z):
+            lse = forward(z, scale)
         ctx.save_for_backward(z, lse)
         ctx.scale, ctx.backward_fn = scale, backward
         return lse
@@ -55,7 +56,8 @@ class _SelfLSE(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
         z, lse = ctx.saved_tensors
-        dz = ctx.backward_fn(z, ctx.scale, lse, g.contiguous().to(lse.dtype))
+        with autocast_off(z):
+            dz = ctx.backward_fn(z, ctx.scale, lse, g.contiguous().to(lse.dtype))
         return dz.to(z.dtype), None, None
 
 
