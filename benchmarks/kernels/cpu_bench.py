@@ -11,7 +11,7 @@ Three tables, fp32 at small shapes:
 
 Peak RSS is counted above the inputs: ``VmHWM`` after resetting it through ``/proc/self/clear_refs``.
 
-    python benchmarks/kernels/cpu_bench.py --worker TABLE KIND VARIANT SHAPE...   (one row, as JSON)
+    python benchmarks/kernels/cpu_bench.py --worker TABLE KIND VARIANT ARGS...   (one row's measurement, as JSON)
 """
 
 from __future__ import annotations
@@ -112,8 +112,7 @@ def contrastive_worker(kind: str, variant: str, pairs: int, dim: int) -> dict:
     z1 = torch.randn(pairs, dim, requires_grad=True)
     z2 = torch.randn(pairs, dim, requires_grad=True)
     fn = CONTRASTIVE[kind, variant]
-    return {"table": "contrastive", "kind": kind, "variant": variant, "shape": f"N={pairs} D={dim}",
-            **_time_and_peak(lambda: fn(z1, z2), [z1, z2])}
+    return _time_and_peak(lambda: fn(z1, z2), [z1, z2])
 
 
 def temperature_worker(variant: str, pairs: int, dim: int, temperature_x1000: int) -> dict:
@@ -126,8 +125,7 @@ def temperature_worker(variant: str, pairs: int, dim: int, temperature_x1000: in
     z2 = (centres + 0.3 * torch.randn(pairs, dim)).requires_grad_(True)
     temperature = temperature_x1000 / 1000
     fn = AT_TEMPERATURE[variant]
-    return {"table": "temperature", "kind": f"symmetric InfoNCE, T={temperature}", "variant": variant,
-            "shape": f"N={pairs} D={dim}", **_time_and_peak(lambda: fn(z1, z2, temperature), [z1, z2])}
+    return _time_and_peak(lambda: fn(z1, z2, temperature), [z1, z2])
 
 
 def head_worker(kind: str, variant: str, rows: int, hidden: int, prototypes: int) -> dict:
@@ -139,8 +137,7 @@ def head_worker(kind: str, variant: str, rows: int, hidden: int, prototypes: int
     center = torch.randn(prototypes) * 0.1
     labels = torch.randint(0, prototypes, (rows,))
     fn = HEADS[kind, variant]
-    return {"table": "heads", "kind": kind, "variant": variant, "shape": f"S={rows} H={hidden} V={prototypes}",
-            **_time_and_peak(lambda: fn(h, w, ht, wt, center, labels), [h, w])}
+    return _time_and_peak(lambda: fn(h, w, ht, wt, center, labels), [h, w])
 
 
 DINO_KIND = "DINO loss (2 global + 8 local views)"
@@ -163,8 +160,7 @@ def dino_worker(variant: str, batch: int, hidden: int, prototypes: int) -> dict:
     else:
         def step():
             return loss(hs @ w.T, ht @ wt.T)
-    return {"table": "heads", "kind": DINO_KIND, "variant": variant,
-            "shape": f"views=10 B={batch} H={hidden} K={prototypes}", **_time_and_peak(step, [hs, w])}
+    return _time_and_peak(step, [hs, w])
 
 
 def _run_worker(args: list[str]) -> dict:
@@ -175,26 +171,30 @@ def _run_worker(args: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_cpu(quick: bool) -> dict:
-    """Every variant at every shape, each in a fresh process; rows printed as they come."""
+def _jobs(quick: bool) -> list[tuple[str, str, str, str, list[int]]]:
+    """``(table, kind, variant, shape label, the worker's integer arguments)`` of every row."""
     jobs = []
     for pairs in ([1024] if quick else [1024, 4096, 16384]):
-        jobs += [("contrastive", kind, variant, pairs, 128) for kind, variant in CONTRASTIVE]
+        jobs += [("contrastive", kind, variant, f"N={pairs} D=128", [pairs, 128]) for kind, variant in CONTRASTIVE]
+    pairs = 1024 if quick else 4096
     for temperature in TEMPERATURES:
-        jobs += [("temperature", variant, variant, 1024 if quick else 4096, 128, round(temperature * 1000))
-                 for variant in AT_TEMPERATURE]
+        jobs += [("temperature", f"symmetric InfoNCE, T={temperature}", variant, f"N={pairs} D=128",
+                  [pairs, 128, round(temperature * 1000)]) for variant in AT_TEMPERATURE]
     for rows, prototypes in ([(1024, 8192)] if quick else [(4096, 8192), (4096, 65536)]):
-        jobs += [("heads", kind, variant, rows, 256, prototypes) for kind, variant in HEADS]
-    jobs += [("heads", DINO_KIND, variant, 16 if quick else 64, 256, 8192 if quick else 65536)
+        jobs += [("heads", kind, variant, f"S={rows} H=256 V={prototypes}", [rows, 256, prototypes])
+                 for kind, variant in HEADS]
+    batch, prototypes = (16, 8192) if quick else (64, 65536)
+    jobs += [("heads", DINO_KIND, variant, f"views=10 B={batch} H=256 K={prototypes}", [batch, 256, prototypes])
              for variant in DINO_VARIANTS]
+    return jobs
+
+
+def run_cpu(quick: bool) -> dict:
+    """Every variant at every shape, each in a fresh process; rows printed as they come."""
     results = []
-    for table, kind, variant, *shape in jobs:
-        row = _run_worker([table, kind, variant, *map(str, shape)])
-        if "error" in row:
-            label = (f"views=10 B={shape[0]} H={shape[1]} K={shape[2]}" if kind == DINO_KIND
-                     else f"S={shape[0]} H={shape[1]} V={shape[2]}" if table == "heads"
-                     else f"N={shape[0]} D={shape[1]}")
-            row = {"table": table, "kind": kind, "variant": variant, "shape": label, **row}
+    for table, kind, variant, shape, args in _jobs(quick):
+        row = {"table": table, "kind": kind, "variant": variant, "shape": shape,
+               **_run_worker([table, kind, variant, *map(str, args)])}
         results.append(row)
         print(json.dumps(row), flush=True)
     return {"device": "cpu", "threads": torch.get_num_threads(), "rows": results}
@@ -226,15 +226,15 @@ def to_markdown_cpu(result: dict) -> str:
 
 
 def main(argv: list[str]) -> None:
-    table, kind, variant, *shape = argv
+    table, kind, variant, *args = argv
+    args = [int(a) for a in args]
     if table == "temperature":
-        print(json.dumps(temperature_worker(variant, *map(int, shape))))
-        return
-    if kind == DINO_KIND:
-        print(json.dumps(dino_worker(variant, *map(int, shape))))
-        return
-    worker = contrastive_worker if table == "contrastive" else head_worker
-    print(json.dumps(worker(kind, variant, *map(int, shape))))
+        row = temperature_worker(variant, *args)
+    elif kind == DINO_KIND:
+        row = dino_worker(variant, *args)
+    else:
+        row = (contrastive_worker if table == "contrastive" else head_worker)(kind, variant, *args)
+    print(json.dumps(row))
 
 
 if __name__ == "__main__":

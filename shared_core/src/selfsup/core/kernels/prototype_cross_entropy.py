@@ -46,7 +46,7 @@ class _TritonSoftPrototypeCE(torch.autograd.Function):
 
 
 class _LossWithForwardGradients(torch.autograd.Function):
-    """A scalar loss of ``(h, w)`` whose gradients ``compute(need_dh, need_dw) -> (loss, dh, dw)`` returns from
+    """A scalar loss of ``(h, w)`` whose gradients ``compute(h, w, need_dh, need_dw) -> (loss, dh, dw)`` returns from
     the same pass as the loss (``_chunked_head_ce``); the backward only scales them by the upstream gradient.
     ``grad_enabled``: the caller's grad mode (off inside ``forward``), so that no gradient is computed under
     ``torch.no_grad``."""
@@ -55,7 +55,7 @@ class _LossWithForwardGradients(torch.autograd.Function):
     def forward(ctx, h, w, compute, grad_enabled):  # type: ignore[override]
         need_dh, need_dw = (grad_enabled and need for need in ctx.needs_input_grad[:2])
         with autocast_off(h):
-            loss, dh, dw = compute(need_dh, need_dw)
+            loss, dh, dw = compute(h, w, need_dh, need_dw)
         ctx.save_for_backward(dh, dw)
         ctx.dtypes = (h.dtype, w.dtype)
         return loss
@@ -106,9 +106,9 @@ def prototype_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, teacher_
     if chosen == "triton":
         return _TritonSoftPrototypeCE.apply(hidden, weight, ht, wt, center, float(student_temp),
                                             float(teacher_temp)).mean()
-    return _LossWithForwardGradients.apply(hidden, weight, lambda need_dh, need_dw: _chunked_head_ce.soft_ce_mean(
-        hidden, weight, ht, wt, center, float(student_temp), float(teacher_temp), need_dh, need_dw),
-        torch.is_grad_enabled())
+    return _LossWithForwardGradients.apply(
+        hidden, weight, lambda h, w, *needs: _chunked_head_ce.soft_ce_mean(
+            h, w, ht, wt, center, float(student_temp), float(teacher_temp), *needs), torch.is_grad_enabled())
 
 
 def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, *,
@@ -124,8 +124,9 @@ def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: tor
         raise ValueError(f"labels must lie in [0, {weight.shape[0]}), got [{int(labels.min())}, {int(labels.max())}]")
     check.require_finite(hidden=hidden, weight=weight)
     if resolve_backend(backend, hidden.device, hidden.dtype, hidden.shape[0] * weight.shape[0]) == "chunked":
-        return _LossWithForwardGradients.apply(hidden, weight, lambda need_dh, need_dw: _chunked_head_ce.hard_ce_mean(
-            hidden, weight, labels, need_dh, need_dw), torch.is_grad_enabled())
+        return _LossWithForwardGradients.apply(
+            hidden, weight, lambda h, w, *needs: _chunked_head_ce.hard_ce_mean(h, w, labels, *needs),
+            torch.is_grad_enabled())
     lse = contrastive_lse(hidden, weight, 1.0, backend="triton")
     target_logit = (hidden.float() * weight[labels].float()).sum(dim=1)
     return (lse - target_logit).mean()

@@ -76,15 +76,15 @@ class DINO(EMADistillation):
         views = make_views(self.augment, batch)
         if len(views) < 2 or views[0].shape != views[1].shape:
             raise ValueError("DINO needs two global views of the same size first, then any local views")
-        teacher_head = self.teacher["head"]
-        if self.fused_head:
-            student = self._by_size(lambda x: self.head.features(self.encoder(x)), views)
-            with torch.no_grad():
-                teacher = teacher_head.features(self.teacher["encoder"](torch.cat(views[:2]))).chunk(2)
-                teacher_prototypes = teacher_head.prototypes
-            return {"loss": self.dino.forward_heads(torch.stack(student), self.head.prototypes, torch.stack(teacher),
-                                                    teacher_prototypes)}
-        student = self._by_size(lambda x: self.head(self.encoder(x)), views)
+        head, teacher_head = self.head, self.teacher["head"]
+
+        def project(module: DINOHead, x: torch.Tensor) -> torch.Tensor:
+            """The head's logits, or with ``fused_head`` the bottleneck features they are computed from."""
+            return module.features(x) if self.fused_head else module(x)
+
+        student = torch.stack(self._by_size(lambda x: project(head, self.encoder(x)), views))
         with torch.no_grad():
-            teacher = teacher_head(self.teacher["encoder"](torch.cat(views[:2]))).chunk(2)
-        return {"loss": self.dino(torch.stack(student), torch.stack(teacher))}
+            teacher = torch.stack(project(teacher_head, self.teacher["encoder"](torch.cat(views[:2]))).chunk(2))
+        if self.fused_head:  # the teacher's prototypes need no gradient: its parameters are frozen
+            return {"loss": self.dino.forward_heads(student, head.prototypes, teacher, teacher_head.prototypes)}
+        return {"loss": self.dino(student, teacher)}
