@@ -7,8 +7,11 @@ symmetric InfoNCE; 6*N*N*D for SimCLR's 2N form over N embeddings; 8*S*V*H for a
 Every shape is first checked against a float64 reference.
 
 CPU (``--device cpu``, ``cpu_bench.py``): small shapes, each variant in its own process, time and peak RSS
-above the inputs: symmetric InfoNCE and SimCLR's 2N form (chunked path, eager, lightly), prototype heads
-(chunked vs eager).
+above the inputs: symmetric InfoNCE and SimCLR's 2N form (chunked path, eager, torch.compile, lightly),
+prototype heads (chunked vs eager and torch.compile).
+
+Both write ``kernels-<device>.json``, the table as ``.md`` and time and memory against size as ``.png``
+(``plot_kernels.py``).
 
     python benchmarks/kernels/bench_kernels.py --device cuda --output DIR
     python benchmarks/kernels/bench_kernels.py --device cpu --output DIR
@@ -289,6 +292,12 @@ def main() -> None:
     (args.output / f"kernels-{args.device}.json").write_text(json.dumps(result, indent=2))
     table = to_markdown(result)
     (args.output / f"kernels-{args.device}.md").write_text(table)
+    try:  # a lent GPU machine may lack matplotlib: the measurements matter more than the figure
+        from plot_kernels import plot
+    except ImportError as missing:
+        print(f"no plot ({missing}); later: python benchmarks/kernels/plot_kernels.py {args.output}/kernels-*.json")
+    else:
+        plot(result, args.output / f"kernels-{args.device}.png")
     print(table)
 
 

@@ -2,20 +2,25 @@
 
 Three tables, fp32 at small shapes:
 - contrastive, N pairs of D-dimensional embeddings (the GPU table's N): symmetric InfoNCE and SimCLR's 2N form
-  by the chunked path (the CPU default) and eagerly, against lightly's ``NTXentLoss`` (the issue's CPU
-  reference); the 2N form also on the full square (``contrastive_lse(Z, Z)``), to show the symmetric tiles.
+  by the chunked path (the CPU default), eagerly and by ``torch.compile`` of the eager loss, against lightly's
+  ``NTXentLoss`` (the issue's CPU reference); the 2N form also on the full square (``contrastive_lse(Z, Z)``), to
+  show the symmetric tiles.
 - temperature: symmetric InfoNCE on clustered embeddings at temperature 0.07 and 0.01 (CLIP's), where exp of
   the far-below-max logits would take the CPU's slow path.
-- prototype heads, S rows x H x V prototypes: DINO/iBOT soft targets and hard labels, chunked vs eager; and
-  DINO's whole multi-crop loss (10 student views, 2 teacher views) by ``DINOLoss.forward_heads`` vs on the logits.
+- prototype heads, S rows x H x V prototypes: DINO/iBOT soft targets and hard labels, chunked vs eager and
+  ``torch.compile``; and DINO's whole multi-crop loss (10 student views, 2 teacher views) by
+  ``DINOLoss.forward_heads`` vs on the logits.
 
-Peak RSS is counted above the inputs: ``VmHWM`` after resetting it through ``/proc/self/clear_refs``.
+Every variant runs one untimed step first (``torch.compile`` compiles there), then the timed ones, then one more
+for its peak RSS above what is resident before it (``VmHWM`` after resetting it through ``/proc/self/clear_refs``),
+with glibc set to give freed buffers back to the OS so that the peak counts every buffer the step allocates.
 
     python benchmarks/kernels/cpu_bench.py --worker TABLE KIND VARIANT ARGS...   (one row's measurement, as JSON)
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import statistics
 import subprocess
@@ -26,6 +31,7 @@ from unittest import mock
 
 import losses  # the script's folder is on sys.path
 import torch
+from tqdm import tqdm
 
 from selfsup.core import kernels
 
@@ -44,6 +50,21 @@ def _full_square_nt_xent(z1, z2):
         return losses.fused_nt_xent(z1, z2, "chunked")
 
 
+def compiled(fn):
+    """``torch.compile(fn)`` (dynamic shapes, as the GPU bench), compiled at its first call: in a worker, the
+    untimed warm-up step."""
+    cache = {}
+
+    def run(*args):
+        if "fn" not in cache:
+            cache["fn"] = torch.compile(fn, dynamic=True)
+        return cache["fn"](*args)
+    return run
+
+
+COMPILED = "torch.compile of eager"
+
+
 def _lightly(z1, z2, temperature=losses.TEMPERATURE):
     from lightly.loss import NTXentLoss
 
@@ -55,20 +76,25 @@ CONTRASTIVE = {
     ("symmetric InfoNCE", "selfsup chunked (kernels.info_nce)"): lambda a, b: losses.fused_symmetric_info_nce(
         a, b, "chunked"),
     ("symmetric InfoNCE", "eager (full logits, CLIP style)"): losses.eager_symmetric_info_nce,
+    ("symmetric InfoNCE", COMPILED): compiled(losses.eager_symmetric_info_nce),
     ("SimCLR NT-Xent (2N form)", "selfsup chunked (kernels.nt_xent)"): lambda a, b: losses.fused_nt_xent(
         a, b, "chunked"),
     ("SimCLR NT-Xent (2N form)", FULL_SQUARE): _full_square_nt_xent,
     ("SimCLR NT-Xent (2N form)", "eager (full logits)"): losses.eager_nt_xent,
+    ("SimCLR NT-Xent (2N form)", COMPILED): compiled(losses.eager_nt_xent),
     ("SimCLR NT-Xent (2N form)", LIGHTLY): _lightly,
 }
+_compiled_soft, _compiled_hard = compiled(losses.eager_soft_head), compiled(losses.eager_hard_head)
 # (loss, variant) -> fn(h, w, ht, wt, center, labels) for the head table; eager is the reference.
 HEADS = {
     ("prototype head, soft (DINO/iBOT)", "selfsup chunked"): lambda h, w, ht, wt, c, y: losses.fused_soft_head(
         h, w, ht, wt, c, "chunked"),
     ("prototype head, soft (DINO/iBOT)", "eager"): lambda h, w, ht, wt, c, y: losses.eager_soft_head(h, w, ht, wt, c),
+    ("prototype head, soft (DINO/iBOT)", COMPILED): lambda h, w, ht, wt, c, y: _compiled_soft(h, w, ht, wt, c),
     ("prototype head, hard labels", "selfsup chunked"): lambda h, w, ht, wt, c, y: losses.fused_hard_head(
         h, w, y, "chunked"),
     ("prototype head, hard labels", "eager"): lambda h, w, ht, wt, c, y: losses.eager_hard_head(h, w, y),
+    ("prototype head, hard labels", COMPILED): lambda h, w, ht, wt, c, y: _compiled_hard(h, w, y),
 }
 
 
@@ -76,6 +102,7 @@ HEADS = {
 AT_TEMPERATURE = {
     "selfsup chunked (kernels.info_nce)": lambda a, b, t: losses.fused_symmetric_info_nce(a, b, "chunked", t),
     "eager (full logits, CLIP style)": losses.eager_symmetric_info_nce,
+    COMPILED: compiled(losses.eager_symmetric_info_nce),
     LIGHTLY: lambda a, b, t: _lightly(a, b, t),
 }
 TEMPERATURES = (0.07, 0.01)
@@ -88,19 +115,41 @@ def _rss_kib(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
+def _run_step(step, params: list[torch.Tensor]) -> float:
+    """One forward + backward from cleared gradients; the loss."""
+    for p in params:
+        p.grad = None
+    loss = step()
+    loss.backward()
+    return float(loss.detach())
+
+
+def _allocations_back_to_the_os() -> None:
+    """From now on glibc maps every allocation of 64 KiB or more on its own and unmaps it when freed, and the
+    memory it kept is given back: resident memory then follows what is live. By default glibc raises its mmap
+    threshold (up to 32 MiB) after such frees and reuses the freed heap, so a step after a warm-up would show
+    little or no new RSS for buffers below that size."""
+    libc = ctypes.CDLL("libc.so.6")
+    m_mmap_threshold = -3  # mallopt's M_MMAP_THRESHOLD; setting it also stops the dynamic adjustment
+    if libc.mallopt(m_mmap_threshold, 64 * 1024) != 1:
+        raise RuntimeError("mallopt(M_MMAP_THRESHOLD) failed")
+    libc.malloc_trim(0)
+
+
 def _time_and_peak(step, params: list[torch.Tensor], reps: int = 3) -> dict:
-    """Median seconds of ``step()`` (a loss, then its backward) and its peak RSS above what is resident now."""
-    base = _rss_kib("VmRSS")
-    Path("/proc/self/clear_refs").write_text("5")
-    times, value = [], None
+    """Median seconds of ``step()`` (a loss, then its backward) over ``reps`` runs after an untimed one (where
+    ``torch.compile`` compiles), then the peak RSS of one more run above what was resident before it, with the
+    allocator returning freed memory (:func:`_allocations_back_to_the_os`)."""
+    _run_step(step, params)
+    times = []
     for _ in range(reps):
-        for p in params:
-            p.grad = None
         start = time.perf_counter()
-        loss = step()
-        loss.backward()
+        value = _run_step(step, params)
         times.append(time.perf_counter() - start)
-        value = float(loss.detach())
+    _allocations_back_to_the_os()
+    base = _rss_kib("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+    _run_step(step, params)
     peak = _rss_kib("VmHWM") - base
     return {"loss": round(value, 5), "median_s": round(statistics.median(times), 3),
             "peak_rss_mib": round(peak / 1024, 1), "threads": torch.get_num_threads()}
@@ -190,13 +239,14 @@ def _jobs(quick: bool) -> list[tuple[str, str, str, str, list[int]]]:
 
 
 def run_cpu(quick: bool) -> dict:
-    """Every variant at every shape, each in a fresh process; rows printed as they come."""
+    """Every variant at every shape, each in a fresh process; rows printed as they come, under a progress bar."""
     results = []
-    for table, kind, variant, shape, args in _jobs(quick):
+    jobs = _jobs(quick)
+    for table, kind, variant, shape, args in tqdm(jobs, desc="kernels on CPU", unit="row"):
         row = {"table": table, "kind": kind, "variant": variant, "shape": shape,
                **_run_worker([table, kind, variant, *map(str, args)])}
         results.append(row)
-        print(json.dumps(row), flush=True)
+        tqdm.write(json.dumps(row))
     return {"device": "cpu", "threads": torch.get_num_threads(), "rows": results}
 
 
@@ -222,7 +272,10 @@ def to_markdown_cpu(result: dict) -> str:
             time_ratio, memory_ratio = _ratio_cells(r, ref)
             lines.append(f"| {r['kind']} | {r['shape']} | {r['variant']} | {r['median_s']} | {r['peak_rss_mib']} | "
                          f"{time_ratio} | {memory_ratio} |")
-    return f"CPU, {result['threads']} threads, fp32.\n" + "\n".join(lines) + "\n"
+    method = ("each variant in its own process: one untimed step (torch.compile compiles there), the median of 3 "
+              "timed ones, then the peak RSS of one more above what was resident before it, freed buffers returned "
+              "to the OS")
+    return f"CPU, {result['threads']} threads, fp32; {method}.\n" + "\n".join(lines) + "\n"
 
 
 def main(argv: list[str]) -> None:

@@ -45,5 +45,9 @@ def test_forward_heads_names_bad_shapes():
         loss.forward_heads(hs, torch.randn(20, 8), ht, w)
     with pytest.raises(ValueError, match="differ from teacher_hidden's"):
         loss.forward_heads(hs, w, torch.randn(2, 5, 9), w)
-    with pytest.raises(ValueError, match="at least two student views"):
+    with pytest.raises(ValueError, match=r"at least two views in total .* got 1 student_hidden and 1 teacher_hidden"):
         loss.forward_heads(hs[:1], w, ht[:1], w)
+    with pytest.raises(ValueError, match="teacher_hidden has 2 views but student_hidden only 1"):
+        loss.forward_heads(hs[:1], w, ht, w)
+    with pytest.raises(ValueError, match=r"at least two views in total .* got 3 student_hidden and 0 teacher_hidden"):
+        loss.forward_heads(hs, w, ht[:0], w)

@@ -28,6 +28,24 @@ def _stack(name: str, views: torch.Tensor | Sequence[torch.Tensor]) -> torch.Ten
     return stacked
 
 
+def _count_cross_view_pairs(student: torch.Tensor, teacher: torch.Tensor, student_name: str = "student",
+                            teacher_name: str = "teacher", last: str = "K") -> int:
+    """``T * S - T``, the (teacher view, other student view) pairs of ``(S, B, *)`` student and ``(T, B, *)`` teacher
+    views, after checking that they share ``(B, last)`` and that the teacher's views can be the student's first."""
+    if student.shape[1:] != teacher.shape[1:]:
+        raise ValueError(f"{student_name} views (B, {last}) = {tuple(student.shape[1:])} differ from {teacher_name}'s "
+                         f"{tuple(teacher.shape[1:])}")
+    n_student, n_teacher = student.shape[0], teacher.shape[0]
+    if n_teacher > n_student:
+        raise ValueError(f"{teacher_name} has {n_teacher} views but {student_name} only {n_student}; "
+                         "the teacher's views must be the student's first views")
+    n_pairs = n_teacher * n_student - n_teacher
+    if n_pairs == 0:
+        raise ValueError(f"DINO needs at least two views in total to form a cross-view pair, got {n_student} "
+                         f"{student_name} and {n_teacher} {teacher_name} views")
+    return n_pairs
+
+
 def dino(student: torch.Tensor | Sequence[torch.Tensor],
          teacher: torch.Tensor | Sequence[torch.Tensor],
          center: torch.Tensor | None = None, *,
@@ -46,15 +64,7 @@ def dino(student: torch.Tensor | Sequence[torch.Tensor],
     """
     s = _stack("student", student)
     t = _stack("teacher", teacher).detach()
-    if s.shape[1:] != t.shape[1:]:
-        raise ValueError(f"student views (B, K) = {tuple(s.shape[1:])} differ from teacher's "
-                         f"{tuple(t.shape[1:])}")
-    if t.shape[0] > s.shape[0]:
-        raise ValueError(f"teacher has {t.shape[0]} views but student only {s.shape[0]}; "
-                         "the teacher's views must be the student's first views")
-    n_pairs = t.shape[0] * s.shape[0] - t.shape[0]
-    if n_pairs == 0:
-        raise ValueError("dino needs at least two views in total to form a cross-view pair")
+    n_pairs = _count_cross_view_pairs(s, t)
     check.require_positive("student_temp", student_temp)
     check.require_positive("teacher_temp", float(teacher_temp))
     check.require_finite(student=s, teacher=t, center=center)
@@ -131,12 +141,7 @@ class DINOLoss(nn.Module):
         from selfsup.core import kernels  # kernels import the objectives' validation
 
         hs, ht = _stack("student_hidden", student_hidden), _stack("teacher_hidden", teacher_hidden).detach()
-        if hs.shape[1:] != ht.shape[1:]:
-            raise ValueError(f"student_hidden views (B, H) = {tuple(hs.shape[1:])} differ from teacher_hidden's "
-                             f"{tuple(ht.shape[1:])}")
-        if ht.shape[0] > hs.shape[0] or hs.shape[0] < 2:
-            raise ValueError(f"forward_heads needs at least two student views and no more teacher views than "
-                             f"student views, got {hs.shape[0]} and {ht.shape[0]}")
+        _count_cross_view_pairs(hs, ht, "student_hidden", "teacher_hidden", last="H")
         if weight.shape != teacher_weight.shape or weight.shape != (self.center.shape[0], hs.shape[-1]):
             raise ValueError(f"weight and teacher_weight must be (K, H) = ({self.center.shape[0]}, {hs.shape[-1]}), "
                              f"got {tuple(weight.shape)} and {tuple(teacher_weight.shape)}")
