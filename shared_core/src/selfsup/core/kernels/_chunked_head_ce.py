@@ -46,7 +46,7 @@ def _logits_into(buffer: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torc
 def _buffers(chunks: list[slice], n_cols: int, dtype: torch.dtype, device: torch.device, count: int):
     """``count`` ``(rows of the largest chunk, n_cols)`` buffers for :func:`_logits_into`."""
     rows = max(sl.stop - sl.start for sl in chunks)
-    return [torch.empty(rows, n_cols, dtype=dtype, device=device) for _ in range(count)]
+    return [_empty(rows, n_cols, dtype=dtype, device=device) for _ in range(count)]
 
 
 def _start(h, w, need_dh: bool, need_dw: bool):
