@@ -51,8 +51,9 @@ def _full_square_nt_xent(z1, z2):
 
 
 def compiled(fn):
-    """``torch.compile(fn)`` (dynamic shapes, as the GPU bench), compiled at its first call: in a worker, the
-    untimed warm-up step."""
+    """``torch.compile(fn)`` (dynamic shapes, as the GPU bench), wrapped at its first call, compiled there too: in a
+    worker, the untimed warm-up step. Not at import: ``torch.compile`` itself imports the compiler (4.9 s here),
+    which every worker process, also those of the other variants, would pay."""
     cache = {}
 
     def run(*args):
