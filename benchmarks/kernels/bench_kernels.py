@@ -108,10 +108,14 @@ def with_triton(settings: dict[str, str], fn):
 
 
 # Triton variants timed at every InfoNCE shape: (label, algorithms); the first is the default.
-TRITON_VARIANTS = [("selfsup triton", {"FORWARD": "rows", "BACKWARD": "rows"}),
-                   ("selfsup triton, one-pass forward", {"FORWARD": "fused", "BACKWARD": "rows"}),
-                   ("selfsup triton, fused backward", {"FORWARD": "rows", "BACKWARD": "fused"}),
-                   ("selfsup triton, one-pass forward + fused backward", {"FORWARD": "fused", "BACKWARD": "fused"})]
+# "online exponentials" is the default of the earlier tables (kernels-h100-run*.md): a running max, and two
+# exponentials per logit in the backward, where the losses' unit vectors now take one (SELFSUP_TRITON_EXP).
+TRITON_VARIANTS = [("selfsup triton", {"FORWARD": "rows", "BACKWARD": "rows", "EXP": "direct"}),
+                   ("selfsup triton, online exponentials", {"FORWARD": "rows", "BACKWARD": "rows", "EXP": "online"}),
+                   ("selfsup triton, one-pass forward", {"FORWARD": "fused", "BACKWARD": "rows", "EXP": "direct"}),
+                   ("selfsup triton, fused backward", {"FORWARD": "rows", "BACKWARD": "fused", "EXP": "direct"}),
+                   ("selfsup triton, one-pass forward + fused backward",
+                    {"FORWARD": "fused", "BACKWARD": "fused", "EXP": "direct"})]
 # ... and at every SimCLR 2N-form shape.
 SELF_VARIANTS = [("selfsup triton", {"SELF": "rows"}), ("selfsup triton, symmetric", {"SELF": "symmetric"})]
 

@@ -39,10 +39,10 @@ LIGHTLY = "lightly NTXentLoss (2N form)"
 FULL_SQUARE = "selfsup chunked, full square (contrastive_lse(Z, Z))"
 
 
-def _full_square_lse(z, scale, backend):
+def _full_square_lse(z, scale, backend, max_logit=None):
     """The 2N form's LSE without the symmetry: every logit computed as a row and again as a column."""
     diagonal = torch.arange(z.shape[0], device=z.device)
-    return kernels.contrastive_lse(z, z, scale, exclude=diagonal, backend=backend)
+    return kernels.contrastive_lse(z, z, scale, exclude=diagonal, backend=backend, max_logit=max_logit)
 
 
 def _full_square_nt_xent(z1, z2):

@@ -3,8 +3,9 @@
 Prints, for bf16 q, k of shape (N, D): the forward (row LSE; row and column LSE), the backward
 row kernel (dQ), the whole backward (dQ and dK) by two row-kernel launches and by the fused one-pass kernel,
 each with its TFLOP/s (counting the matmul FLOPs each really does) and the autotuner's choice; the same for
-SimCLR's 2N form by the row kernels on (Z, Z) and by the symmetric kernels; then the whole step for every
-forward/backward pair.
+SimCLR's 2N form by the row kernels on (Z, Z) and by the symmetric kernels; each stage again with direct
+exponentials (the unit vectors' bound: no running max, one exponential per logit in the backward); then the whole
+step for every Triton variant of the benchmark.
 
     python benchmarks/kernels/profile_contrastive.py --n 32768 --d 256
 """
@@ -31,6 +32,7 @@ def main() -> None:
     scale = 1 / 0.07
     lse_r, lse_c = T.lse_forward(q, k, None, scale, True)
     g = torch.full((n,), 1.0 / n, device="cuda")
+    w_r, w_c = T.direct_weights(lse_r, g), T.direct_weights(lse_c, g)
     stages = {
         "forward, row LSE (q vs k)": (lambda: T.lse_forward(q, k, None, scale, False), 2),
         "forward, row + column LSE": (lambda: T.lse_forward(q, k, None, scale, True, "rows"), 4),
@@ -39,10 +41,21 @@ def main() -> None:
         "backward dQ + dK": (lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g, "rows"), 8),
         "backward dQ + dK, fused": (lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g, "fused"), 6),
     }
+    direct = {  # the same with the unit vectors' bound: 2^s itself, one exponential per logit in the backward
+        "forward, row LSE, direct": (lambda: T.lse_forward(q, k, None, scale, False, direct=True), 2),
+        "forward, row + column, direct": (lambda: T.lse_forward(q, k, None, scale, True, "rows", direct=True), 4),
+        "forward, one pass, direct": (lambda: T.lse_forward(q, k, None, scale, True, "fused", direct=True), 2),
+        "backward dQ (row kernel), direct": (
+            lambda: T._grad_rows(q, k, None, scale, (lse_r, w_r), (lse_c, w_c), direct=True), 4),
+        "backward dQ + dK, direct": (
+            lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g, "rows", direct=True), 8),
+        "backward dQ + dK, fused, direct": (
+            lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g, "fused", direct=True), 6),
+    }
     print(f"N={n} D={d} bf16 on {torch.cuda.get_device_name()}")
-    for name, (fn, factor) in stages.items():
+    for name, (fn, factor) in {**stages, **direct}.items():
         ms = gpu_time_ms(fn)
-        print(f"{name:32s} {ms:8.3f} ms  {factor * n * n * d / ms / 1e9:7.1f} TFLOP/s (counting {factor}N^2D)")
+        print(f"{name:34s} {ms:8.3f} ms  {factor * n * n * d / ms / 1e9:7.1f} TFLOP/s (counting {factor}N^2D)")
     self_stages(n, d, scale)
     for label, launch in (("forward", T._FORWARD), ("backward", T._BACKWARD), ("fused backward", T._BACKWARD_FUSED),
                           ("symmetric forward", S._FORWARD), ("symmetric backward", S._BACKWARD)):
@@ -63,10 +76,15 @@ def self_stages(n: int, d: int, scale: float) -> None:
         "2N form forward, symmetric": (lambda: S.self_lse_forward(z, scale), 1),
         "2N form backward, rows (Z, Z)": (lambda: T.lse_backward(z, z, diagonal, scale, lse, None, g, None), 8),
         "2N form backward, symmetric": (lambda: S.self_lse_backward(z, scale, lse, g), 3),
+        "2N form forward, rows, direct": (lambda: T.lse_forward(z, z, diagonal, scale, False, direct=True), 2),
+        "2N form forward, symmetric, direct": (lambda: S.self_lse_forward(z, scale, direct=True), 1),
+        "2N form backward, rows, direct": (
+            lambda: T.lse_backward(z, z, diagonal, scale, lse, None, g, None, direct=True), 8),
+        "2N form backward, symmetric, direct": (lambda: S.self_lse_backward(z, scale, lse, g, direct=True), 3),
     }
     for name, (fn, factor) in stages.items():
         ms = gpu_time_ms(fn)
-        print(f"{name:32s} {ms:8.3f} ms  {factor * n * n * d / ms / 1e9:7.1f} TFLOP/s (counting {factor}N^2D)")
+        print(f"{name:34s} {ms:8.3f} ms  {factor * n * n * d / ms / 1e9:7.1f} TFLOP/s (counting {factor}N^2D)")
 
 
 def whole_step(n: int, d: int) -> None:

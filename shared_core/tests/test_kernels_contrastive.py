@@ -55,7 +55,11 @@ def _reference_lse(q, k, scale, exclude):
 @pytest.mark.parametrize("temperature", [0.1, 0.01])
 @pytest.mark.parametrize("columns", [False, True])
 @pytest.mark.parametrize("with_exclude", [False, True])
-def test_contrastive_lse_matches_float64(poison_outputs, use_backend, backend, temperature, columns, with_exclude):
+@pytest.mark.parametrize("bounded", [False, True])
+def test_contrastive_lse_matches_float64(poison_outputs, use_backend, backend, temperature, columns, with_exclude,
+                                         bounded):
+    """``bounded``: the caller passes ``max_logit`` (unit vectors: the scale); at temperature 0.1 the exponentials are
+    then taken directly, at 0.01 the bound is too large for that and the running max is kept."""
     poison_outputs(_implementation(backend))
     gen = torch.Generator().manual_seed(int(temperature * 1000) + 2 * columns + with_exclude)
     b, n, d = 70, 100, 48
@@ -73,7 +77,8 @@ def test_contrastive_lse_matches_float64(poison_outputs, use_backend, backend, t
     ((ref_r * g_r.double()).sum() + (columns * (ref_c * g_c.double()).sum())).backward()
 
     qd, kd = q.to(DEVICE).requires_grad_(True), k.to(DEVICE).requires_grad_(True)
-    out = kernels.contrastive_lse(qd, kd, scale, columns=columns, exclude=exclude, backend=use_backend(backend))
+    out = kernels.contrastive_lse(qd, kd, scale, columns=columns, exclude=exclude, backend=use_backend(backend),
+                                  max_logit=scale if bounded else None)
     lse_r, lse_c = out if columns else (out, None)
     torch.testing.assert_close(lse_r.double().cpu(), ref_r.detach(), rtol=1e-5, atol=1e-4)
     total = (lse_r * g_r.to(DEVICE)).sum()
@@ -128,14 +133,42 @@ def test_queue_negatives(use_backend, backend, symmetric):
     torch.testing.assert_close(got.double().cpu(), expected, rtol=1e-5, atol=1e-5)
 
 
-def test_chunked_path_is_exact_in_float64_with_tiny_chunks():
+@pytest.mark.parametrize("direct", [False, True])
+def test_chunked_path_is_exact_in_float64_with_tiny_chunks(direct):
     gen = torch.Generator().manual_seed(3)
     q = torch.randn(33, 8, generator=gen, dtype=torch.float64)
     k = torch.randn(29, 8, generator=gen, dtype=torch.float64)
-    lse_r, lse_c = _chunked_lse.lse_forward(q, k, None, 3.0, True, chunk=4)
-    ref_r, ref_c = _reference_lse(q, k, 3.0, None)
-    torch.testing.assert_close(lse_r, ref_r, rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(lse_c, ref_c, rtol=1e-12, atol=1e-12)
+    g_r, g_c = torch.randn(33, generator=gen, dtype=torch.float64), torch.randn(29, generator=gen, dtype=torch.float64)
+    lse_r, lse_c = _chunked_lse.lse_forward(q, k, None, 3.0, True, chunk=4, direct=direct)
+    q64, k64 = q.clone().requires_grad_(True), k.clone().requires_grad_(True)
+    ref_r, ref_c = _reference_lse(q64, k64, 3.0, None)
+    ((ref_r * g_r).sum() + (ref_c * g_c).sum()).backward()
+    dq, dk = _chunked_lse.lse_backward(q, k, None, 3.0, lse_r, lse_c, g_r, g_c, chunk=4, direct=direct)
+    for got, expected in ((lse_r, ref_r), (lse_c, ref_c), (dq, q64.grad), (dk, k64.grad)):
+        torch.testing.assert_close(got, expected.detach(), rtol=1e-12, atol=1e-12)
+
+
+def test_bounded_logits_take_direct_exponentials_only_where_that_is_safe(monkeypatch):
+    """The losses pass ``max_logit`` for unit vectors (|logit| <= scale); the direct path is taken up to
+    DIRECT_MAX_LOGIT, so at temperature 0.1 but not at 0.01, nor for unnormalised inputs (no bound known)."""
+    import importlib
+
+    dispatch = importlib.import_module("selfsup.core.kernels.contrastive_lse")
+    assert dispatch.direct_exponentials(dispatch.DIRECT_MAX_LOGIT) and dispatch.direct_exponentials(1 / 0.07)
+    assert not dispatch.direct_exponentials(None) and not dispatch.direct_exponentials(1 / 0.01)
+    seen = []
+    real = _chunked_lse.lse_forward
+
+    def spy(*args, direct, **kwargs):
+        seen.append(direct)
+        return real(*args, direct=direct, **kwargs)
+    monkeypatch.setattr(_chunked_lse, "lse_forward", spy)
+    a, b = torch.randn(8, 4), torch.randn(8, 4)
+    kernels.info_nce(a, b, 0.1, symmetric=True)
+    kernels.info_nce(a, b, 0.01, symmetric=True)
+    kernels.info_nce(a, b, 0.1, normalize=False)
+    kernels.info_nce(a, b, 0.1, negatives=torch.randn(5, 4))  # the queue's LSE too
+    assert seen == [True, False, False, True, True]
 
 
 def test_chunked_path_is_exact_in_float64_when_exponents_fall_below_the_floor():
@@ -170,16 +203,17 @@ def test_chunked_lse_of_a_row_or_column_with_every_logit_excluded_is_minus_infin
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="bf16 tl.dot is only exact on a GPU")
 @pytest.mark.parametrize("backend", ["triton", "triton-fused"])
 @pytest.mark.parametrize("name", CASES)
-def test_bf16_operands_on_gpu(use_backend, backend, name):
+@pytest.mark.parametrize("temperature", [0.1, 0.01])  # direct exponentials at 0.1, a running max at 0.01
+def test_bf16_operands_on_gpu(use_backend, backend, name, temperature):
     fused, reference = CASES[name]
     gen = torch.Generator().manual_seed(11)
     a, b = _random_pair(gen, b=256, d=128)
     a, b = a.bfloat16(), b.bfloat16()
     a64, b64 = a.double().requires_grad_(True), b.double().requires_grad_(True)
-    expected = reference(a64, b64, 0.01)
+    expected = reference(a64, b64, temperature)
     expected.backward()
     ad, bd = a.cuda().requires_grad_(True), b.cuda().requires_grad_(True)
-    got = fused(ad, bd, 0.01, backend=use_backend(backend))
+    got = fused(ad, bd, temperature, backend=use_backend(backend))
     got.backward()
     assert got.dtype == torch.float32
     torch.testing.assert_close(got.double().cpu(), expected.detach(), rtol=2e-2, atol=2e-2)
@@ -220,7 +254,7 @@ def test_auto_takes_triton_only_for_large_cuda_problems(monkeypatch):
     assert dispatch.resolve_backend("triton", cuda, torch.float32, 4) == "triton"
     seen = []
     real = dispatch._ContrastiveLSE.apply
-    monkeypatch.setattr(dispatch._ContrastiveLSE, "apply", lambda *a: seen.append(a[-1]) or real(*a))
+    monkeypatch.setattr(dispatch._ContrastiveLSE, "apply", lambda *a: seen.append(a[5]) or real(*a))
     kernels.info_nce(torch.randn(8, 4), torch.randn(8, 4), symmetric=True)  # CPU: chunked whatever the size
     assert seen == ["chunked"]
 
@@ -261,6 +295,19 @@ def test_the_triton_algorithm_is_chosen_by_name(monkeypatch, stage):
     monkeypatch.setenv(name, "atomic")
     with pytest.raises(ValueError, match=f"{name} must be 'rows' or 'fused'"):
         _triton_lse.chosen_algorithm(stage)
+
+
+@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
+def test_direct_exponentials_on_triton_can_be_turned_off_by_name(monkeypatch):
+    from selfsup.core.kernels import _triton_lse
+
+    monkeypatch.delenv("SELFSUP_TRITON_EXP", raising=False)
+    assert _triton_lse.use_direct(True) and not _triton_lse.use_direct(False)
+    monkeypatch.setenv("SELFSUP_TRITON_EXP", "online")
+    assert not _triton_lse.use_direct(True)
+    monkeypatch.setenv("SELFSUP_TRITON_EXP", "fast")
+    with pytest.raises(ValueError, match="SELFSUP_TRITON_EXP must be 'direct' or 'online'"):
+        _triton_lse.use_direct(True)
 
 
 @pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")

@@ -42,7 +42,9 @@ def _reference_lse(z: torch.Tensor, scale: float) -> torch.Tensor:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("temperature", [0.5, 0.1, 0.01])
-def test_self_lse_matches_float64(poison_outputs, use_backend, backend, temperature):
+@pytest.mark.parametrize("bounded", [False, True])
+def test_self_lse_matches_float64(poison_outputs, use_backend, backend, temperature, bounded):
+    """``bounded``: ``max_logit`` given (unit vectors: the scale), direct exponentials at temperatures 0.5 and 0.1."""
     name, module = use_backend(backend)
     poison_outputs(module)
     gen = torch.Generator().manual_seed(int(1000 * temperature))
@@ -54,7 +56,7 @@ def test_self_lse_matches_float64(poison_outputs, use_backend, backend, temperat
     (ref * g.double()).sum().backward()
 
     zd = z.to(DEVICE).requires_grad_(True)
-    lse = kernels.self_contrastive_lse(zd, scale, backend=name)
+    lse = kernels.self_contrastive_lse(zd, scale, backend=name, max_logit=scale if bounded else None)
     assert lse.shape == (100,) and lse.dtype == torch.float32
     (lse * g.to(DEVICE)).sum().backward()
     torch.testing.assert_close(lse.double().cpu(), ref.detach(), rtol=1e-5, atol=1e-4)
@@ -127,7 +129,7 @@ def test_symmetric_forward_recomputes_exactly_the_rows_that_underflowed(temperat
     scale = 1 / temperature
     rowsum = torch.zeros(100, device=DEVICE)
     S._FORWARD(lambda meta: (-(-100 // meta["BLOCK_M"]),), z, S.logit_bound_log2(z, z, scale), rowsum, 100, 48,
-               scale * S.LOG2E, z.stride(0), PRECISION="ieee", BLOCK_D=64)
+               scale * S.LOG2E, z.stride(0), PRECISION="ieee", DIRECT=False, BLOCK_D=64)
     n_tiny = int((rowsum < 100 * S.TINY_ROW_SUM).sum())
     assert {"none": n_tiny == 0, "some": 0 < n_tiny < 100, "all": n_tiny == 100}[tiny], n_tiny
     lse = S.self_lse_forward(z, scale)

@@ -61,13 +61,26 @@ def _compute_dtype(q: torch.Tensor) -> torch.dtype:
     return torch.float64 if q.dtype == torch.float64 else torch.float32
 
 
-def lse_forward(q, k, exclude, scale, need_col, chunk: int | None = None):
-    """Row LSE ``(B,)`` and optionally column LSE ``(N,)`` of ``scale * q @ k.T``."""
+def lse_forward(q, k, exclude, scale, need_col, chunk: int | None = None, *, direct: bool = False):
+    """Row LSE ``(B,)`` and optionally column LSE ``(N,)`` of ``scale * q @ k.T``.
+
+    ``direct``: every ``|logit|`` is small enough (:func:`.contrastive_lse.direct_exponentials`) for ``exp(logit)``
+    itself: one exponential per logit serves both sums, no running max."""
     dtype = _compute_dtype(q)
     k_t = k.to(dtype).T
     n_rows, n_cols = q.shape[0], k.shape[0]
     chunk = chunk or _chunk_rows(n_cols, CONTRASTIVE_BUDGET)
     lse_r = _empty(n_rows, dtype=dtype, device=q.device)
+    if direct:
+        col_l = torch.zeros(n_cols, dtype=dtype, device=q.device)
+        for start in range(0, n_rows, chunk):
+            stop = min(start + chunk, n_rows)
+            e = _logits(q[start:stop].to(dtype), k_t, exclude[start:stop] if exclude is not None else None,
+                        scale).exp_()
+            torch.log(e.sum(dim=1), out=lse_r[start:stop])
+            if need_col:
+                col_l += e.sum(dim=0)
+        return lse_r, col_l.log_() if need_col else None
     col_m = torch.full((n_cols,), float("-inf"), dtype=dtype, device=q.device)
     col_l = torch.zeros(n_cols, dtype=dtype, device=q.device)
     for start in range(0, n_rows, chunk):
@@ -85,8 +98,11 @@ def lse_forward(q, k, exclude, scale, need_col, chunk: int | None = None):
     return lse_r, col_m + torch.log(col_l)  # -inf where every logit was excluded
 
 
-def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, chunk: int | None = None):
-    """``dq``, ``dk`` for ``dS = g_r[:, None] * P_row + g_c[None, :] * P_col`` (P: the two softmaxes)."""
+def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, chunk: int | None = None, *, direct: bool = False):
+    """``dq``, ``dk`` for ``dS = g_r[:, None] * P_row + g_c[None, :] * P_col`` (P: the two softmaxes).
+
+    ``direct`` (as in :func:`lse_forward`): ``dS = exp(S) * (w_r[:, None] + w_c[None, :])`` with
+    ``w = g * exp(-lse)``, one exponential per logit instead of two."""
     dtype = _compute_dtype(q)
     k_c = k.to(dtype)
     k_t = k_c.T
@@ -94,14 +110,24 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, chunk: int | None
     chunk = chunk or _chunk_rows(n_cols, CONTRASTIVE_BUDGET)
     dq = _empty(q.shape, dtype=dtype, device=q.device)
     dk = torch.zeros(k.shape, dtype=dtype, device=q.device)
+    if direct:
+        w_r = g_r * torch.exp(-lse_r)
+        w_c = g_c * torch.exp(-lse_c) if lse_c is not None else None
+        weights = _empty(min(chunk, n_rows), n_cols, dtype=dtype, device=q.device) if w_c is not None else None
     for start in range(0, n_rows, chunk):
         stop = min(start + chunk, n_rows)
         q_c = q[start:stop].to(dtype)
         excl = exclude[start:stop] if exclude is not None else None
         s = _logits(q_c, k_t, excl, scale)
-        p = exp_(s.sub(lse_r[start:stop, None])).mul_(g_r[start:stop, None])
-        if lse_c is not None:
-            p += exp_(s.sub_(lse_c[None, :])).mul_(g_c[None, :])  # s is spent: reused in place
-        dq[start:stop] = (p @ k_c) * scale
+        if not direct:
+            p = exp_(s.sub(lse_r[start:stop, None])).mul_(g_r[start:stop, None])
+            if lse_c is not None:
+                p += exp_(s.sub_(lse_c[None, :])).mul_(g_c[None, :])  # s is spent: reused in place
+        elif w_c is None:
+            p = s.exp_().mul_(w_r[start:stop, None])
+        else:
+            w = torch.add(w_r[start:stop, None], w_c[None, :], out=weights[:stop - start])
+            p = s.exp_().mul_(w)
+        torch.mm(p, k_c, out=dq[start:stop])
         dk.addmm_(p.T, q_c, alpha=scale)
-    return dq, dk
+    return dq.mul_(scale), dk

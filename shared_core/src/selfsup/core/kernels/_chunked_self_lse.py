@@ -38,37 +38,50 @@ def _block_logits(z: torch.Tensor, rows: slice, cols: slice, scale: float) -> to
     return s
 
 
-def self_lse_forward(z: torch.Tensor, scale: float, tile: int | None = None) -> torch.Tensor:
-    """``lse (N,)``: ``lse_i = log sum_{j != i} exp(scale * z_i . z_j)`` for ``z (N, D)``, N >= 2."""
+def self_lse_forward(z: torch.Tensor, scale: float, tile: int | None = None, *, direct: bool = False) -> torch.Tensor:
+    """``lse (N,)``: ``lse_i = log sum_{j != i} exp(scale * z_i . z_j)`` for ``z (N, D)``, N >= 2. ``direct``: the
+    logits are small enough for ``exp(logit)`` itself (see :func:`._chunked_lse.lse_forward`)."""
     dtype = _compute_dtype(z)
     zc = z.to(dtype)
     n = z.shape[0]
     tile = tile or _tile_size(n)
-    m = torch.full((n,), float("-inf"), dtype=dtype, device=z.device)
     total = torch.zeros(n, dtype=dtype, device=z.device)
+    lse = _empty(n, dtype=dtype, device=z.device)
+    if direct:
+        for rows, cols in _blocks(n, tile):
+            e = _block_logits(zc, rows, cols, scale).exp_()
+            total[rows] += e.sum(dim=1)
+            if rows != cols:
+                total[cols] += e.sum(dim=0)
+        return torch.log(total, out=lse)
+    m = torch.full((n,), float("-inf"), dtype=dtype, device=z.device)
     for rows, cols in _blocks(n, tile):
         s = _block_logits(zc, rows, cols, scale)
         merge_online(m[rows], total[rows], s, dim=1, consume=rows == cols)
         if rows != cols:
             merge_online(m[cols], total[cols], s, dim=0, consume=True)
-    lse = _empty(n, dtype=dtype, device=z.device)
     torch.add(m, torch.log(total), out=lse)
     return lse
 
 
 def self_lse_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor,
-                      tile: int | None = None) -> torch.Tensor:
+                      tile: int | None = None, *, direct: bool = False) -> torch.Tensor:
     """``dz (N, D)`` for upstream ``g (N,)``: ``scale * A @ Z`` with ``A_ij = g_i P_ij + g_j P_ji``
-    (``P_ij = exp(scale z_i . z_j - lse_i)``, zero on the diagonal), ``A`` symmetric."""
+    (``P_ij = exp(scale z_i . z_j - lse_i)``, zero on the diagonal), ``A`` symmetric. ``direct``:
+    ``A_ij = exp(scale z_i . z_j) (w_i + w_j)`` with ``w = g exp(-lse)``, one exponential per logit."""
     dtype = _compute_dtype(z)
     zc = z.to(dtype)
     n = z.shape[0]
     tile = tile or _tile_size(n)
     dz = torch.zeros(z.shape, dtype=dtype, device=z.device)
+    w = g * torch.exp(-lse) if direct else None
     for rows, cols in _blocks(n, tile):
         s = _block_logits(zc, rows, cols, scale)
-        a = exp_(s.sub(lse[rows, None])).mul_(g[rows, None])
-        a += exp_(s.sub_(lse[None, cols])).mul_(g[None, cols])  # s is spent: reused in place
+        if direct:
+            a = s.exp_().mul_(w[rows, None] + w[None, cols])
+        else:
+            a = exp_(s.sub(lse[rows, None])).mul_(g[rows, None])
+            a += exp_(s.sub_(lse[None, cols])).mul_(g[None, cols])  # s is spent: reused in place
         dz[rows].addmm_(a, zc[cols])
         if rows != cols:
             dz[cols].addmm_(a.T, zc[rows])

@@ -12,6 +12,13 @@ streams every block of the second once.
   ``dQ = scale * dS @ K`` accumulated in registers; ``dK`` is the same kernel with the operands
   (and the row/column statistics) swapped. The "fused" backward (:data:`BACKWARD`) is a column kernel instead
   that computes each tile once for both: ``dK`` in registers, ``dQ`` by atomic adds.
+- direct exponentials (``DIRECT``, :data:`EXP`): where the caller bounds every logit (unit vectors at temperature
+  >= 0.025, :func:`.contrastive_lse.direct_exponentials`), ``2^s`` itself is summed (no running max; the fused
+  forward's column sums need no bound and no exact column pass) and the backward takes ``2^s * (w_r + w_c)`` with
+  ``w = g * e^-lse``: one exponential per logit instead of two. An estimate, not yet timed on a GPU: at D=256
+  the backward row kernel does ``4D`` = 1024 matmul FLOPs per logit, and an exponential takes the time of about
+  256 tensor-core FLOPs on an H100 (16 per clock per SM against 4096), so the second one was up to a fifth of the
+  kernel's time where the two do not overlap.
 
 Measured on an H100 at N=32768, D=256, bf16 (``benchmarks/kernels/profile_contrastive.py``): an
 earlier single forward, which wrote per-row-block column partials with a second exponential per
@@ -76,14 +83,17 @@ TINY_COLUMN_SUM = 2.0 ** -100
 @triton.jit
 def _lse_fwd_kernel(Q, K, EXCL, LSE, BOUND, COLSUM, n_rows, n_cols, dim, scale_log2, stride_q, stride_k,
                     HAS_EXCL: tl.constexpr, PRECISION: tl.constexpr, COLUMN_SUMS: tl.constexpr,
-                    ONLY_TINY: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
-    """Row LSE by online softmax over the column blocks.
+                    ONLY_TINY: tl.constexpr, DIRECT: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                    BLOCK_D: tl.constexpr):
+    """Row LSE by online softmax over the column blocks; ``DIRECT`` (every base-2 logit within about +-58, see
+    :func:`.contrastive_lse.direct_exponentials`): by plain sums of ``2^s``, no running max.
 
     ``COLUMN_SUMS``: the same pass also adds, for each column, ``sum_i 2^(s_ij - bound)`` into ``COLSUM``
     (atomically, one BLOCK_N vector per tile) with ``bound`` (``BOUND[0]``) an upper bound of every base-2
     logit; from the row softmax's ``p_ij = 2^(s_ij - m_i)`` it costs a multiply by ``2^(m_i - bound)`` and a sum,
     no second exponential. ``ONLY_TINY``: the rows whose ``COLSUM`` is below ``TINY_COLUMN_SUM`` (their sum lost
-    to underflow) are done, the others skipped (a program with none scans no column).
+    to underflow) are done, the others skipped (a program with none scans no column). With ``DIRECT`` the column
+    sums are ``sum_i 2^s_ij`` themselves (no bound, none underflows).
     """
     pid = tl.program_id(0)
     rows = pid * BLOCK_M + tl.arange(0, BLOCK_M)
@@ -99,7 +109,7 @@ def _lse_fwd_kernel(Q, K, EXCL, LSE, BOUND, COLSUM, n_rows, n_cols, dim, scale_l
     if HAS_EXCL:
         excl = tl.load(EXCL + rows, mask=row_ok, other=-1)
     bound = 0.0
-    if COLUMN_SUMS:
+    if COLUMN_SUMS and not DIRECT:
         bound = tl.load(BOUND)
     m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
     l_i = tl.zeros([BLOCK_M], tl.float32)
@@ -108,28 +118,70 @@ def _lse_fwd_kernel(Q, K, EXCL, LSE, BOUND, COLSUM, n_rows, n_cols, dim, scale_l
         col_ok = cols < n_cols
         k = load_block(K, cols, col_ok, offs_d, d_ok, stride_k)
         s = _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL, PRECISION)
-        m_new = tl.maximum(m_i, tl.max(s, 1))
-        m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
-        p = tl.exp2(s - m_safe[:, None])
-        l_i = l_i * tl.exp2(m_i - m_safe) + tl.sum(p, 1)
-        m_i = m_new
-        if COLUMN_SUMS:
-            w = tl.where(row_ok, tl.exp2(m_safe - bound), 0.0)  # padded rows (q = 0) add nothing
-            tl.atomic_add(COLSUM + cols, tl.sum(p * w[:, None], 0), mask=col_ok, sem="relaxed")
+        if DIRECT:
+            p = tl.exp2(s)
+            l_i += tl.sum(p, 1)
+            if COLUMN_SUMS:  # padded rows (q = 0, p = 1) add nothing
+                tl.atomic_add(COLSUM + cols, tl.sum(tl.where(row_ok[:, None], p, 0.0), 0), mask=col_ok,
+                              sem="relaxed")
+        else:
+            m_new = tl.maximum(m_i, tl.max(s, 1))
+            m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
+            p = tl.exp2(s - m_safe[:, None])
+            l_i = l_i * tl.exp2(m_i - m_safe) + tl.sum(p, 1)
+            m_i = m_new
+            if COLUMN_SUMS:
+                w = tl.where(row_ok, tl.exp2(m_safe - bound), 0.0)  # padded rows (q = 0) add nothing
+                tl.atomic_add(COLSUM + cols, tl.sum(p * w[:, None], 0), mask=col_ok, sem="relaxed")
+    if DIRECT:
+        m_i = tl.zeros([BLOCK_M], tl.float32)
     tl.store(LSE + rows, (m_i + tl.log2(l_i)) * 0.6931471805599453, mask=row_ok)
+
+
+@triton.jit
+def load_grad_stats(LSE, G, idx, idx_ok, DIRECT: tl.constexpr):
+    """``(lse2, g)`` of rows (or columns) ``idx`` as :func:`load_stats`; ``DIRECT``: ``G`` holds the weights
+    ``g * e^-lse`` and the LSE is not read (zeros)."""
+    if DIRECT:
+        return tl.zeros(idx.shape, tl.float32), tl.load(G + idx, mask=idx_ok, other=0.0)
+    return load_stats(LSE, G, idx, idx_ok)
+
+
+@triton.jit
+def grad_tile(s, lse_r2, g_r, lse_c2, g_c, HAS_ROW: tl.constexpr, HAS_COL: tl.constexpr, DIRECT: tl.constexpr):
+    """``dS = g_r[:, None] * P_row + g_c[None, :] * P_col`` of one tile of base-2 logits ``s``, fp32;
+    ``DIRECT``: ``2^s * (w_r[:, None] + w_c[None, :])`` with the weights ``w = g * e^-lse`` in ``g_r``, ``g_c``,
+    one exponential per logit."""
+    if DIRECT:
+        e = tl.exp2(s)
+        if HAS_ROW and HAS_COL:
+            p = e * (g_r[:, None] + g_c[None, :])
+        elif HAS_ROW:
+            p = e * g_r[:, None]
+        else:
+            p = e * g_c[None, :]
+    else:
+        p = tl.zeros(s.shape, tl.float32)
+        if HAS_ROW:
+            p += tl.exp2(s - lse_r2[:, None]) * g_r[:, None]
+        if HAS_COL:
+            p += tl.exp2(s - lse_c2[None, :]) * g_c[None, :]
+    return p
 
 
 @triton.jit
 def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ,
                     n_rows, n_cols, dim, scale_log2, scale, stride_q, stride_k, stride_dq,
                     HAS_EXCL: tl.constexpr, HAS_ROW: tl.constexpr, HAS_COL: tl.constexpr, PRECISION: tl.constexpr,
-                    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
-    """``dQ = scale * sum_j (g_r_i P_row_ij + g_c_j P_col_ij) K_j`` for a block of rows."""
+                    DIRECT: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+    """``dQ = scale * sum_j (g_r_i P_row_ij + g_c_j P_col_ij) K_j`` for a block of rows (:func:`grad_tile`)."""
     _, rows, row_ok, offs_d, d_ok, q = program_block(Q, n_rows, dim, stride_q, BLOCK_M, BLOCK_D)
     lse_r2 = tl.zeros([BLOCK_M], tl.float32)
     g_r = tl.zeros([BLOCK_M], tl.float32)
+    lse_c2 = tl.zeros([BLOCK_N], tl.float32)
+    g_c = tl.zeros([BLOCK_N], tl.float32)
     if HAS_ROW:
-        lse_r2, g_r = load_stats(LSE_R, G_R, rows, row_ok)
+        lse_r2, g_r = load_grad_stats(LSE_R, G_R, rows, row_ok, DIRECT)
     excl = rows
     if HAS_EXCL:
         excl = tl.load(EXCL + rows, mask=row_ok, other=-1)
@@ -139,12 +191,9 @@ def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ,
         col_ok = cols < n_cols
         k = load_block(K, cols, col_ok, offs_d, d_ok, stride_k)
         s = _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL, PRECISION)
-        p = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)
-        if HAS_ROW:
-            p += tl.exp2(s - lse_r2[:, None]) * g_r[:, None]
         if HAS_COL:
-            lse_c2, g_c = load_stats(LSE_C, G_C, cols, col_ok)
-            p += tl.exp2(s - lse_c2[None, :]) * g_c[None, :]
+            lse_c2, g_c = load_grad_stats(LSE_C, G_C, cols, col_ok, DIRECT)
+        p = grad_tile(s, lse_r2, g_r, lse_c2, g_c, HAS_ROW, HAS_COL, DIRECT)
         acc += tl.dot(p.to(k.dtype), k, input_precision=PRECISION)
     tl.store(DQ + rows[:, None] * stride_dq + offs_d[None, :], acc * scale, mask=row_ok[:, None] & d_ok[None, :])
 
@@ -153,16 +202,18 @@ def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ,
 def _lse_bwd_fused_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, DK,
                           n_rows, n_cols, dim, scale_log2, scale, stride_q, stride_k, stride_dq, stride_dk,
                           HAS_EXCL: tl.constexpr, HAS_ROW: tl.constexpr, HAS_COL: tl.constexpr,
-                          PRECISION: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-                          BLOCK_D: tl.constexpr):
+                          PRECISION: tl.constexpr, DIRECT: tl.constexpr, BLOCK_M: tl.constexpr,
+                          BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
     """One pass over the tiles for both gradients: a program owns a block of columns (keys), accumulates
     ``dK = scale * dS^T @ Q`` in registers and adds each tile's ``scale * dS @ K`` into ``DQ`` (fp32, zeroed)
-    atomically. ``dS = g_r[:, None] * P_row + g_c[None, :] * P_col``."""
+    atomically. ``dS`` as in :func:`grad_tile`."""
     _, cols, col_ok, offs_d, d_ok, k = program_block(K, n_cols, dim, stride_k, BLOCK_N, BLOCK_D)
     lse_c2 = tl.zeros([BLOCK_N], tl.float32)
     g_c = tl.zeros([BLOCK_N], tl.float32)
+    lse_r2 = tl.zeros([BLOCK_M], tl.float32)
+    g_r = tl.zeros([BLOCK_M], tl.float32)
     if HAS_COL:
-        lse_c2, g_c = load_stats(LSE_C, G_C, cols, col_ok)
+        lse_c2, g_c = load_grad_stats(LSE_C, G_C, cols, col_ok, DIRECT)
     acc = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     for start in range(0, n_rows, BLOCK_M):
         rows = start + tl.arange(0, BLOCK_M)
@@ -172,13 +223,9 @@ def _lse_bwd_fused_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, DK,
         if HAS_EXCL:
             excl = tl.load(EXCL + rows, mask=row_ok, other=-1)
         s = _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL, PRECISION)  # padded rows: q = 0, no dK
-        p = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)
         if HAS_ROW:
-            lse_r2, g_r = load_stats(LSE_R, G_R, rows, row_ok)
-            p += tl.exp2(s - lse_r2[:, None]) * g_r[:, None]
-        if HAS_COL:
-            p += tl.exp2(s - lse_c2[None, :]) * g_c[None, :]
-        p_op = p.to(k.dtype)
+            lse_r2, g_r = load_grad_stats(LSE_R, G_R, rows, row_ok, DIRECT)
+        p_op = grad_tile(s, lse_r2, g_r, lse_c2, g_c, HAS_ROW, HAS_COL, DIRECT).to(k.dtype)
         acc += tl.dot(tl.trans(p_op), q, input_precision=PRECISION)
         dq = tl.dot(p_op, k, input_precision=PRECISION) * scale
         tl.atomic_add(DQ + rows[:, None] * stride_dq + offs_d[None, :], dq, mask=row_ok[:, None] & d_ok[None, :],
@@ -232,7 +279,7 @@ def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zer
     return launch
 
 
-_KEY = ["n_rows", "n_cols", "dim", "HAS_EXCL"]
+_KEY = ["n_rows", "n_cols", "dim", "HAS_EXCL", "DIRECT"]  # each specialisation tuned on its own
 _FORWARD = launcher(_lse_fwd_kernel, [(128, 64), (128, 128), (64, 64)], [*_KEY, "ONLY_TINY"])
 _FORWARD_COLUMN_SUMS = launcher(_lse_fwd_kernel, [(128, 64), (128, 128), (64, 64)], _KEY, reset_to_zero=["COLSUM"])
 _BACKWARD = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)], [*_KEY, "HAS_ROW", "HAS_COL"])
@@ -248,6 +295,10 @@ BACKWARD = "rows"
 # SimCLR's 2N form (row LSE of Z @ Z^T, diagonal left out): "rows" (the kernels above on (Z, Z)) or "symmetric"
 # (:mod:`._triton_self_lse`, the upper triangle of tiles only); ``SELFSUP_TRITON_SELF`` overrides it.
 SELF = "rows"
+# Where the caller bounds the logits (:func:`.contrastive_lse.direct_exponentials`): "direct" (``2^s`` itself, no
+# running max, one exponential per logit in the backward instead of two) or "online" (as for unbounded logits);
+# ``SELFSUP_TRITON_EXP`` overrides it.
+EXP = "direct"
 
 
 def transpose_exclusion(exclude: torch.Tensor | None, n_cols: int) -> torch.Tensor | None:
@@ -262,17 +313,19 @@ def transpose_exclusion(exclude: torch.Tensor | None, n_cols: int) -> torch.Tens
 
 def _row_lse(a: torch.Tensor, b: torch.Tensor, exclude, scale: float, *, out: torch.Tensor | None = None,
              bound: torch.Tensor | None = None, colsum: torch.Tensor | None = None,
-             only_tiny: bool = False) -> torch.Tensor:
-    """Row LSE of ``scale * a @ b.T`` into ``out`` (new if None); with ``bound`` the column sums are added into
-    ``colsum``; ``only_tiny`` fills only the rows whose ``colsum`` is tiny (see :func:`_lse_fwd_kernel`)."""
+             only_tiny: bool = False, direct: bool = False) -> torch.Tensor:
+    """Row LSE of ``scale * a @ b.T`` into ``out`` (new if None); with ``colsum`` (and ``bound``, unless ``direct``)
+    the column sums are added into ``colsum``; ``only_tiny`` fills only the rows whose ``colsum`` is tiny (see
+    :func:`_lse_fwd_kernel`)."""
     n_rows, dim = a.shape
     lse = _empty(n_rows, device=a.device, dtype=torch.float32) if out is None else out
-    launch = _FORWARD_COLUMN_SUMS if bound is not None else _FORWARD
+    column_sums = colsum is not None and not only_tiny
+    launch = _FORWARD_COLUMN_SUMS if column_sums else _FORWARD
     launch(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),),
            a, b, exclude if exclude is not None else lse, lse, bound if bound is not None else lse,
            colsum if colsum is not None else lse, n_rows, b.shape[0], dim, scale * LOG2E,
            a.stride(0), b.stride(0), HAS_EXCL=exclude is not None, PRECISION=_precision(a.dtype),
-           COLUMN_SUMS=bound is not None, ONLY_TINY=only_tiny, BLOCK_D=_block_d(dim))
+           COLUMN_SUMS=column_sums, ONLY_TINY=only_tiny, DIRECT=direct, BLOCK_D=_block_d(dim))
     return lse
 
 
@@ -283,52 +336,67 @@ def logit_bound_log2(q: torch.Tensor, k: torch.Tensor, scale: float) -> torch.Te
     return (largest * abs(scale) * LOG2E * 1.01 + 1.0).reshape(1)
 
 
-def _fused_forward(q, k, exclude, scale) -> tuple[torch.Tensor, torch.Tensor]:
+def _fused_forward(q, k, exclude, scale, direct: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Row and column LSE from one pass over the tiles; columns whose sum underflowed (their logits all far below
-    the bound: possible only when ``2 * bound`` exceeds ~100, e.g. temperature 0.01) get an exact column pass."""
-    bound = logit_bound_log2(q, k, scale)
+    the bound: possible only when ``2 * bound`` exceeds ~100, e.g. temperature 0.01) get an exact column pass.
+    ``direct``: the column sums of ``2^s`` themselves, nothing underflows, one launch."""
     colsum = torch.zeros(k.shape[0], device=q.device, dtype=torch.float32)
+    if direct:
+        lse_r = _row_lse(q, k, exclude, scale, colsum=colsum, direct=True)
+        return lse_r, colsum.log_()  # -inf where every logit was excluded
+    bound = logit_bound_log2(q, k, scale)
     lse_r = _row_lse(q, k, exclude, scale, bound=bound, colsum=colsum)
     lse_c = (bound + torch.log2(colsum)) * LN2  # tiny sums are overwritten next
     _row_lse(k, q, transpose_exclusion(exclude, k.shape[0]), scale, out=lse_c, colsum=colsum, only_tiny=True)
     return lse_r, lse_c
 
 
-_ALGORITHMS = {"forward": ("rows", "fused"), "backward": ("rows", "fused"), "self": ("rows", "symmetric")}
+_ALGORITHMS = {"forward": ("rows", "fused"), "backward": ("rows", "fused"), "self": ("rows", "symmetric"),
+               "exp": ("direct", "online")}
 
 
 def chosen_algorithm(stage: str) -> str:
     """The algorithm for ``stage``: ``"forward"`` / ``"backward"`` -> ``"rows"`` or ``"fused"``
-    (:data:`FORWARD` / :data:`BACKWARD`), ``"self"`` -> ``"rows"`` or ``"symmetric"`` (:data:`SELF`), unless
-    ``SELFSUP_TRITON_FORWARD`` / ``_BACKWARD`` / ``_SELF`` names one."""
+    (:data:`FORWARD` / :data:`BACKWARD`), ``"self"`` -> ``"rows"`` or ``"symmetric"`` (:data:`SELF`), ``"exp"`` ->
+    ``"direct"`` or ``"online"`` (:data:`EXP`), unless ``SELFSUP_TRITON_FORWARD`` / ``_BACKWARD`` / ``_SELF`` /
+    ``_EXP`` names one."""
     name = f"SELFSUP_TRITON_{stage.upper()}"
-    chosen = os.environ.get(name, {"forward": FORWARD, "backward": BACKWARD, "self": SELF}[stage])
+    chosen = os.environ.get(name, {"forward": FORWARD, "backward": BACKWARD, "self": SELF, "exp": EXP}[stage])
     allowed = _ALGORITHMS[stage]
     if chosen not in allowed:
         raise ValueError(f"{name} must be {' or '.join(map(repr, allowed))}, got {chosen!r}")
     return chosen
 
 
+def use_direct(direct: bool) -> bool:
+    """Direct exponentials where the caller's bound allows them (``direct``) and ``chosen_algorithm("exp")`` agrees."""
+    return direct and chosen_algorithm("exp") == "direct"
+
+
 def lse_forward(q: torch.Tensor, k: torch.Tensor, exclude: torch.Tensor | None, scale: float,
-                need_col: bool, algorithm: str | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+                need_col: bool, algorithm: str | None = None, *,
+                direct: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Row LSE ``(B,)`` and (optionally) column LSE ``(N,)`` of ``scale * q @ k.T``, fp32.
 
     ``algorithm`` (default ``chosen_algorithm("forward")``) for the column LSE: ``"rows"`` runs the row kernel again
     with the operands swapped (every tile computed twice); ``"fused"`` takes both from one pass
-    (:func:`_fused_forward`).
+    (:func:`_fused_forward`). ``direct``: the logits are bounded (:func:`use_direct`), no running max.
     """
+    direct = use_direct(direct)
     if not need_col:
-        return _row_lse(q, k, exclude, scale), None
+        return _row_lse(q, k, exclude, scale, direct=direct), None
     algorithm = algorithm or chosen_algorithm("forward")
     if algorithm == "fused":
-        return _fused_forward(q, k, exclude, scale)
+        return _fused_forward(q, k, exclude, scale, direct)
     if algorithm != "rows":
         raise ValueError(f"algorithm must be 'rows' or 'fused', got {algorithm!r}")
-    return _row_lse(q, k, exclude, scale), _row_lse(k, q, transpose_exclusion(exclude, k.shape[0]), scale)
+    return (_row_lse(q, k, exclude, scale, direct=direct),
+            _row_lse(k, q, transpose_exclusion(exclude, k.shape[0]), scale, direct=direct))
 
 
-def _grad_rows(a, b, exclude, scale, row_stats, col_stats) -> torch.Tensor:
-    """``scale * dS @ b`` for ``dS`` built from (lse, g) of a's rows and/or b's rows (as columns)."""
+def _grad_rows(a, b, exclude, scale, row_stats, col_stats, direct: bool = False) -> torch.Tensor:
+    """``scale * dS @ b`` for ``dS`` built from (lse, g) of a's rows and/or b's rows (as columns); ``direct``:
+    (lse, weights ``g * e^-lse``) instead."""
     n_rows, dim = a.shape
     out = _empty(n_rows, dim, device=a.device, dtype=torch.float32)
     lse_r, g_r = row_stats if row_stats is not None else (out, out)
@@ -337,12 +405,12 @@ def _grad_rows(a, b, exclude, scale, row_stats, col_stats) -> torch.Tensor:
               a, b, exclude if exclude is not None else out, lse_r, lse_c, g_r, g_c, out,
               n_rows, b.shape[0], dim, scale * LOG2E, scale, a.stride(0), b.stride(0), out.stride(0),
               HAS_EXCL=exclude is not None, HAS_ROW=row_stats is not None, HAS_COL=col_stats is not None,
-              PRECISION=_precision(a.dtype), BLOCK_D=_block_d(dim))
+              PRECISION=_precision(a.dtype), DIRECT=direct, BLOCK_D=_block_d(dim))
     return out
 
 
-def _grad_fused(q, k, exclude, scale, rows, cols) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(dq, dk)`` from one pass over the tiles (:func:`_lse_bwd_fused_kernel`)."""
+def _grad_fused(q, k, exclude, scale, rows, cols, direct: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(dq, dk)`` from one pass over the tiles (:func:`_lse_bwd_fused_kernel`); stats as in :func:`_grad_rows`."""
     (n_rows, dim), n_cols = q.shape, k.shape[0]
     dq = torch.zeros(n_rows, dim, device=q.device, dtype=torch.float32)  # accumulated atomically
     dk = _empty(n_cols, dim, device=q.device, dtype=torch.float32)
@@ -352,25 +420,36 @@ def _grad_fused(q, k, exclude, scale, rows, cols) -> tuple[torch.Tensor, torch.T
                     q, k, exclude if exclude is not None else dk, lse_r, lse_c, g_r, g_c, dq, dk,
                     n_rows, n_cols, dim, scale * LOG2E, scale, q.stride(0), k.stride(0), dq.stride(0), dk.stride(0),
                     HAS_EXCL=exclude is not None, HAS_ROW=rows is not None, HAS_COL=cols is not None,
-                    PRECISION=_precision(q.dtype), BLOCK_D=_block_d(dim))
+                    PRECISION=_precision(q.dtype), DIRECT=direct, BLOCK_D=_block_d(dim))
     return dq, dk
 
 
-def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | None = None):
+def direct_weights(lse: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """``g * e^-lse``: with it a tile's share of the gradient is ``2^s * w`` (one exponential per logit)."""
+    return g * torch.exp(-lse)
+
+
+def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | None = None, *,
+                 direct: bool = False):
     """``dq (B, D)``, ``dk (N, D)`` in fp32 for upstream gradients ``g_r (B,)`` and ``g_c (N,)``.
 
     ``algorithm`` (default ``chosen_algorithm("backward")``): ``"rows"`` launches the row kernel twice (for dQ, then
     with the operands swapped for dK), computing every tile twice (8 B N D FLOPs of matmul); ``"fused"`` computes
     each tile once for both (6 B N D), at the price of ``N / BLOCK_N * B * D`` fp32 atomic adds into dQ, whose
-    summation order then varies from run to run.
+    summation order then varies from run to run. ``direct``: the logits are bounded (:func:`use_direct`), one
+    exponential per logit instead of two.
     """
     algorithm = algorithm or chosen_algorithm("backward")
+    direct = use_direct(direct)
+    if direct:
+        g_r = direct_weights(lse_r, g_r)
+        g_c = direct_weights(lse_c, g_c) if lse_c is not None else None
     rows = (lse_r, g_r)
     cols = (lse_c, g_c) if lse_c is not None else None
     if algorithm == "fused":
-        return _grad_fused(q, k, exclude, scale, rows, cols)
+        return _grad_fused(q, k, exclude, scale, rows, cols, direct)
     if algorithm != "rows":
         raise ValueError(f"algorithm must be 'rows' or 'fused', got {algorithm!r}")
-    dq = _grad_rows(q, k, exclude, scale, rows, cols)
-    dk = _grad_rows(k, q, transpose_exclusion(exclude, k.shape[0]), scale, cols, rows)
+    dq = _grad_rows(q, k, exclude, scale, rows, cols, direct)
+    dk = _grad_rows(k, q, transpose_exclusion(exclude, k.shape[0]), scale, cols, rows, direct)
     return dq, dk

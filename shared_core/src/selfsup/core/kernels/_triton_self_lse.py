@@ -29,11 +29,14 @@ from selfsup.core.kernels._triton_lse import (
     _precision,
     _row_lse,
     _tile_logits,
+    direct_weights,
+    grad_tile,
     launcher,
     load_block,
-    load_stats,
+    load_grad_stats,
     logit_bound_log2,
     program_block,
+    use_direct,
 )
 
 _empty = torch.empty  # output allocator (tests poison it)
@@ -44,12 +47,14 @@ TINY_ROW_SUM = 2.0 ** -100
 
 @triton.jit
 def _self_lse_fwd_kernel(Z, BOUND, ROWSUM, n, dim, scale_log2, stride, PRECISION: tl.constexpr,
-                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+                         DIRECT: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
     """``ROWSUM[i] += sum_{j != i} 2^(s_ij - bound)`` over the tiles (I, J >= I) of row block I (``ROWSUM``
-    zeroed)."""
+    zeroed); ``DIRECT``: ``2^s_ij`` itself (bounded logits, ``BOUND`` not read)."""
     tl.static_assert(BLOCK_M == BLOCK_N, "symmetric tiles are square")
     first, rows, row_ok, offs_d, d_ok, zi = program_block(Z, n, dim, stride, BLOCK_M, BLOCK_D)
-    bound = tl.load(BOUND)
+    bound = 0.0
+    if not DIRECT:
+        bound = tl.load(BOUND)
     acc = tl.zeros([BLOCK_M], tl.float32)
     for start in range(first, n, BLOCK_N):
         cols = start + tl.arange(0, BLOCK_N)
@@ -65,21 +70,21 @@ def _self_lse_fwd_kernel(Z, BOUND, ROWSUM, n, dim, scale_log2, stride, PRECISION
 
 @triton.jit
 def _self_lse_bwd_kernel(Z, LSE, G, DZ, n, dim, scale_log2, scale, stride, stride_dz, PRECISION: tl.constexpr,
-                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+                         DIRECT: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
     """``DZ += scale * A @ Z`` (``DZ`` zeroed) over the tiles (I, J >= I) of row block I, with
-    ``A_ij = g_i 2^(s_ij - lse_i) + g_j 2^(s_ij - lse_j)`` (base 2, zero on the diagonal)."""
+    ``A_ij = g_i 2^(s_ij - lse_i) + g_j 2^(s_ij - lse_j)`` (base 2, zero on the diagonal; :func:`grad_tile`,
+    ``DIRECT`` included)."""
     tl.static_assert(BLOCK_M == BLOCK_N, "symmetric tiles are square")
     first, rows, row_ok, offs_d, d_ok, zi = program_block(Z, n, dim, stride, BLOCK_M, BLOCK_D)
-    lse_i, g_i = load_stats(LSE, G, rows, row_ok)
+    lse_i, g_i = load_grad_stats(LSE, G, rows, row_ok, DIRECT)
     acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
     for start in range(first, n, BLOCK_N):
         cols = start + tl.arange(0, BLOCK_N)
         col_ok = cols < n
         zj = load_block(Z, cols, col_ok, offs_d, d_ok, stride)
-        lse_j, g_j = load_stats(LSE, G, cols, col_ok)
+        lse_j, g_j = load_grad_stats(LSE, G, cols, col_ok, DIRECT)
         s = _tile_logits(zi, zj, cols, col_ok, rows, scale_log2, True, PRECISION)
-        a = tl.exp2(s - lse_i[:, None]) * g_i[:, None] + tl.exp2(s - lse_j[None, :]) * g_j[None, :]
-        a_op = a.to(zj.dtype)
+        a_op = grad_tile(s, lse_i, g_i, lse_j, g_j, True, True, DIRECT).to(zj.dtype)
         acc += tl.dot(a_op, zj, input_precision=PRECISION)
         dzj = tl.dot(tl.trans(a_op), zi, input_precision=PRECISION) * scale  # padded rows: z = 0, nothing
         tl.atomic_add(DZ + cols[:, None] * stride_dz + offs_d[None, :], dzj,
@@ -89,18 +94,22 @@ def _self_lse_bwd_kernel(Z, LSE, G, DZ, n, dim, scale_log2, scale, stride, strid
 
 
 _SQUARE = [(64, 64), (128, 128)]
-_FORWARD = launcher(_self_lse_fwd_kernel, _SQUARE, ["n", "dim"], reset_to_zero=["ROWSUM"])
-_BACKWARD = launcher(_self_lse_bwd_kernel, _SQUARE, ["n", "dim"], reset_to_zero=["DZ"])
+_FORWARD = launcher(_self_lse_fwd_kernel, _SQUARE, ["n", "dim", "DIRECT"], reset_to_zero=["ROWSUM"])
+_BACKWARD = launcher(_self_lse_bwd_kernel, _SQUARE, ["n", "dim", "DIRECT"], reset_to_zero=["DZ"])
 
 
-def self_lse_forward(z: torch.Tensor, scale: float) -> torch.Tensor:
-    """``lse (N,)`` fp32: ``lse_i = log sum_{j != i} exp(scale * z_i . z_j)`` for ``z (N, D)``, N >= 2."""
+def self_lse_forward(z: torch.Tensor, scale: float, *, direct: bool = False) -> torch.Tensor:
+    """``lse (N,)`` fp32: ``lse_i = log sum_{j != i} exp(scale * z_i . z_j)`` for ``z (N, D)``, N >= 2.
+    ``direct``: the logits are bounded (:func:`._triton_lse.use_direct`), sums of ``2^s`` themselves."""
     n, dim = z.shape
-    bound = logit_bound_log2(z, z, scale)
+    direct = use_direct(direct)
     rowsum = torch.zeros(n, device=z.device, dtype=torch.float32)  # accumulated atomically
+    bound = rowsum if direct else logit_bound_log2(z, z, scale)
     _FORWARD(lambda meta: (triton.cdiv(n, meta["BLOCK_M"]),), z, bound, rowsum, n, dim, scale * LOG2E,
-             z.stride(0), PRECISION=_precision(z.dtype), BLOCK_D=_block_d(dim))
+             z.stride(0), PRECISION=_precision(z.dtype), DIRECT=direct, BLOCK_D=_block_d(dim))
     lse = _empty(n, device=z.device, dtype=torch.float32)
+    if direct:
+        return torch.log(rowsum, out=lse)
     torch.mul(bound + torch.log2(rowsum), LN2, out=lse)  # the underflowed rows are overwritten next
     diagonal = torch.arange(n, device=z.device, dtype=torch.int32)
     # _row_lse's ONLY_TINY recomputes the rows whose "column sum" is below 2^-100, i.e. rowsum < n * 2^-100
@@ -108,10 +117,13 @@ def self_lse_forward(z: torch.Tensor, scale: float) -> torch.Tensor:
     return lse
 
 
-def self_lse_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """``dz (N, D)`` fp32 for upstream ``g (N,)``."""
+def self_lse_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor, *,
+                      direct: bool = False) -> torch.Tensor:
+    """``dz (N, D)`` fp32 for upstream ``g (N,)``; ``direct`` as in :func:`self_lse_forward`."""
     n, dim = z.shape
+    direct = use_direct(direct)
     dz = torch.zeros(n, dim, device=z.device, dtype=torch.float32)  # accumulated atomically
-    _BACKWARD(lambda meta: (triton.cdiv(n, meta["BLOCK_M"]),), z, lse, g, dz, n, dim, scale * LOG2E, scale,
-              z.stride(0), dz.stride(0), PRECISION=_precision(z.dtype), BLOCK_D=_block_d(dim))
+    _BACKWARD(lambda meta: (triton.cdiv(n, meta["BLOCK_M"]),), z, lse, direct_weights(lse, g) if direct else g, dz,
+              n, dim, scale * LOG2E, scale, z.stride(0), dz.stride(0), PRECISION=_precision(z.dtype), DIRECT=direct,
+              BLOCK_D=_block_d(dim))
     return dz

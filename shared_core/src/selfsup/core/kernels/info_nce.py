@@ -50,18 +50,19 @@ def info_nce(query: torch.Tensor, key: torch.Tensor, temperature: float = 0.1, *
         neg = neg.to(q.dtype)
     positive = _positive(q, k, scale)
     gathering = gather and distributed.is_distributed()
+    bounded = {"backend": backend, "max_logit": scale if normalize else None}  # |cosine| <= 1
 
     def with_negatives(lse: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        return lse if neg is None else torch.logaddexp(lse, contrastive_lse(rows, neg, scale, backend=backend))
+        return lse if neg is None else torch.logaddexp(lse, contrastive_lse(rows, neg, scale, **bounded))
 
     if symmetric and not gathering:
-        lse_q, lse_k = contrastive_lse(q, k, scale, columns=True, backend=backend)
+        lse_q, lse_k = contrastive_lse(q, k, scale, columns=True, **bounded)
         return 0.5 * ((with_negatives(lse_q, q) - positive).mean() + (with_negatives(lse_k, k) - positive).mean())
     k_all = distributed.gather(k) if gathering else k
-    loss = (with_negatives(contrastive_lse(q, k_all, scale, backend=backend), q) - positive).mean()
+    loss = (with_negatives(contrastive_lse(q, k_all, scale, **bounded), q) - positive).mean()
     if symmetric:
         q_all = distributed.gather(q)
-        lse_k = with_negatives(contrastive_lse(k, q_all, scale, backend=backend), k)
+        lse_k = with_negatives(contrastive_lse(k, q_all, scale, **bounded), k)
         loss = 0.5 * (loss + (lse_k - positive).mean())
     return loss
 
@@ -78,8 +79,9 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, gat
         keys = torch.cat([distributed.gather(z1), distributed.gather(z2)])
         n, start = keys.shape[0] // 2, distributed.rank() * b
         rows = torch.arange(b, device=z1.device) + start
-        lse = contrastive_lse(queries, keys, scale, exclude=torch.cat([rows, rows + n]), backend=backend)
+        lse = contrastive_lse(queries, keys, scale, exclude=torch.cat([rows, rows + n]), backend=backend,
+                              max_logit=scale)  # unit vectors: |logit| <= scale
     else:  # keys = queries: the logits are symmetric, half of them suffice
-        lse = self_contrastive_lse(queries, scale, backend=backend)
+        lse = self_contrastive_lse(queries, scale, backend=backend, max_logit=scale)
     positive = _positive(z1, z2, scale)
     return (lse - torch.cat([positive, positive])).mean()

@@ -11,21 +11,22 @@ from __future__ import annotations
 import torch
 
 from selfsup.core.kernels import _chunked_self_lse
-from selfsup.core.kernels.contrastive_lse import Backend, autocast_off, resolve_backend
+from selfsup.core.kernels.contrastive_lse import Backend, autocast_off, direct_exponentials, resolve_backend
 
 
-def _triton_rows_forward(z: torch.Tensor, scale: float) -> torch.Tensor:
+def _triton_rows_forward(z: torch.Tensor, scale: float, *, direct: bool = False) -> torch.Tensor:
     from selfsup.core.kernels import _triton_lse
 
     diagonal = torch.arange(z.shape[0], device=z.device, dtype=torch.int32)
-    return _triton_lse.lse_forward(z, z, diagonal, scale, False)[0]
+    return _triton_lse.lse_forward(z, z, diagonal, scale, False, direct=direct)[0]
 
 
-def _triton_rows_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+def _triton_rows_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor, *,
+                          direct: bool = False) -> torch.Tensor:
     from selfsup.core.kernels import _triton_lse
 
     diagonal = torch.arange(z.shape[0], device=z.device, dtype=torch.int32)
-    dq, dk = _triton_lse.lse_backward(z, z, diagonal, scale, lse, None, g, None)
+    dq, dk = _triton_lse.lse_backward(z, z, diagonal, scale, lse, None, g, None, direct=direct)
     return dq.add_(dk)
 
 
@@ -44,30 +45,31 @@ def _implementation(backend: str):
 
 class _SelfLSE(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, z, scale, backend):  # type: ignore[override]
+    def forward(ctx, z, scale, backend, direct):  # type: ignore[override]
         forward, backward = _implementation(backend)
         z = z.contiguous()
         with autocast_off(z):
-            lse = forward(z, scale)
+            lse = forward(z, scale, direct=direct)
         ctx.save_for_backward(z, lse)
-        ctx.scale, ctx.backward_fn = scale, backward
+        ctx.scale, ctx.backward_fn, ctx.direct = scale, backward, direct
         return lse
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
         z, lse = ctx.saved_tensors
         with autocast_off(z):
-            dz = ctx.backward_fn(z, ctx.scale, lse, g.contiguous().to(lse.dtype))
-        return dz.to(z.dtype), None, None
+            dz = ctx.backward_fn(z, ctx.scale, lse, g.contiguous().to(lse.dtype), direct=ctx.direct)
+        return dz.to(z.dtype), None, None, None
 
 
-def self_contrastive_lse(z: torch.Tensor, scale: float, *, backend: Backend = "auto") -> torch.Tensor:
+def self_contrastive_lse(z: torch.Tensor, scale: float, *, backend: Backend = "auto",
+                         max_logit: float | None = None) -> torch.Tensor:
     """``lse (N,)``: ``lse_i = log sum_{j != i} exp(scale * z_i . z_j)`` in linear memory.
 
     Args:
         z: ``(N, D)`` embeddings, N >= 2 (fp32/bf16/fp16; float64 on ``chunked``).
         scale: multiplier of the dot products (``1 / temperature``).
-        backend: as in :func:`selfsup.core.kernels.contrastive_lse`.
+        backend, max_logit: as in :func:`selfsup.core.kernels.contrastive_lse`.
 
     Returns:
         ``(N,)`` fp32 (float64 for float64 input).
@@ -77,4 +79,4 @@ def self_contrastive_lse(z: torch.Tensor, scale: float, *, backend: Backend = "a
     if z.shape[0] < 2:
         raise ValueError(f"z needs at least 2 rows (each row's sum leaves itself out), got {z.shape[0]}")
     chosen = resolve_backend(backend, z.device, z.dtype, z.shape[0] * z.shape[0])
-    return _SelfLSE.apply(z, float(scale), chosen)
+    return _SelfLSE.apply(z, float(scale), chosen, direct_exponentials(max_logit))
