@@ -72,6 +72,8 @@ CASES = {
         {"queue": None}),
     "kernels.nt_xent (chunked)": Case(
         _pair, lambda p, b, g, s: kernels.nt_xent(*p(b["x1"], b["x2"]), 0.5, gather=g, backend="chunked")),
+    "kernels.nt_xent at temperature 0.02 (chunked, running max: 1/T is past DIRECT_MAX_LOGIT)": Case(
+        _pair, lambda p, b, g, s: kernels.nt_xent(*p(b["x1"], b["x2"]), 0.02, gather=g, backend="chunked")),
     "dcl": Case(_pair, lambda p, b, g, s: obj.dcl(*p(b["x1"], b["x2"]), 0.1, gather=g)),
     "dclw": Case(_pair, lambda p, b, g, s: obj.dclw(*p(b["x1"], b["x2"]), 0.1, gather=g)),
     "supcon": Case(

@@ -14,10 +14,12 @@ AUTOCAST = torch.autocast
 
 
 class _ForcedBF16(AUTOCAST):
-    """``torch.autocast`` that is always on, in bf16 (what every autocast region of the suite does on CUDA)."""
+    """``torch.autocast`` on, in bf16, wherever the suite asks for a bf16 region (``enabled=device.type == "cuda"``: on
+    on CUDA); a region that only turns autocast off (no dtype: the fused kernels, which pick their own precision)
+    stays off, as it does on CUDA."""
 
     def __init__(self, device_type, dtype=None, enabled=True, cache_enabled=None):
-        super().__init__(device_type, dtype=torch.bfloat16, enabled=True)
+        super().__init__(device_type, dtype=torch.bfloat16, enabled=enabled or dtype is not None)
 
 
 @pytest.fixture
