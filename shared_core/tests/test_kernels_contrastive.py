@@ -148,6 +148,20 @@ def test_chunked_path_is_exact_in_float64_with_tiny_chunks(direct):
         torch.testing.assert_close(got, expected.detach(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("self_similarity", [False, True])
+def test_a_max_logit_far_below_the_logits_is_named(self_similarity):
+    """Repeated rows of norm 10 at scale 1 give logits of 100, past exp's fp32 range; a caller claiming they are
+    bounded by 1 gets an error naming max_logit, not an infinite loss and NaN gradients."""
+    u = torch.nn.functional.normalize(torch.randn(3, 4), dim=1) * 10
+    z = torch.cat([u, u])
+    with pytest.raises(ValueError, match="max_logit is below"):
+        if self_similarity:
+            kernels.self_contrastive_lse(z, 1.0, backend="chunked", max_logit=1.0)
+        else:
+            kernels.contrastive_lse(z, z, 1.0, columns=True, backend="chunked", max_logit=1.0)
+    assert torch.isfinite(kernels.contrastive_lse(z, z, 1.0, backend="chunked")).all()  # unbounded: running max
+
+
 def test_bounded_logits_take_direct_exponentials_only_where_that_is_safe(monkeypatch):
     """The losses pass ``max_logit`` for unit vectors (|logit| <= scale); the direct path is taken up to
     DIRECT_MAX_LOGIT, so at temperature 0.1 but not at 0.01, nor for unnormalised inputs (no bound known)."""

@@ -57,6 +57,15 @@ def merge_online(m: torch.Tensor, total: torch.Tensor, s: torch.Tensor, dim: int
     m.copy_(new_m)
 
 
+def check_no_overflow(*lses: torch.Tensor | None) -> None:
+    """After direct exponentials: an LSE of +inf means some ``exp(logit)`` overflowed, i.e. the caller's
+    ``max_logit`` was far below the real logits (by e^88 in fp32); named here instead of a NaN gradient later."""
+    for lse in lses:
+        if lse is not None and bool((lse == float("inf")).any()):
+            raise ValueError("exp(logit) overflowed: max_logit is below the logits' magnitude "
+                             "(pass max_logit=None when the logits are not bounded)")
+
+
 def _compute_dtype(q: torch.Tensor) -> torch.dtype:
     return torch.float64 if q.dtype == torch.float64 else torch.float32
 
@@ -80,7 +89,9 @@ def lse_forward(q, k, exclude, scale, need_col, chunk: int | None = None, *, dir
             torch.log(e.sum(dim=1), out=lse_r[start:stop])
             if need_col:
                 col_l += e.sum(dim=0)
-        return lse_r, col_l.log_() if need_col else None
+        lse_c = col_l.log_() if need_col else None
+        check_no_overflow(lse_r, lse_c)
+        return lse_r, lse_c
     col_m = torch.full((n_cols,), float("-inf"), dtype=dtype, device=q.device)
     col_l = torch.zeros(n_cols, dtype=dtype, device=q.device)
     for start in range(0, n_rows, chunk):

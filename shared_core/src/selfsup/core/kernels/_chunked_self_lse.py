@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from selfsup.core.kernels._chunked_lse import _compute_dtype, exp_, merge_online
+from selfsup.core.kernels._chunked_lse import _compute_dtype, check_no_overflow, exp_, merge_online
 
 _empty = torch.empty  # output allocator (tests poison it)
 
@@ -53,7 +53,8 @@ def self_lse_forward(z: torch.Tensor, scale: float, tile: int | None = None, *, 
             total[rows] += e.sum(dim=1)
             if rows != cols:
                 total[cols] += e.sum(dim=0)
-        return torch.log(total, out=lse)
+        check_no_overflow(torch.log(total, out=lse))
+        return lse
     m = torch.full((n,), float("-inf"), dtype=dtype, device=z.device)
     for rows, cols in _blocks(n, tile):
         s = _block_logits(zc, rows, cols, scale)

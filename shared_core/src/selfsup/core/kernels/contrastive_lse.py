@@ -120,6 +120,8 @@ def contrastive_lse(q: torch.Tensor, k: torch.Tensor, scale: float, *, columns: 
         max_logit: an upper bound of every ``|scale * q_i . k_j|`` that the caller knows, e.g. ``scale`` for
             L2-normalised rows; up to :data:`DIRECT_MAX_LOGIT` the exponentials are taken directly (fewer, no
             running max). ``None``: numerically safe at any scale (running max, exponents relative to the LSE).
+            A bound far below the real logits overflows ``exp``: the chunked path raises then; on Triton (no
+            host sync) the LSE comes back ``inf``.
 
     Returns:
         ``lse_rows (B,)`` or ``(lse_rows (B,), lse_cols (N,))``, fp32 (float64 for float64 input).
