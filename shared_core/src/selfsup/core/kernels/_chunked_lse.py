@@ -66,6 +66,12 @@ def check_no_overflow(*lses: torch.Tensor | None) -> None:
                              "(pass max_logit=None when the logits are not bounded)")
 
 
+def direct_weights(lse: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """``g * e^-lse``: with direct exponentials a logit's share of the gradient is ``exp(s) * w`` (one exponential
+    per logit); used by the chunked and the Triton paths."""
+    return g * torch.exp(-lse)
+
+
 def _compute_dtype(q: torch.Tensor) -> torch.dtype:
     return torch.float64 if q.dtype == torch.float64 else torch.float32
 
@@ -122,8 +128,8 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, chunk: int | None
     dq = _empty(q.shape, dtype=dtype, device=q.device)
     dk = torch.zeros(k.shape, dtype=dtype, device=q.device)
     if direct:
-        w_r = g_r * torch.exp(-lse_r)
-        w_c = g_c * torch.exp(-lse_c) if lse_c is not None else None
+        w_r = direct_weights(lse_r, g_r)
+        w_c = direct_weights(lse_c, g_c) if lse_c is not None else None
         weights = _empty(min(chunk, n_rows), n_cols, dtype=dtype, device=q.device) if w_c is not None else None
     for start in range(0, n_rows, chunk):
         stop = min(start + chunk, n_rows)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from selfsup.core.kernels._chunked_lse import _compute_dtype, check_no_overflow, exp_, merge_online
+from selfsup.core.kernels._chunked_lse import _compute_dtype, check_no_overflow, direct_weights, exp_, merge_online
 
 _empty = torch.empty  # output allocator (tests poison it)
 
@@ -75,7 +75,7 @@ def self_lse_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch
     n = z.shape[0]
     tile = tile or _tile_size(n)
     dz = torch.zeros(z.shape, dtype=dtype, device=z.device)
-    w = g * torch.exp(-lse) if direct else None
+    w = direct_weights(lse, g) if direct else None
     for rows, cols in _blocks(n, tile):
         s = _block_logits(zc, rows, cols, scale)
         if direct:

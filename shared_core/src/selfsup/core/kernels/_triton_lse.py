@@ -36,6 +36,8 @@ import torch
 import triton
 import triton.language as tl
 
+from selfsup.core.kernels._chunked_lse import direct_weights
+
 _empty = torch.empty  # output allocator (tests poison it)
 
 LOG2E = 1.4426950408889634
@@ -422,11 +424,6 @@ def _grad_fused(q, k, exclude, scale, rows, cols, direct: bool = False) -> tuple
                     HAS_EXCL=exclude is not None, HAS_ROW=rows is not None, HAS_COL=cols is not None,
                     PRECISION=_precision(q.dtype), DIRECT=direct, BLOCK_D=_block_d(dim))
     return dq, dk
-
-
-def direct_weights(lse: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """``g * e^-lse``: with it a tile's share of the gradient is ``2^s * w`` (one exponential per logit)."""
-    return g * torch.exp(-lse)
 
 
 def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | None = None, *,
