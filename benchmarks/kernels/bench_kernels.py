@@ -110,14 +110,20 @@ def with_triton(settings: dict[str, str], fn):
 # Triton variants timed at every InfoNCE shape: (label, algorithms); the first is the default.
 # "online exponentials" is the default of the earlier tables (kernels-h100-run*.md): a running max, and two
 # exponentials per logit in the backward, where the losses' unit vectors now take one (SELFSUP_TRITON_EXP).
-TRITON_VARIANTS = [("selfsup triton", {"FORWARD": "rows", "BACKWARD": "rows", "EXP": "direct"}),
-                   ("selfsup triton, online exponentials", {"FORWARD": "rows", "BACKWARD": "rows", "EXP": "online"}),
-                   ("selfsup triton, one-pass forward", {"FORWARD": "fused", "BACKWARD": "rows", "EXP": "direct"}),
-                   ("selfsup triton, fused backward", {"FORWARD": "rows", "BACKWARD": "fused", "EXP": "direct"}),
+# "PyTorch normalisation": F.normalize and the positive logits in PyTorch, as in those tables, instead of one fused
+# kernel forward and one per view backward (SELFSUP_TRITON_NORMALIZE, benchmarks/results/kernels-step-ops.md).
+_DEFAULT = {"FORWARD": "rows", "BACKWARD": "rows", "EXP": "direct", "NORMALIZE": "fused"}
+TRITON_VARIANTS = [("selfsup triton", _DEFAULT),
+                   ("selfsup triton, online exponentials", {**_DEFAULT, "EXP": "online"}),
+                   ("selfsup triton, PyTorch normalisation", {**_DEFAULT, "NORMALIZE": "torch"}),
+                   ("selfsup triton, one-pass forward", {**_DEFAULT, "FORWARD": "fused"}),
+                   ("selfsup triton, fused backward", {**_DEFAULT, "BACKWARD": "fused"}),
                    ("selfsup triton, one-pass forward + fused backward",
-                    {"FORWARD": "fused", "BACKWARD": "fused", "EXP": "direct"})]
+                    {**_DEFAULT, "FORWARD": "fused", "BACKWARD": "fused"})]
 # ... and at every SimCLR 2N-form shape.
-SELF_VARIANTS = [("selfsup triton", {"SELF": "rows"}), ("selfsup triton, symmetric", {"SELF": "symmetric"})]
+SELF_VARIANTS = [("selfsup triton", {"SELF": "rows", "NORMALIZE": "fused"}),
+                 ("selfsup triton, PyTorch normalisation", {"SELF": "rows", "NORMALIZE": "torch"}),
+                 ("selfsup triton, symmetric", {"SELF": "symmetric", "NORMALIZE": "fused"})]
 
 
 def _loss_and_backward(loss_fn):

@@ -10,7 +10,8 @@ export SELFSUP_CACHE=/tmp/selfsup-cache
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
 python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"
 SELFSUP_TRITON_AUTOTUNE=0 python3 -m pytest -q -p no:cacheprovider shared_core/tests/test_kernels_contrastive.py \
-    shared_core/tests/test_kernels_self_lse.py shared_core/tests/test_kernels_prototype_head.py 2>&1 | tee "$OUT/kernels-pytest.txt" | tail -3
+    shared_core/tests/test_kernels_self_lse.py shared_core/tests/test_kernels_unit_pair.py \
+    shared_core/tests/test_kernels_prototype_head.py 2>&1 | tee "$OUT/kernels-pytest.txt" | tail -3
 python3 benchmarks/kernels/profile_contrastive.py --n 32768 --d 256 2>&1 | tee "$OUT/kernels-profile.txt"
 python3 benchmarks/kernels/bench_kernels.py --device cuda --output "$OUT" "$@" 2>&1 | tee "$OUT/kernels-bench-log.txt" \
     | grep -v '^{'

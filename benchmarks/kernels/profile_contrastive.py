@@ -4,8 +4,9 @@ Prints, for bf16 q, k of shape (N, D): the forward (row LSE; row and column LSE)
 row kernel (dQ), the whole backward (dQ and dK) by two row-kernel launches and by the fused one-pass kernel,
 each with its TFLOP/s (counting the matmul FLOPs each really does) and the autotuner's choice; the same for
 SimCLR's 2N form by the row kernels on (Z, Z) and by the symmetric kernels; each stage again with direct
-exponentials (the unit vectors' bound: no running max, one exponential per logit in the backward); then the whole
-step for every Triton variant of the benchmark.
+exponentials (the unit vectors' bound: no running max, one exponential per logit in the backward); the losses'
+prologue (normalisation, positive logits) fused and in PyTorch; then the whole step for every Triton variant of the
+benchmark.
 
     python benchmarks/kernels/profile_contrastive.py --n 32768 --d 256
 """
@@ -57,6 +58,7 @@ def main() -> None:
         ms = gpu_time_ms(fn)
         print(f"{name:34s} {ms:8.3f} ms  {factor * n * n * d / ms / 1e9:7.1f} TFLOP/s (counting {factor}N^2D)")
     self_stages(n, d, scale)
+    prologue_stages(n, d, scale)
     for label, launch in (("forward", T._FORWARD), ("backward", T._BACKWARD), ("fused backward", T._BACKWARD_FUSED),
                           ("symmetric forward", S._FORWARD), ("symmetric backward", S._BACKWARD)):
         tuned = getattr(launch, "tuned", None)
@@ -66,7 +68,8 @@ def main() -> None:
 
 def self_stages(n: int, d: int, scale: float) -> None:
     """SimCLR's 2N form over n embeddings: the row LSE of Z @ Z^T (diagonal out) and its gradient, by the row
-    kernels on (Z, Z) and by the symmetric kernels (upper triangle of tiles), TFLOP/s counting what each does."""
+    kernels on (Z, Z) (the backward: one launch, each tile's row and column terms together) and by the symmetric
+    kernels (upper triangle of tiles), TFLOP/s counting what each does."""
     z = torch.nn.functional.normalize(torch.randn(n, d, device="cuda"), dim=1).bfloat16()
     diagonal = torch.arange(n, device="cuda", dtype=torch.int32)
     lse = S.self_lse_forward(z, scale)
@@ -74,17 +77,46 @@ def self_stages(n: int, d: int, scale: float) -> None:
     stages = {
         "2N form forward, rows (Z, Z)": (lambda: T.lse_forward(z, z, diagonal, scale, False), 2),
         "2N form forward, symmetric": (lambda: S.self_lse_forward(z, scale), 1),
-        "2N form backward, rows (Z, Z)": (lambda: T.lse_backward(z, z, diagonal, scale, lse, None, g, None), 8),
+        "2N form backward, rows (Z, Z)": (lambda: T.self_grad_rows(z, diagonal, scale, lse, g), 4),
         "2N form backward, symmetric": (lambda: S.self_lse_backward(z, scale, lse, g), 3),
         "2N form forward, rows, direct": (lambda: T.lse_forward(z, z, diagonal, scale, False, direct=True), 2),
         "2N form forward, symmetric, direct": (lambda: S.self_lse_forward(z, scale, direct=True), 1),
-        "2N form backward, rows, direct": (
-            lambda: T.lse_backward(z, z, diagonal, scale, lse, None, g, None, direct=True), 8),
+        "2N form backward, rows, direct": (lambda: T.self_grad_rows(z, diagonal, scale, lse, g, direct=True), 4),
         "2N form backward, symmetric, direct": (lambda: S.self_lse_backward(z, scale, lse, g, direct=True), 3),
     }
     for name, (fn, factor) in stages.items():
         ms = gpu_time_ms(fn)
         print(f"{name:34s} {ms:8.3f} ms  {factor * n * n * d / ms / 1e9:7.1f} TFLOP/s (counting {factor}N^2D)")
+
+
+def prologue_stages(n: int, d: int, scale: float) -> None:
+    """The losses' prologue (:func:`selfsup.core.kernels.unit_pair.unit_pair`: both views L2-normalised, positive
+    logits, finiteness check) forward, and forward + backward, fused in Triton and in PyTorch; GB/s counting the
+    fused kernels' traffic (forward: read and write both views; backward: read x, its gradient and the other view,
+    write dx, per view)."""
+    from bench_kernels import with_triton
+
+    from selfsup.core.kernels.unit_pair import unit_pair
+
+    a = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    b = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    grads = (torch.randn(n, d, device="cuda", dtype=torch.bfloat16),
+             torch.randn(n, d, device="cuda", dtype=torch.bfloat16), torch.randn(n, device="cuda"))
+
+    def forward():
+        with torch.no_grad():
+            unit_pair(a, b, scale, backend="triton")
+
+    def both():
+        a.grad = b.grad = None
+        torch.autograd.backward(unit_pair(a, b, scale, backend="triton"), grads)
+
+    size = n * d * 2
+    for prologue in ("fused", "torch"):
+        for name, fn, moved in (("forward", forward, 4 * size), ("forward + backward", both, 12 * size)):
+            ms = gpu_time_ms(with_triton({"NORMALIZE": prologue}, fn))
+            print(f"prologue {name}, {prologue:5s}       {ms:8.3f} ms  {moved / ms / 1e6:7.1f} GB/s (counting the "
+                  f"fused kernels' {moved // size} passes over (N, D))")
 
 
 def whole_step(n: int, d: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
 import tempfile
 import zlib
@@ -18,6 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")  # the Triton cases run interpreted on CPU (the ranks inherit it)
+
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
@@ -74,6 +79,13 @@ CASES = {
         _pair, lambda p, b, g, s: kernels.nt_xent(*p(b["x1"], b["x2"]), 0.5, gather=g, backend="chunked")),
     "kernels.nt_xent at temperature 0.02 (chunked, running max: 1/T is past DIRECT_MAX_LOGIT)": Case(
         _pair, lambda p, b, g, s: kernels.nt_xent(*p(b["x1"], b["x2"]), 0.02, gather=g, backend="chunked")),
+    **({} if not kernels.triton_available() else {
+        "kernels.info_nce symmetric (triton: fused normalisation, gathered keys)": Case(
+            _pair, lambda p, b, g, s: kernels.info_nce(*p(b["x1"], b["x2"]), 0.1, symmetric=True, gather=g,
+                                                       backend="triton")),
+        "kernels.nt_xent (triton)": Case(
+            _pair, lambda p, b, g, s: kernels.nt_xent(*p(b["x1"], b["x2"]), 0.5, gather=g, backend="triton")),
+    }),
     "dcl": Case(_pair, lambda p, b, g, s: obj.dcl(*p(b["x1"], b["x2"]), 0.1, gather=g)),
     "dclw": Case(_pair, lambda p, b, g, s: obj.dclw(*p(b["x1"], b["x2"]), 0.1, gather=g)),
     "supcon": Case(

@@ -197,7 +197,8 @@ def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ,
             lse_c2, g_c = load_grad_stats(LSE_C, G_C, cols, col_ok, DIRECT)
         p = grad_tile(s, lse_r2, g_r, lse_c2, g_c, HAS_ROW, HAS_COL, DIRECT)
         acc += tl.dot(p.to(k.dtype), k, input_precision=PRECISION)
-    tl.store(DQ + rows[:, None] * stride_dq + offs_d[None, :], acc * scale, mask=row_ok[:, None] & d_ok[None, :])
+    tl.store(DQ + rows[:, None] * stride_dq + offs_d[None, :], (acc * scale).to(DQ.dtype.element_ty),
+             mask=row_ok[:, None] & d_ok[None, :])
 
 
 @triton.jit
@@ -232,7 +233,8 @@ def _lse_bwd_fused_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, DK,
         dq = tl.dot(p_op, k, input_precision=PRECISION) * scale
         tl.atomic_add(DQ + rows[:, None] * stride_dq + offs_d[None, :], dq, mask=row_ok[:, None] & d_ok[None, :],
                       sem="relaxed")
-    tl.store(DK + cols[:, None] * stride_dk + offs_d[None, :], acc * scale, mask=col_ok[:, None] & d_ok[None, :])
+    tl.store(DK + cols[:, None] * stride_dk + offs_d[None, :], (acc * scale).to(DK.dtype.element_ty),
+             mask=col_ok[:, None] & d_ok[None, :])
 
 
 def _interpreting() -> bool:
@@ -301,6 +303,10 @@ SELF = "rows"
 # running max, one exponential per logit in the backward instead of two) or "online" (as for unbounded logits);
 # ``SELFSUP_TRITON_EXP`` overrides it.
 EXP = "direct"
+# The losses' prologue and its gradient (:mod:`.unit_pair`): "fused" (L2 normalisation and positive logits in one
+# kernel, their gradient in one per view, :mod:`._triton_unit_pair`) or "torch" (F.normalize and some forty full-size
+# PyTorch ops over the forward and backward); ``SELFSUP_TRITON_NORMALIZE`` overrides it.
+NORMALIZE = "fused"
 
 
 def transpose_exclusion(exclude: torch.Tensor | None, n_cols: int) -> torch.Tensor | None:
@@ -354,16 +360,17 @@ def _fused_forward(q, k, exclude, scale, direct: bool = False) -> tuple[torch.Te
 
 
 _ALGORITHMS = {"forward": ("rows", "fused"), "backward": ("rows", "fused"), "self": ("rows", "symmetric"),
-               "exp": ("direct", "online")}
+               "exp": ("direct", "online"), "normalize": ("fused", "torch")}
 
 
 def chosen_algorithm(stage: str) -> str:
     """The algorithm for ``stage``: ``"forward"`` / ``"backward"`` -> ``"rows"`` or ``"fused"``
     (:data:`FORWARD` / :data:`BACKWARD`), ``"self"`` -> ``"rows"`` or ``"symmetric"`` (:data:`SELF`), ``"exp"`` ->
-    ``"direct"`` or ``"online"`` (:data:`EXP`), unless ``SELFSUP_TRITON_FORWARD`` / ``_BACKWARD`` / ``_SELF`` /
-    ``_EXP`` names one."""
+    ``"direct"`` or ``"online"`` (:data:`EXP`), ``"normalize"`` -> ``"fused"`` or ``"torch"`` (:data:`NORMALIZE`),
+    unless ``SELFSUP_TRITON_FORWARD`` / ``_BACKWARD`` / ``_SELF`` / ``_EXP`` / ``_NORMALIZE`` names one."""
     name = f"SELFSUP_TRITON_{stage.upper()}"
-    chosen = os.environ.get(name, {"forward": FORWARD, "backward": BACKWARD, "self": SELF, "exp": EXP}[stage])
+    defaults = {"forward": FORWARD, "backward": BACKWARD, "self": SELF, "exp": EXP, "normalize": NORMALIZE}
+    chosen = os.environ.get(name, defaults[stage])
     allowed = _ALGORITHMS[stage]
     if chosen not in allowed:
         raise ValueError(f"{name} must be {' or '.join(map(repr, allowed))}, got {chosen!r}")
@@ -396,11 +403,12 @@ def lse_forward(q: torch.Tensor, k: torch.Tensor, exclude: torch.Tensor | None, 
             _row_lse(k, q, transpose_exclusion(exclude, k.shape[0]), scale, direct=direct))
 
 
-def _grad_rows(a, b, exclude, scale, row_stats, col_stats, direct: bool = False) -> torch.Tensor:
+def _grad_rows(a, b, exclude, scale, row_stats, col_stats, direct: bool = False,
+               out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """``scale * dS @ b`` for ``dS`` built from (lse, g) of a's rows and/or b's rows (as columns); ``direct``:
-    (lse, weights ``g * e^-lse``) instead."""
+    (lse, weights ``g * e^-lse``) instead. Accumulated in fp32, stored as ``out_dtype``."""
     n_rows, dim = a.shape
-    out = _empty(n_rows, dim, device=a.device, dtype=torch.float32)
+    out = _empty(n_rows, dim, device=a.device, dtype=out_dtype)
     lse_r, g_r = row_stats if row_stats is not None else (out, out)
     lse_c, g_c = col_stats if col_stats is not None else (out, out)
     _BACKWARD(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),),
@@ -411,11 +419,26 @@ def _grad_rows(a, b, exclude, scale, row_stats, col_stats, direct: bool = False)
     return out
 
 
-def _grad_fused(q, k, exclude, scale, rows, cols, direct: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(dq, dk)`` from one pass over the tiles (:func:`_lse_bwd_fused_kernel`); stats as in :func:`_grad_rows`."""
+def self_grad_rows(z: torch.Tensor, exclude: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor, *,
+                   direct: bool = False, out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """``dz (N, D)`` for the row LSE of ``scale * z @ z.T`` with a symmetric ``exclude`` (row i leaves out column j
+    exactly when row j leaves out column i, e.g. the diagonal) and upstream ``g (N,)``, by one row-kernel launch.
+
+    The logits are symmetric, so ``P_ji = exp(s_ij - lse_j)`` is the column term of the same tile, and
+    ``dz_i = scale * sum_j (g_i P_ij + g_j P_ji) z_j``: the kernel's row and column statistics are both ``(lse, g)``.
+    4 N^2 D matmul FLOPs, where dQ and dK by two launches (:func:`lse_backward`) take 8 and a sum."""
+    direct = use_direct(direct)
+    stats = (lse, direct_weights(lse, g) if direct else g)
+    return _grad_rows(z, z, exclude, scale, stats, stats, direct, out_dtype)
+
+
+def _grad_fused(q, k, exclude, scale, rows, cols, direct: bool = False,
+                out_dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(dq, dk)`` from one pass over the tiles (:func:`_lse_bwd_fused_kernel`); stats as in :func:`_grad_rows`;
+    ``dk`` stored as ``out_dtype``, ``dq`` (atomic fp32 sums) cast to it after."""
     (n_rows, dim), n_cols = q.shape, k.shape[0]
     dq = torch.zeros(n_rows, dim, device=q.device, dtype=torch.float32)  # accumulated atomically
-    dk = _empty(n_cols, dim, device=q.device, dtype=torch.float32)
+    dk = _empty(n_cols, dim, device=q.device, dtype=out_dtype)
     lse_r, g_r = rows if rows is not None else (dk, dk)
     lse_c, g_c = cols if cols is not None else (dk, dk)
     _BACKWARD_FUSED(lambda meta: (triton.cdiv(n_cols, meta["BLOCK_N"]),),
@@ -423,12 +446,13 @@ def _grad_fused(q, k, exclude, scale, rows, cols, direct: bool = False) -> tuple
                     n_rows, n_cols, dim, scale * LOG2E, scale, q.stride(0), k.stride(0), dq.stride(0), dk.stride(0),
                     HAS_EXCL=exclude is not None, HAS_ROW=rows is not None, HAS_COL=cols is not None,
                     PRECISION=_precision(q.dtype), DIRECT=direct, BLOCK_D=_block_d(dim))
-    return dq, dk
+    return dq.to(out_dtype), dk
 
 
 def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | None = None, *,
-                 direct: bool = False):
-    """``dq (B, D)``, ``dk (N, D)`` in fp32 for upstream gradients ``g_r (B,)`` and ``g_c (N,)``.
+                 direct: bool = False, out_dtype: torch.dtype = torch.float32):
+    """``dq (B, D)``, ``dk (N, D)`` for upstream gradients ``g_r (B,)`` and ``g_c (N,)``, accumulated in fp32 and
+    returned as ``out_dtype`` (the operands' dtype spares the loss a cast of each).
 
     ``algorithm`` (default ``chosen_algorithm("backward")``): ``"rows"`` launches the row kernel twice (for dQ, then
     with the operands swapped for dK), computing every tile twice (8 B N D FLOPs of matmul); ``"fused"`` computes
@@ -444,9 +468,9 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | 
     rows = (lse_r, g_r)
     cols = (lse_c, g_c) if lse_c is not None else None
     if algorithm == "fused":
-        return _grad_fused(q, k, exclude, scale, rows, cols, direct)
+        return _grad_fused(q, k, exclude, scale, rows, cols, direct, out_dtype)
     if algorithm != "rows":
         raise ValueError(f"algorithm must be 'rows' or 'fused', got {algorithm!r}")
-    dq = _grad_rows(q, k, exclude, scale, rows, cols, direct)
-    dk = _grad_rows(k, q, transpose_exclusion(exclude, k.shape[0]), scale, cols, rows, direct)
+    dq = _grad_rows(q, k, exclude, scale, rows, cols, direct, out_dtype)
+    dk = _grad_rows(k, q, transpose_exclusion(exclude, k.shape[0]), scale, cols, rows, direct, out_dtype)
     return dq, dk

@@ -11,9 +11,10 @@ rows J, so each logit is computed once instead of twice:
 - backward: ``A_IJ = g_I P_IJ + g_J P_JI^T`` from the one tile; ``A_IJ @ Z_J`` is added into rows I (kept in
   registers) and ``A_IJ^T @ Z_I`` into rows J, atomically.
 
-Forward + backward do 4 N^2 D matmul FLOPs against 10 N^2 D for the row kernels on ``(Z, Z)`` (forward 2, dQ 4,
-dK 4). Not yet timed on a GPU (the atomics are the unknown), so the losses take it only when
-``SELFSUP_TRITON_SELF=symmetric`` (see :func:`._triton_lse.chosen_algorithm`).
+Forward + backward do 4 N^2 D matmul FLOPs against 6 N^2 D for the row kernels on ``(Z, Z)`` (forward 2, and a
+backward of 4 that takes each tile's row and column terms together, :func:`._triton_lse.self_grad_rows`; 10 before
+it did dQ and dK by separate launches). Not yet timed on a GPU (the atomics are the unknown), so the losses take it
+only when ``SELFSUP_TRITON_SELF=symmetric`` (see :func:`._triton_lse.chosen_algorithm`).
 """
 
 from __future__ import annotations

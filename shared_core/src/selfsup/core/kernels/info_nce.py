@@ -16,20 +16,16 @@ import torch.nn.functional as F
 from selfsup.core import distributed
 from selfsup.core.kernels.contrastive_lse import Backend, contrastive_lse
 from selfsup.core.kernels.self_lse import self_contrastive_lse
+from selfsup.core.kernels.unit_pair import positive_logits, unit_pair
 from selfsup.core.objectives import _validation as check
 
 
 def _check_pair(name_a, a, name_b, b, temperature, needs_two: bool, gather: bool, loss: str) -> None:
+    """Shapes, temperature and batch size; finiteness is checked where the pair is normalised (:func:`unit_pair`)."""
     check.require_pair(name_a, a, name_b, b, 2)
     check.require_positive("temperature", temperature)
     if needs_two:
         check.require_batch(loss, a.shape[0], 2, gather, "no negatives otherwise")
-    check.require_finite(**{name_a: a, name_b: b})
-
-
-def _positive(a: torch.Tensor, b: torch.Tensor, scale: float) -> torch.Tensor:
-    """``scale * a_i . b_i`` in fp32 for half-precision inputs, in the inputs' dtype otherwise (float64 stays)."""
-    return (check.upcast(a) * check.upcast(b)).sum(dim=1) * scale
 
 
 def info_nce(query: torch.Tensor, key: torch.Tensor, temperature: float = 0.1, *, symmetric: bool = False,
@@ -43,12 +39,15 @@ def info_nce(query: torch.Tensor, key: torch.Tensor, temperature: float = 0.1, *
             raise ValueError(f"negatives must have feature dim {query.shape[1]}, got shape {tuple(negatives.shape)}")
         check.require_finite(negatives=negatives)
     scale = 1.0 / temperature
-    q, k = (F.normalize(query, dim=1), F.normalize(key, dim=1)) if normalize else (query, key)
+    if normalize:
+        q, k, positive = unit_pair(query, key, scale, ("query", "key"), backend=backend)
+    else:
+        check.require_finite(query=query, key=key)
+        q, k, positive = query, key, positive_logits(query, key, scale)
     neg = None
     if negatives is not None:
         neg = F.normalize(negatives, dim=1) if normalize else negatives
         neg = neg.to(q.dtype)
-    positive = _positive(q, k, scale)
     gathering = gather and distributed.is_distributed()
     bounded = {"backend": backend, "max_logit": scale if normalize else None}  # |cosine| <= 1
 
@@ -73,15 +72,13 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, gat
     _check_pair("z1", z1, "z2", z2, temperature, True, gather, "nt_xent")
     scale = 1.0 / temperature
     b = z1.shape[0]
-    z1, z2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
-    queries = torch.cat([z1, z2])
+    queries, positive = unit_pair(z1, z2, scale, ("z1", "z2"), backend=backend, stacked=True)
     if gather and distributed.is_distributed():
-        keys = torch.cat([distributed.gather(z1), distributed.gather(z2)])
+        keys = torch.cat([distributed.gather(queries[:b]), distributed.gather(queries[b:])])
         n, start = keys.shape[0] // 2, distributed.rank() * b
         rows = torch.arange(b, device=z1.device) + start
         lse = contrastive_lse(queries, keys, scale, exclude=torch.cat([rows, rows + n]), backend=backend,
                               max_logit=scale)  # unit vectors: |logit| <= scale
     else:  # keys = queries: the logits are symmetric, half of them suffice
         lse = self_contrastive_lse(queries, scale, backend=backend, max_logit=scale)
-    positive = _positive(z1, z2, scale)
-    return (lse - torch.cat([positive, positive])).mean()
+    return lse.mean() - positive.mean()  # the mean over 2B rows of lse_i - positive (the same one for both views)

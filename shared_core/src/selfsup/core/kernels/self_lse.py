@@ -3,7 +3,8 @@ diagonal (each view against itself) left out, computed through the symmetric mat
 
 ``self_contrastive_lse(z, scale)`` equals ``contrastive_lse(z, z, scale, exclude=arange(N))`` in value and
 gradient, with half the logits: the chunked path (CPU) always works tile pairs (I, J >= I); Triton does when
-``SELFSUP_TRITON_SELF=symmetric`` and otherwise runs the row kernels on ``(Z, Z)``.
+``SELFSUP_TRITON_SELF=symmetric`` and otherwise runs the row kernels on ``(Z, Z)``: every logit in the forward, and
+in the backward one launch that takes each tile's row and (transposed) column terms together.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ def _triton_rows_forward(z: torch.Tensor, scale: float, *, direct: bool = False)
 
 def _triton_rows_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor, *,
                           direct: bool = False) -> torch.Tensor:
+    """``dz`` in ``z``'s dtype by one row-kernel launch over (Z, Z) (:func:`._triton_lse.self_grad_rows`)."""
     from selfsup.core.kernels import _triton_lse
 
     diagonal = torch.arange(z.shape[0], device=z.device, dtype=torch.int32)
-    dq, dk = _triton_lse.lse_backward(z, z, diagonal, scale, lse, None, g, None, direct=direct)
-    return dq.add_(dk)
+    return _triton_lse.self_grad_rows(z, diagonal, scale, lse, g, direct=direct, out_dtype=z.dtype)
 
 
 def _implementation(backend: str):
