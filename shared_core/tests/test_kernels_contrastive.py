@@ -337,7 +337,7 @@ def test_kernels_that_accumulate_atomically_are_zeroed_between_autotuning_trials
     assert T._BACKWARD.reset_to_zero == [] and T._FORWARD.reset_to_zero == []
     seen = {}
 
-    def fake_autotune(configs, key, reset_to_zero=None):
+    def fake_autotune(configs, key, reset_to_zero=None, prune_configs_by=None):
         seen.update(key=key, reset_to_zero=reset_to_zero)
         return lambda kernel: kernel
 
@@ -345,6 +345,41 @@ def test_kernels_that_accumulate_atomically_are_zeroed_between_autotuning_trials
     monkeypatch.setattr(triton, "autotune", fake_autotune)
     launch = T.launcher(T._lse_bwd_fused_kernel, [(64, 64)], ["n_rows"], reset_to_zero=["DQ"])
     assert seen == {"key": ["n_rows"], "reset_to_zero": ["DQ"]} and launch.reset_to_zero == ["DQ"]
+
+
+@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
+def test_wide_feature_blocks_take_the_configurations_that_fit(monkeypatch):
+    """From BLOCK_D=512 the autotuner tries a launcher's ``wide`` configurations instead of the usual ones (which
+    pass an sm_90 block's shared memory there), and without autotuning the first of them runs."""
+    from selfsup.core.kernels import _triton_lse as T
+
+    monkeypatch.setattr(T, "_autotuning", lambda: True)
+    wide = [(32, 32, 8, 2), (16, 64, 8, 3)]
+    launch = T.launcher(T._lse_bwd_kernel, [(64, 64)], ["n_rows"], wide=wide)
+    launch.tuned.nargs = {}
+
+    def tried(block_d):
+        return [(c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"], c.num_warps, c.num_stages)
+                for c in launch.tuned.prune_configs({"BLOCK_D": block_d})]
+
+    usual = [(64, 64, w, st) for w, st in T.WARPS_STAGES]
+    assert tried(256) == usual == launch.configs_for(256)
+    assert tried(512) == wide == launch.configs_for(512)
+    assert T.launcher(T._lse_bwd_kernel, [(64, 64)], ["n_rows"]).configs_for(512) == usual  # no wide list: usual
+
+    monkeypatch.setattr(T, "_autotuning", lambda: False)
+    monkeypatch.setattr(T, "_interpreting", lambda: False)
+    seen = {}
+
+    class Kernel:
+        def __getitem__(self, grid):
+            return lambda *args, **kwargs: seen.update(grid=grid, **kwargs)
+
+    one = T.launcher(Kernel(), [(64, 64)], ["n_rows"], wide=wide)
+    one(lambda meta: (meta["BLOCK_M"],), BLOCK_D=512)
+    assert seen == {"grid": (32,), "BLOCK_D": 512, "BLOCK_M": 32, "BLOCK_N": 32, "num_warps": 8, "num_stages": 2}
+    one(lambda meta: (meta["BLOCK_M"],), BLOCK_D=256)
+    assert seen["BLOCK_M"] == 64 and seen["num_stages"] == 3
 
 
 AUTOCAST_CASES = {

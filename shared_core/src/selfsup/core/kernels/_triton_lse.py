@@ -260,35 +260,72 @@ def _block_d(dim: int) -> int:
     return block_d
 
 
-def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zero: list[str] | None = None):
-    """Autotuned launcher on a GPU over (BLOCK_M, BLOCK_N) pairs; otherwise one configuration
-    (small under the interpreter). ``launch(grid_fn, *args, **kwargs)``. ``reset_to_zero``: the outputs a kernel
-    accumulates into (atomically), zeroed before each configuration the autotuner tries and before the real
-    launch, which would otherwise add every trial's result."""
-    if not _autotuning():
-        block, warps = (32, 4) if _interpreting() else (64, 8)
-        meta = {"BLOCK_M": block, "BLOCK_N": block}
+WARPS_STAGES = ((4, 3), (8, 2), (8, 3), (8, 4))  # (num_warps, num_stages) tried with every block pair
+WIDE_BLOCK_D = 512  # feature blocks from this on take a launcher's ``wide`` configurations
 
+
+def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zero: list[str] | None = None,
+             wide: list[tuple[int, int, int, int]] | None = None):
+    """Autotuned launcher on a GPU over (BLOCK_M, BLOCK_N) pairs x :data:`WARPS_STAGES`; otherwise one
+    configuration (small under the interpreter). ``launch(grid_fn, *args, **kwargs)``. ``reset_to_zero``: the outputs
+    a kernel accumulates into (atomically), zeroed before each configuration the autotuner tries and before the real
+    launch, which would otherwise add every trial's result.
+
+    ``wide``: the ``(BLOCK_M, BLOCK_N, num_warps, num_stages)`` tried instead from ``BLOCK_D`` =
+    :data:`WIDE_BLOCK_D` on, where a Q block and the pipelined K blocks of the usual sizes pass the 227 KiB of shared
+    memory of an sm_90 block (``benchmarks/kernels/sm90_static.py`` compiles each for the H100 without a GPU: at
+    D=512 one of the twelve usual configurations of the row kernels fitted, none of the symmetric backward's).
+    ``launch.kernel`` and ``launch.configs_for(block_d)`` say what it runs."""
+    usual = [(m, n, w, st) for m, n in blocks for w, st in WARPS_STAGES]
+
+    def configs_for(block_d: int) -> list[tuple[int, int, int, int]]:
+        return wide if wide and block_d >= WIDE_BLOCK_D else usual
+
+    if not _autotuning():
         def launch_one(grid, *args, **kwargs):
-            return kernel[grid(meta)](*args, **kwargs, **meta, num_warps=warps)
-        launch_one.reset_to_zero = reset_to_zero or []
+            if _interpreting():
+                block_m = block_n = 32
+                warps, stages = 4, 3
+            elif wide and kwargs["BLOCK_D"] >= WIDE_BLOCK_D:
+                block_m, block_n, warps, stages = wide[0]
+            else:
+                block_m = block_n = 64
+                warps, stages = 8, 3
+            meta = {"BLOCK_M": block_m, "BLOCK_N": block_n}
+            return kernel[grid(meta)](*args, **kwargs, **meta, num_warps=warps, num_stages=stages)
+        launch_one.reset_to_zero, launch_one.kernel, launch_one.configs_for = reset_to_zero or [], kernel, configs_for
         return launch_one
     configs = [triton.Config({"BLOCK_M": m, "BLOCK_N": n}, num_warps=w, num_stages=st)
-               for m, n in blocks for w, st in ((4, 3), (8, 2), (8, 3), (8, 4))]
-    tuned = triton.autotune(configs=configs, key=key, reset_to_zero=reset_to_zero)(kernel)
+               for m, n, w, st in usual + (wide or [])]
+
+    def prune(candidates, named_args, **kwargs):
+        chosen = configs_for(kwargs["BLOCK_D"])
+        return [c for c in candidates
+                if (c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"], c.num_warps, c.num_stages) in chosen]
+
+    tuned = triton.autotune(configs=configs, key=key, reset_to_zero=reset_to_zero,
+                            prune_configs_by={"early_config_prune": prune})(kernel)
 
     def launch(grid, *args, **kwargs):
         return tuned[grid](*args, **kwargs)
-    launch.tuned, launch.reset_to_zero = tuned, reset_to_zero or []
+    launch.tuned, launch.reset_to_zero, launch.kernel, launch.configs_for = (tuned, reset_to_zero or [], kernel,
+                                                                             configs_for)
     return launch
 
 
+# At BLOCK_D=512 (feature dims 257..512), configurations that fit an sm_90 block's shared memory without spilling
+# registers, from benchmarks/results/kernels-sm90-static.md; the autotuner times them on the GPU.
+_WIDE_FORWARD = [(128, 32, 8, 2), (128, 32, 8, 3), (64, 64, 8, 2), (64, 32, 8, 3)]
+_WIDE_BACKWARD = [(64, 32, 8, 2), (64, 64, 8, 2), (32, 64, 8, 2), (32, 64, 8, 3)]
+_WIDE_BACKWARD_FUSED = [(32, 32, 8, 2), (32, 32, 8, 3), (16, 64, 8, 2), (16, 64, 8, 3)]
 _KEY = ["n_rows", "n_cols", "dim", "HAS_EXCL", "DIRECT"]  # each specialisation tuned on its own
-_FORWARD = launcher(_lse_fwd_kernel, [(128, 64), (128, 128), (64, 64)], [*_KEY, "ONLY_TINY"])
-_FORWARD_COLUMN_SUMS = launcher(_lse_fwd_kernel, [(128, 64), (128, 128), (64, 64)], _KEY, reset_to_zero=["COLSUM"])
-_BACKWARD = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)], [*_KEY, "HAS_ROW", "HAS_COL"])
+_FORWARD = launcher(_lse_fwd_kernel, [(128, 64), (128, 128), (64, 64)], [*_KEY, "ONLY_TINY"], wide=_WIDE_FORWARD)
+_FORWARD_COLUMN_SUMS = launcher(_lse_fwd_kernel, [(128, 64), (128, 128), (64, 64)], _KEY, reset_to_zero=["COLSUM"],
+                                wide=_WIDE_FORWARD)
+_BACKWARD = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)], [*_KEY, "HAS_ROW", "HAS_COL"],
+                     wide=_WIDE_BACKWARD)
 _BACKWARD_FUSED = launcher(_lse_bwd_fused_kernel, [(32, 64), (64, 64), (32, 128), (64, 128), (128, 64)],
-                           [*_KEY, "HAS_ROW", "HAS_COL"], reset_to_zero=["DQ"])
+                           [*_KEY, "HAS_ROW", "HAS_COL"], reset_to_zero=["DQ"], wide=_WIDE_BACKWARD_FUSED)
 
 # The forward the losses use for row + column LSE: "rows" (the row kernel twice) or "fused" (one pass, column sums
 # added atomically); ``SELFSUP_TRITON_FORWARD`` overrides it.

@@ -95,8 +95,12 @@ def _self_lse_bwd_kernel(Z, LSE, G, DZ, n, dim, scale_log2, scale, stride, strid
 
 
 _SQUARE = [(64, 64), (128, 128)]
-_FORWARD = launcher(_self_lse_fwd_kernel, _SQUARE, ["n", "dim", "DIRECT"], reset_to_zero=["ROWSUM"])
-_BACKWARD = launcher(_self_lse_bwd_kernel, _SQUARE, ["n", "dim", "DIRECT"], reset_to_zero=["DZ"])
+# At BLOCK_D=512 none of the square configurations above fitted the backward in an sm_90 block's shared memory
+# (benchmarks/results/kernels-sm90-static.md); these do, without spills.
+_FORWARD = launcher(_self_lse_fwd_kernel, _SQUARE, ["n", "dim", "DIRECT"], reset_to_zero=["ROWSUM"],
+                    wide=[(64, 64, 8, 2), (32, 32, 8, 3)])
+_BACKWARD = launcher(_self_lse_bwd_kernel, _SQUARE, ["n", "dim", "DIRECT"], reset_to_zero=["DZ"],
+                     wide=[(32, 32, 8, 2), (32, 32, 8, 3)])
 
 
 def self_lse_forward(z: torch.Tensor, scale: float, *, direct: bool = False) -> torch.Tensor:

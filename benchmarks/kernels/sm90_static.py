@@ -1,0 +1,193 @@
+"""The Triton kernels compiled for an H100 (sm_90) on a machine without a GPU: registers, spills, shared memory and
+the instructions that matter, per kernel specialisation and autotuning configuration.
+
+Triton ships ``ptxas``, so compiling needs no GPU. The script runs the kernels' Python wrappers on CPU tensors of
+the benchmark's shapes (bf16, N=4096, D in ``--dims``) with every launch intercepted: each specialisation the losses
+launch (symmetric InfoNCE and SimCLR's 2N form in every variant of the benchmark, the prototype head, the fused
+prologue) is compiled for sm_90 in every configuration its autotuner would try, and its cubin read with
+``cuobjdump``: registers per thread, local-memory (spill) loads and stores in the SASS, the shared memory Triton
+asks for (over the 227 KiB an sm_90 block may take the configuration cannot launch), and per kernel the
+exponentials (``MUFU.EX2``) and tensor-core instructions (``HGMMA`` warpgroup MMAs, ``HMMA``) in the SASS. Static
+counts: no timing.
+
+    python benchmarks/kernels/sm90_static.py [--dims 256 512] [--default-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.pop("TRITON_INTERPRET", None)  # compiled kernels, not interpreted ones
+os.environ["SELFSUP_TRITON_AUTOTUNE"] = "0"  # one launch per call, intercepted below
+
+import torch
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource, make_backend
+from triton.runtime.jit import JITFunction, create_function_from_signature
+
+TARGET = GPUTarget("cuda", 90, 32)
+MAX_SHARED = 232448  # bytes of shared memory one sm_90 block may use
+_BIN = Path(triton.__file__).parent / "backends" / "nvidia" / "bin"
+
+
+@dataclass
+class Launch:
+    """One intercepted kernel launch: the kernel, its arguments, and the configurations its launcher would try."""
+    fn: JITFunction
+    args: tuple
+    kwargs: dict
+    label: str = ""
+    configs: list = field(default_factory=list)  # (BLOCK_M, BLOCK_N, num_warps, num_stages)
+
+
+_captured: list[Launch] = []
+
+
+def _intercept(self, *args, grid, warmup, **kwargs):
+    _captured.append(Launch(self, args, dict(kwargs)))
+
+
+def _flags(launch: Launch) -> str:
+    """The specialisation: the constexpr flags that are set, and the feature block."""
+    names = [p.name for p in launch.fn.params]
+    values = dict(zip(names, launch.args, strict=False)) | launch.kwargs
+    on = [name for name, p in zip(names, launch.fn.params, strict=True) if p.is_constexpr and values.get(name) is True]
+    return " ".join([*on, f"BLOCK_D={values.get('BLOCK_D')}"])
+
+
+def capture(n: int, d: int) -> list[Launch]:
+    """Every launch of the losses' kernels at (N, D) bf16, with its launcher's configurations, deduplicated."""
+    from selfsup.core.kernels import _triton_lse as T
+    from selfsup.core.kernels import _triton_self_lse as S
+    from selfsup.core.kernels import _triton_soft_ce as C
+    from selfsup.core.kernels import _triton_unit_pair as U
+
+    launchers = [obj for module in (T, S, C) for obj in vars(module).values()
+                 if callable(obj) and hasattr(obj, "configs_for") and hasattr(obj, "kernel")]
+    gen = torch.Generator().manual_seed(0)
+    q, k = (torch.nn.functional.normalize(torch.randn(n, d, generator=gen), dim=1).bfloat16() for _ in range(2))
+    g, lse = torch.full((n,), 1.0 / n), torch.ones(n)
+    diagonal = torch.arange(n, dtype=torch.int32)
+    scale = 1 / 0.07
+    calls = {
+        "InfoNCE forward, rows": lambda direct: T.lse_forward(q, k, None, scale, True, "rows", direct=direct),
+        "InfoNCE forward, one pass": lambda direct: T.lse_forward(q, k, None, scale, True, "fused", direct=direct),
+        "InfoNCE backward, rows": lambda direct: T.lse_backward(q, k, None, scale, lse, lse, g, g, "rows",
+                                                                direct=direct, out_dtype=torch.bfloat16),
+        "InfoNCE backward, fused": lambda direct: T.lse_backward(q, k, None, scale, lse, lse, g, g, "fused",
+                                                                 direct=direct, out_dtype=torch.bfloat16),
+        "2N form forward, rows": lambda direct: T.lse_forward(q, q, diagonal, scale, False, direct=direct),
+        "2N form backward, rows": lambda direct: T.self_grad_rows(q, diagonal, scale, lse, g, direct=direct,
+                                                                  out_dtype=torch.bfloat16),
+        "2N form forward, symmetric": lambda direct: S.self_lse_forward(q, scale, direct=direct),
+        "2N form backward, symmetric": lambda direct: S.self_lse_backward(q, scale, lse, g, direct=direct),
+    }
+    out: dict[tuple, Launch] = {}
+
+    def record(label: str, fn) -> None:
+        _captured.clear()
+        fn()
+        for launch in _captured:
+            launch.label = label
+            owner = next((lz for lz in launchers if lz.kernel is launch.fn), None)
+            launch.configs = (owner.configs_for(launch.kwargs["BLOCK_D"]) if owner
+                              else [(None, None, launch.kwargs.get("num_warps", 4), 3)])
+            out.setdefault((launch.fn.__name__, _flags(launch)), launch)
+
+    saved = JITFunction.run
+    JITFunction.run = _intercept
+    try:
+        for label, call in calls.items():
+            for direct in (True, False):
+                record(f"{label}{', direct' if direct else ''}", lambda call=call, direct=direct: call(direct))
+        units = U.unit_buffers(q, False)
+        record("prologue forward", lambda: U.unit_pair_forward(q, k, scale, units[1], units[2]))
+        record("prologue backward", lambda: U.unit_grad(q, lse, q, k, g, scale))
+        if d <= 256:  # the prototype head's kernels take hidden dims up to 256
+            w = torch.randn(8192, d, generator=gen).bfloat16()
+            record("prototype head, soft targets", lambda: C.soft_ce_forward(q, w, k, w, torch.zeros(8192), 0.1,
+                                                                             0.04))
+            record("prototype head, soft targets", lambda: C.soft_ce_backward(
+                q, w, k, w, torch.zeros(8192), 0.1, 0.04, lse, lse, g))
+    finally:
+        JITFunction.run = saved
+    return list(out.values())
+
+
+def _sass_counts(cubin: bytes) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
+        f.write(cubin)
+        f.flush()
+        usage = subprocess.run([_BIN / "cuobjdump", "-res-usage", f.name], capture_output=True, text=True).stdout
+        sass = subprocess.run([_BIN / "cuobjdump", "-sass", f.name], capture_output=True, text=True).stdout
+    regs = re.search(r"REG:(\d+)", usage)
+    return {"regs": int(regs.group(1)) if regs else None,
+            "spill_ops": len(re.findall(r"\b(?:LDL|STL)\b", sass)),
+            "ex2": len(re.findall(r"MUFU\.EX2", sass)),
+            "mma": len(re.findall(r"\bHGMMA\b|\bHMMA\b", sass))}
+
+
+_JOBS: list[tuple] = []  # (kernel, args, kwargs, config): read by the forked workers by index
+
+
+def compile_one(index: int) -> dict:
+    """Compile launch ``_JOBS[index]`` in its configuration for sm_90; its resources and instruction counts."""
+    fn, args, kwargs, (block_m, block_n, warps, stages) = _JOBS[index]
+    kwargs = dict(kwargs)
+    names = {p.name for p in fn.params}
+    kwargs.update({name: value for name, value in (("BLOCK_M", block_m), ("BLOCK_N", block_n))
+                   if value is not None and name in names})
+    kwargs.update(num_warps=warps, num_stages=stages)
+    backend = make_backend(TARGET)
+    binder = create_function_from_signature(fn.signature, fn.params, backend)
+    bound, specialization, options = binder(*args, **kwargs)
+    options, signature, constexprs, attrs = fn._pack_args(backend, kwargs, bound, specialization, options)
+    kernel = triton.compile(ASTSource(fn, signature, constexprs, attrs), target=TARGET, options=options.__dict__)
+    return {"shared": kernel.metadata.shared, **_sass_counts(kernel.asm["cubin"])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=4096)
+    parser.add_argument("--dims", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--default-only", action="store_true", help="only the configuration used without autotuning")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    print(f"Triton {triton.__version__}, target sm_90 (H100), compiled on CPU; bf16 operands, N={args.n}")
+    print("| launch | kernel | flags | BLOCK_M x BLOCK_N | warps | stages | regs/thread | spill loads+stores | "
+          "shared KiB | MUFU.EX2 | HGMMA/HMMA |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for d in args.dims:
+        launches = capture(args.n, d)
+        _JOBS.clear()
+        rows = []
+        for launch in launches:
+            configs = launch.configs
+            if args.default_only:
+                configs = [(launch.kwargs.get("BLOCK_M"), launch.kwargs.get("BLOCK_N"),
+                            launch.kwargs.get("num_warps", 4), launch.kwargs.get("num_stages", 3))]
+            for config in configs:
+                _JOBS.append((launch.fn, launch.args, launch.kwargs, config))
+                rows.append((launch, config))
+        with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            results = list(pool.map(compile_one, range(len(_JOBS))))
+        for (launch, (block_m, block_n, warps, stages)), got in zip(rows, results, strict=True):
+            blocks = f"{block_m} x {block_n}" if block_m else "-"
+            shared = f"{got['shared'] / 1024:.0f}" + (" (too much)" if got["shared"] > MAX_SHARED else "")
+            print(f"| {launch.label} | {launch.fn.__name__} | {_flags(launch)} | {blocks} | {warps} | {stages} | "
+                  f"{got['regs']} | {got['spill_ops']} | {shared} | {got['ex2']} | {got['mma']} |", flush=True)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Every Triton kernel the contrastive losses launch compiles for an H100 (sm_90) and fits one there.
+
+The interpreter (what the kernel tests run on CPU) accepts code the compiler rejects and knows nothing of shared
+memory or registers, and a GPU is rarely at hand: ``benchmarks/kernels/sm90_static.py`` compiles the kernels with
+Triton's own ``ptxas`` on this machine. Checked at the configuration a launch takes without autotuning (the first of
+the ``wide`` ones from D=512 on): it compiles and fits the 227 KiB of shared memory of an sm_90 block, the default
+(row and prologue) kernels spill no registers, and the direct exponentials take half the backward's ``MUFU.EX2``
+instructions.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+triton = pytest.importorskip("triton")
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "kernels" / "sm90_static.py"
+PTXAS = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas"
+COLUMNS = ["launch", "kernel", "flags", "blocks", "warps", "stages", "regs", "spills", "shared", "ex2", "mma"]
+
+
+@pytest.fixture(scope="module")
+def compiled() -> list[dict]:
+    if not PTXAS.exists():
+        pytest.skip("this triton has no ptxas")
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    out = subprocess.run([sys.executable, str(SCRIPT), "--dims", "256", "512", "--default-only", "--workers", "2"],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [line.strip("|").split("|") for line in out.stdout.splitlines()
+            if line.startswith("| ") and "---" not in line]
+    return [dict(zip(COLUMNS, (cell.strip() for cell in row), strict=True)) for row in rows[1:]]
+
+
+def test_every_contrastive_kernel_compiles_for_sm90_and_fits(compiled):
+    contrastive = [r for r in compiled if not r["launch"].startswith("prototype head")]
+    launched = {r["launch"] for r in contrastive}
+    assert {"InfoNCE forward, rows, direct", "InfoNCE backward, fused", "2N form backward, symmetric, direct",
+            "prologue forward", "prologue backward"} <= launched
+    for dim in ("BLOCK_D=256", "BLOCK_D=512"):
+        assert any(dim in r["flags"] for r in contrastive), dim
+    for row in contrastive:
+        assert "too much" not in row["shared"], row
+        assert 0 < int(row["regs"]) <= 255, row
+        if ", rows" in row["launch"] or row["launch"].startswith("prologue"):  # the default kernels: no spills
+            assert row["spills"] == "0", row
+
+
+def test_direct_exponentials_halve_the_backward_exponentials(compiled):
+    def ex2(launch):
+        return next(int(r["ex2"]) for r in compiled if r["launch"] == launch and "BLOCK_D=256" in r["flags"])
+
+    assert ex2("InfoNCE backward, rows, direct") * 2 == ex2("InfoNCE backward, rows") > 0
+    assert ex2("InfoNCE forward, rows, direct") < ex2("InfoNCE forward, rows")
