@@ -21,7 +21,8 @@ triton = pytest.importorskip("triton")
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "kernels" / "sm90_static.py"
 PTXAS = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas"
-COLUMNS = ["launch", "kernel", "flags", "blocks", "warps", "stages", "regs", "spills", "shared", "ex2", "mma"]
+COLUMNS = ["launch", "kernel", "flags", "blocks", "warps", "stages", "regs", "spills", "shared", "ex2", "hgmma",
+           "hmma"]
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ launch (symmetric InfoNCE and SimCLR's 2N form in every variant of the benchmark
 prologue) is compiled for sm_90 in every configuration its autotuner would try, and its cubin read with
 ``cuobjdump``: registers per thread, local-memory (spill) loads and stores in the SASS, the shared memory Triton
 asks for (over the 227 KiB an sm_90 block may take the configuration cannot launch), and per kernel the
-exponentials (``MUFU.EX2``) and tensor-core instructions (``HGMMA`` warpgroup MMAs, ``HMMA``) in the SASS. Static
+exponentials (``MUFU.EX2``) and tensor-core instructions in the SASS: ``HGMMA`` (Hopper's warpgroup MMA, wgmma) and
+``HMMA`` (the warp-level MMA of earlier GPUs, which Triton falls back to where a tile does not suit wgmma). Static
 counts: no timing.
 
     python benchmarks/kernels/sm90_static.py [--dims 256 512] [--default-only]
@@ -134,7 +135,7 @@ def _sass_counts(cubin: bytes) -> dict:
     return {"regs": int(regs.group(1)) if regs else None,
             "spill_ops": len(re.findall(r"\b(?:LDL|STL)\b", sass)),
             "ex2": len(re.findall(r"MUFU\.EX2", sass)),
-            "mma": len(re.findall(r"\bHGMMA\b|\bHMMA\b", sass))}
+            "hgmma": len(re.findall(r"\bHGMMA\.", sass)), "hmma": len(re.findall(r"\bHMMA\.", sass))}
 
 
 _JOBS: list[tuple] = []  # (kernel, args, kwargs, config): read by the forked workers by index
@@ -165,8 +166,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"Triton {triton.__version__}, target sm_90 (H100), compiled on CPU; bf16 operands, N={args.n}")
     print("| launch | kernel | flags | BLOCK_M x BLOCK_N | warps | stages | regs/thread | spill loads+stores | "
-          "shared KiB | MUFU.EX2 | HGMMA/HMMA |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "shared KiB | MUFU.EX2 | HGMMA | HMMA |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for d in args.dims:
         launches = capture(args.n, d)
         _JOBS.clear()
@@ -185,7 +186,8 @@ def main() -> None:
             blocks = f"{block_m} x {block_n}" if block_m else "-"
             shared = f"{got['shared'] / 1024:.0f}" + (" (too much)" if got["shared"] > MAX_SHARED else "")
             print(f"| {launch.label} | {launch.fn.__name__} | {_flags(launch)} | {blocks} | {warps} | {stages} | "
-                  f"{got['regs']} | {got['spill_ops']} | {shared} | {got['ex2']} | {got['mma']} |", flush=True)
+                  f"{got['regs']} | {got['spill_ops']} | {shared} | {got['ex2']} | {got['hgmma']} | {got['hmma']} |",
+                  flush=True)
     sys.stdout.flush()
 
 
