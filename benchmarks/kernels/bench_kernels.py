@@ -13,7 +13,7 @@ prototype heads (chunked vs eager and torch.compile).
 Both write ``kernels-<device>.json``, the table as ``.md`` and time and memory against size as ``.png``
 (``plot_kernels.py``).
 
-    python benchmarks/kernels/bench_kernels.py --device cuda --output DIR
+    python benchmarks/kernels/bench_kernels.py --device cuda --output DIR [--quick | --targets]
     python benchmarks/kernels/bench_kernels.py --device cpu --output DIR
 """
 
@@ -159,7 +159,7 @@ def run_gpu_nt_xent(args, peak: float, lightly_loss) -> list[dict]:
     matmuls), what the symmetric kernels do in 4 (2B)^2 D."""
     compiled = torch.compile(eager_nt_xent, dynamic=True)
     rows, d = [], 256
-    for n in ([16384, 32768, 65536] if not args.quick else [32768]):
+    for n in ([16384, 32768, 65536] if not args.quick else [32768]):  # not run with --targets
         errors = {label: _check_contrastive(min(n, 8192) // 2, d, fused_nt_xent, nt_xent_reference, settings)
                   for label, settings in SELF_VARIANTS}
         z1 = torch.randn(n // 2, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
@@ -194,8 +194,8 @@ def run_gpu(args) -> dict:
     lightly_loss = NTXentLoss(TEMPERATURE)
     compiled = torch.compile(eager_symmetric_info_nce, dynamic=True)
     rows = []
-    sizes = [4096, 16384, 32768, 65536] if not args.quick else [4096, 32768]
-    dims = [128, 256, 512] if not args.quick else [256]
+    sizes = [32768] if args.targets else [4096, 32768] if args.quick else [4096, 16384, 32768, 65536]
+    dims = [128, 256, 512] if not (args.quick or args.targets) else [256]
     for d in dims:
         for n in sizes:
             errors = {label: _check_contrastive(min(n, 8192), d, fused_symmetric_info_nce, info_nce_reference,
@@ -224,11 +224,12 @@ def run_gpu(args) -> dict:
                              "rel_err_vs_fp64": round(errors[variant], 5) if variant in errors else None,
                              **result})
                 print(json.dumps(rows[-1]), flush=True)
-    rows += run_gpu_nt_xent(args, peak, lightly_loss)
+    if not args.targets:
+        rows += run_gpu_nt_xent(args, peak, lightly_loss)
     compiled_soft = torch.compile(eager_soft_head, dynamic=True)
     compiled_hard = torch.compile(eager_hard_head, dynamic=True)
-    for s_rows in ([4096, 16384] if not args.quick else [16384]):
-        for v in [8192, 65536]:
+    for s_rows in ([4096, 16384] if not (args.quick or args.targets) else [16384]):
+        for v in ([8192, 65536] if not args.targets else [65536]):
             h_dim = 256
             h = torch.randn(s_rows, h_dim, device="cuda", dtype=torch.bfloat16, requires_grad=True)
             w = (torch.randn(v, h_dim, device="cuda", dtype=torch.bfloat16) * 0.05).requires_grad_(True)
@@ -295,6 +296,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--quick", action="store_true", help="a few shapes only")
+    parser.add_argument("--targets", action="store_true",
+                        help="only the issue's GPU target shapes: InfoNCE N=32768 D=256, head S=16384 V=65536")
     parser.add_argument("--output", type=Path, default=Path("out/bench-kernels"))
     args = parser.parse_args()
     result = run_gpu(args) if args.device == "cuda" else run_cpu(args.quick)

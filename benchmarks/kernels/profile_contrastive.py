@@ -8,7 +8,7 @@ exponentials (the unit vectors' bound: no running max, one exponential per logit
 prologue (normalisation, positive logits) fused and in PyTorch; then the whole step for every Triton variant of the
 benchmark.
 
-    python benchmarks/kernels/profile_contrastive.py --n 32768 --d 256
+    python benchmarks/kernels/profile_contrastive.py --n 32768 --d 256 [--step-only]
 """
 
 from __future__ import annotations
@@ -26,8 +26,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=32768)
     parser.add_argument("--d", type=int, default=256)
+    parser.add_argument("--step-only", action="store_true", help="only the whole step per variant (short GPU loans)")
     args = parser.parse_args()
     n, d = args.n, args.d
+    if args.step_only:
+        print(f"N={n} D={d} bf16 on {torch.cuda.get_device_name()}")
+        whole_step(n, d)
+        return
     q = torch.nn.functional.normalize(torch.randn(n, d, device="cuda"), dim=1).bfloat16()
     k = torch.nn.functional.normalize(torch.randn(n, d, device="cuda"), dim=1).bfloat16()
     scale = 1 / 0.07
