@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from selfsup.core import kernels
 from selfsup.core import objectives as obj
 
 PAIR_OBJECTIVES = {
@@ -39,6 +40,26 @@ def test_integer_inputs_are_refused(name):
 def test_batch_of_one_is_refused(name):
     with pytest.raises(ValueError, match=r"batch of at least 2.*got 1"):
         PAIR_OBJECTIVES[name](torch.randn(1, 16), torch.randn(1, 16))
+
+
+EMPTY, QUEUE = torch.randn(0, 16), torch.randn(10, 16)
+ONE_ROW_WOULD_DO = {
+    "info_nce + queue": lambda: obj.info_nce(EMPTY, EMPTY, negatives=QUEUE),
+    "negative_cosine": lambda: obj.negative_cosine(EMPTY, EMPTY),
+    "kernels.info_nce + queue": lambda: kernels.info_nce(EMPTY, EMPTY, negatives=QUEUE, backend="chunked"),
+}
+
+
+def test_dino_refuses_an_empty_batch():
+    with pytest.raises(ValueError, match=r"empty batch \(B = 0\)"):
+        obj.DINOLoss(8)(torch.randn(2, 0, 8), torch.randn(2, 0, 8))
+
+
+@pytest.mark.parametrize("name", ONE_ROW_WOULD_DO)
+def test_an_empty_batch_is_refused_where_one_row_would_do(name):
+    """With a queue one row has negatives, and negative_cosine needs none; no rows at all is a mean over nothing."""
+    with pytest.raises(ValueError, match=r"batch of at least 1.*got 0"):
+        ONE_ROW_WOULD_DO[name]()
 
 
 def test_batch_of_one_with_a_queue_is_fine():

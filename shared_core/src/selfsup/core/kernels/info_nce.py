@@ -26,6 +26,8 @@ def _check_pair(name_a, a, name_b, b, temperature, needs_two: bool, gather: bool
     check.require_positive("temperature", temperature)
     if needs_two:
         check.require_batch(loss, a.shape[0], 2, gather, "no negatives otherwise")
+    else:
+        check.require_batch(loss, a.shape[0], 1, gather, "an empty batch has no mean")
 
 
 def info_nce(query: torch.Tensor, key: torch.Tensor, temperature: float = 0.1, *, symmetric: bool = False,

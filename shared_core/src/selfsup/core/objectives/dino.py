@@ -35,6 +35,8 @@ def _count_cross_view_pairs(student: torch.Tensor, teacher: torch.Tensor, studen
     if student.shape[1:] != teacher.shape[1:]:
         raise ValueError(f"{student_name} views (B, {last}) = {tuple(student.shape[1:])} differ from {teacher_name}'s "
                          f"{tuple(teacher.shape[1:])}")
+    if student.shape[1] == 0:
+        raise ValueError(f"{student_name} views hold an empty batch (B = 0): nothing to compute the loss on")
     n_student, n_teacher = student.shape[0], teacher.shape[0]
     if n_teacher > n_student:
         raise ValueError(f"{teacher_name} has {n_teacher} views but {student_name} only {n_student}; "

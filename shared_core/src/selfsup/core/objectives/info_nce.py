@@ -60,6 +60,7 @@ def info_nce(
             raise ValueError(
                 f"negatives must have feature dim {query.shape[1]}, got shape {tuple(negatives.shape)}"
             )
+        check.require_batch("info_nce", query.shape[0], 1, gather, "an empty batch has no mean")
     else:
         check.require_batch("info_nce", query.shape[0], 2, gather, "no negatives otherwise")
     check.require_finite(query=query, key=key, negatives=negatives)

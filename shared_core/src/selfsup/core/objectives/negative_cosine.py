@@ -21,6 +21,7 @@ def negative_cosine(prediction: torch.Tensor, target: torch.Tensor, *,
     BYOL's ``2 - 2 cos`` is ``2 + 2 * negative_cosine``: same gradients up to a factor 2.
     """
     check.require_pair("prediction", prediction, "target", target, 2)
+    check.require_batch("negative_cosine", prediction.shape[0], 1, False, "an empty batch has no mean")
     check.require_finite(prediction=prediction, target=target)
     target = target.detach() if stop_gradient else target
     p, t = check.upcast(prediction), check.upcast(target)
