@@ -296,7 +296,7 @@ def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zer
         launch_one.reset_to_zero, launch_one.kernel, launch_one.configs_for = reset_to_zero or [], kernel, configs_for
         return launch_one
     configs = [triton.Config({"BLOCK_M": m, "BLOCK_N": n}, num_warps=w, num_stages=st)
-               for m, n, w, st in usual + (wide or [])]
+               for m, n, w, st in dict.fromkeys(usual + (wide or []))]  # each once, in both lists or not
 
     def prune(candidates, named_args, **kwargs):
         chosen = configs_for(kwargs["BLOCK_D"])
