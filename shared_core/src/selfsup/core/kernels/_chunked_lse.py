@@ -115,8 +115,10 @@ def lse_forward(q, k, exclude, scale, need_col, chunk: int | None = None, *, dir
     return lse_r, col_m + torch.log(col_l)  # -inf where every logit was excluded
 
 
-def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, chunk: int | None = None, *, direct: bool = False):
-    """``dq``, ``dk`` for ``dS = g_r[:, None] * P_row + g_c[None, :] * P_col`` (P: the two softmaxes).
+def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, chunk: int | None = None, *, direct: bool = False,
+                 out_dtype: torch.dtype | None = None):
+    """``dq``, ``dk`` for ``dS = g_r[:, None] * P_row + g_c[None, :] * P_col`` (P: the two softmaxes), computed in
+    fp32 (float64 for float64 input) and returned as ``out_dtype`` (``None``: that compute dtype).
 
     ``direct`` (as in :func:`lse_forward`): ``dS = exp(S) * (w_r[:, None] + w_c[None, :])`` with
     ``w = g * exp(-lse)``, one exponential per logit instead of two."""
@@ -147,4 +149,5 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, chunk: int | None
             p = s.exp_().mul_(w)
         torch.mm(p, k_c, out=dq[start:stop])
         dk.addmm_(p.T, q_c, alpha=scale)
-    return dq.mul_(scale), dk
+    out_dtype = out_dtype or dtype
+    return dq.mul_(scale).to(out_dtype), dk.to(out_dtype)

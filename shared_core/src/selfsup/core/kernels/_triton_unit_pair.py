@@ -19,6 +19,8 @@ import torch
 import triton
 import triton.language as tl
 
+from selfsup.core.kernels._triton_lse import load_block
+
 _empty = torch.empty  # output allocator (tests poison it)
 
 EPS = 1e-12  # F.normalize's
@@ -28,9 +30,8 @@ _ELEMENTS_PER_PROGRAM = 4096  # a block of rows of about this many elements per 
 
 @triton.jit
 def _rows_tile(PTR, rows, row_ok, offs_d, d_ok, stride):
-    """Rows ``rows`` of a row-major matrix as an fp32 ``(len(rows), BLOCK_D)`` tile, zero outside."""
-    return tl.load(PTR + rows[:, None] * stride + offs_d[None, :], mask=row_ok[:, None] & d_ok[None, :],
-                   other=0.0).to(tl.float32)
+    """:func:`._triton_lse.load_block` in fp32."""
+    return load_block(PTR, rows, row_ok, offs_d, d_ok, stride).to(tl.float32)
 
 
 @triton.jit

@@ -99,11 +99,10 @@ class _ContrastiveLSE(torch.autograd.Function):
         g_r = torch.zeros_like(lse_r) if g_r is None else g_r.contiguous().to(lse_r.dtype)
         if lse_c is not None:
             g_c = torch.zeros_like(lse_c) if g_c is None else g_c.contiguous().to(lse_c.dtype)
-        in_dtype = {"out_dtype": q.dtype} if ctx.backend == "triton" else {}  # Triton stores q's dtype itself
-        with autocast_off(q):
+        with autocast_off(q):  # q and k share a dtype (checked); Triton stores it itself, no cast after
             dq, dk = _module(ctx.backend).lse_backward(q, k, exclude, ctx.scale, lse_r, lse_c, g_r, g_c,
-                                                       direct=ctx.direct, **in_dtype)
-        return dq.to(q.dtype), dk.to(k.dtype), None, None, None, None, None
+                                                       direct=ctx.direct, out_dtype=q.dtype)
+        return dq, dk, None, None, None, None, None
 
 
 def contrastive_lse(q: torch.Tensor, k: torch.Tensor, scale: float, *, columns: bool = False,
