@@ -13,7 +13,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm 
 python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"
 SELFSUP_TRITON_AUTOTUNE=0 python3 -m pytest -q -p no:cacheprovider shared_core/tests/test_kernels_contrastive.py \
     shared_core/tests/test_kernels_self_lse.py shared_core/tests/test_kernels_unit_pair.py \
-    shared_core/tests/test_kernels_prototype_head.py 2>&1 | tee "$OUT/kernels-pytest.txt" | tail -3
+    shared_core/tests/test_kernels_prototype_head.py shared_core/tests/test_kernels_fp16.py 2>&1 | tee "$OUT/kernels-pytest.txt" | tail -3
 profile_args=()
 [[ " $* " == *" --targets "* ]] && profile_args=(--step-only)  # short loans: the whole step per variant only
 python3 benchmarks/kernels/profile_contrastive.py --n 32768 --d 256 ${profile_args[@]+"${profile_args[@]}"} 2>&1 \

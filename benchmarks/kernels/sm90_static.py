@@ -2,16 +2,16 @@
 the instructions that matter, per kernel specialisation and autotuning configuration.
 
 Triton ships ``ptxas``, so compiling needs no GPU. The script runs the kernels' Python wrappers on CPU tensors of
-the benchmark's shapes (bf16, N=4096, D in ``--dims``) with every launch intercepted: each specialisation the losses
-launch (symmetric InfoNCE and SimCLR's 2N form in every variant of the benchmark, the prototype head, the fused
-prologue) is compiled for sm_90 in every configuration its autotuner would try, and its cubin read with
-``cuobjdump``: registers per thread, local-memory (spill) loads and stores in the SASS, the shared memory Triton
-asks for (over the 227 KiB an sm_90 block may take the configuration cannot launch), and per kernel the
-exponentials (``MUFU.EX2``) and tensor-core instructions in the SASS: ``HGMMA`` (Hopper's warpgroup MMA, wgmma) and
-``HMMA`` (the warp-level MMA of earlier GPUs, which Triton falls back to where a tile does not suit wgmma). Static
-counts: no timing.
+the benchmark's shapes (bf16, or ``--dtype`` float16 / float32; N=4096, D in ``--dims``) with every launch
+intercepted: each specialisation the losses launch (symmetric InfoNCE and SimCLR's 2N form in every variant of the
+benchmark, the prototype head, the fused prologue) is compiled for sm_90 in every configuration its autotuner would
+try, and its cubin read with ``cuobjdump``: registers per thread, local-memory (spill) loads and stores in the
+SASS, the shared memory Triton asks for (over the 227 KiB an sm_90 block may take the configuration cannot launch),
+and per kernel the exponentials (``MUFU.EX2``) and tensor-core instructions in the SASS: ``HGMMA`` (Hopper's
+warpgroup MMA, wgmma) and ``HMMA`` (the warp-level MMA of earlier GPUs, which Triton falls back to where a tile does
+not suit wgmma). Static counts: no timing.
 
-    python benchmarks/kernels/sm90_static.py [--dims 256 512] [--default-only]
+    python benchmarks/kernels/sm90_static.py [--dims 256 512] [--default-only] [--dtype float16|float32]
 """
 
 from __future__ import annotations
@@ -66,8 +66,9 @@ def _flags(launch: Launch) -> str:
     return " ".join([*on, f"BLOCK_D={values.get('BLOCK_D')}"])
 
 
-def capture(n: int, d: int) -> list[Launch]:
-    """Every launch of the losses' kernels at (N, D) bf16, with its launcher's configurations, deduplicated."""
+def capture(n: int, d: int, dtype: torch.dtype = torch.bfloat16) -> list[Launch]:
+    """Every launch of the losses' kernels at (N, D) in ``dtype``, with its launcher's configurations, deduplicated
+    (fp16 operands: the backward kernels with rescaled weights, ``RESCALED``)."""
     from selfsup.core.kernels import _triton_lse as T
     from selfsup.core.kernels import _triton_self_lse as S
     from selfsup.core.kernels import _triton_soft_ce as C
@@ -76,7 +77,7 @@ def capture(n: int, d: int) -> list[Launch]:
     launchers = [obj for module in (T, S, C) for obj in vars(module).values()
                  if callable(obj) and hasattr(obj, "configs_for") and hasattr(obj, "kernel")]
     gen = torch.Generator().manual_seed(0)
-    q, k = (torch.nn.functional.normalize(torch.randn(n, d, generator=gen), dim=1).bfloat16() for _ in range(2))
+    q, k = (torch.nn.functional.normalize(torch.randn(n, d, generator=gen), dim=1).to(dtype) for _ in range(2))
     g, lse = torch.full((n,), 1.0 / n), torch.ones(n)
     diagonal = torch.arange(n, dtype=torch.int32)
     scale = 1 / 0.07
@@ -84,12 +85,12 @@ def capture(n: int, d: int) -> list[Launch]:
         "InfoNCE forward, rows": lambda direct: T.lse_forward(q, k, None, scale, True, "rows", direct=direct),
         "InfoNCE forward, one pass": lambda direct: T.lse_forward(q, k, None, scale, True, "fused", direct=direct),
         "InfoNCE backward, rows": lambda direct: T.lse_backward(q, k, None, scale, lse, lse, g, g, "rows",
-                                                                direct=direct, out_dtype=torch.bfloat16),
+                                                                direct=direct, out_dtype=dtype),
         "InfoNCE backward, fused": lambda direct: T.lse_backward(q, k, None, scale, lse, lse, g, g, "fused",
-                                                                 direct=direct, out_dtype=torch.bfloat16),
+                                                                 direct=direct, out_dtype=dtype),
         "2N form forward, rows": lambda direct: T.lse_forward(q, q, diagonal, scale, False, direct=direct),
         "2N form backward, rows": lambda direct: T.self_grad_rows(q, diagonal, scale, lse, g, direct=direct,
-                                                                  out_dtype=torch.bfloat16),
+                                                                  out_dtype=dtype),
         "2N form forward, symmetric": lambda direct: S.self_lse_forward(q, scale, direct=direct),
         "2N form backward, symmetric": lambda direct: S.self_lse_backward(q, scale, lse, g, direct=direct),
     }
@@ -115,7 +116,7 @@ def capture(n: int, d: int) -> list[Launch]:
         record("prologue forward", lambda: U.unit_pair_forward(q, k, scale, units[1], units[2]))
         record("prologue backward", lambda: U.unit_grad(q, lse, q, k, g, scale))
         if d <= 256:  # the prototype head's kernels take hidden dims up to 256
-            w = torch.randn(8192, d, generator=gen).bfloat16()
+            w = torch.randn(8192, d, generator=gen).to(dtype)
             record("prototype head, soft targets", lambda: C.soft_ce_forward(q, w, k, w, torch.zeros(8192), 0.1,
                                                                              0.04))
             record("prototype head, soft targets", lambda: C.soft_ce_backward(
@@ -163,13 +164,15 @@ def main() -> None:
     parser.add_argument("--dims", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--default-only", action="store_true", help="only the configuration used without autotuning")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--dtype", choices=["bfloat16", "float16", "float32"], default="bfloat16",
+                        help="the operands' dtype")
     args = parser.parse_args()
-    print(f"Triton {triton.__version__}, target sm_90 (H100), compiled on CPU; bf16 operands, N={args.n}")
+    print(f"Triton {triton.__version__}, target sm_90 (H100), compiled on CPU; {args.dtype} operands, N={args.n}")
     print("| launch | kernel | flags | BLOCK_M x BLOCK_N | warps | stages | regs/thread | spill loads+stores | "
           "shared KiB | MUFU.EX2 | HGMMA | HMMA |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for d in args.dims:
-        launches = capture(args.n, d)
+        launches = capture(args.n, d, getattr(torch, args.dtype))
         _JOBS.clear()
         rows = []
         for launch in launches:

@@ -267,6 +267,22 @@ def test_auto_takes_triton_only_for_large_cuda_problems(monkeypatch):
     assert dispatch.resolve_backend("chunked", cuda, torch.float32, big) == "chunked"
     assert dispatch.resolve_backend("triton", cuda, torch.float32, 4) == "triton"
     seen = []
+    # feature dims the kernels cannot launch with (an sm_90 block's shared memory; fp32 takes half the width)
+    for kernel, half_max in (("contrastive", 512), ("head", 256)):
+        for dtype, widest in ((torch.bfloat16, half_max), (torch.float16, half_max), (torch.float32, half_max // 2)):
+            assert dispatch.resolve_backend("auto", cuda, dtype, big, widest, kernel) == "triton"
+            assert dispatch.resolve_backend("auto", cuda, dtype, big, widest + 1, kernel) == "chunked"
+            assert dispatch.resolve_backend("triton", cuda, dtype, big, widest, kernel) == "triton"
+            with pytest.raises(ValueError, match=rf"{kernel} feature dims up to {widest} .* got {widest + 1}"):
+                dispatch.resolve_backend("triton", cuda, dtype, big, widest + 1, kernel)
+    if kernels.triton_available():  # the losses pass their feature dim and kernel
+        x = torch.randn(4, 200, device=DEVICE)
+        with pytest.raises(ValueError, match=r"up to 256 with float32 operands .* or bf16/fp16 operands"):
+            kernels.contrastive_lse(torch.randn(4, 300, device=DEVICE), x[:, :1].repeat(1, 300), 1.0, backend="triton")
+        with pytest.raises(ValueError, match="head feature dims up to 128 with float32"):
+            kernels.prototype_cross_entropy(x, x, x, x, backend="triton")
+        with pytest.raises(ValueError, match="contrastive feature dims up to 256 with float32"):
+            kernels.self_contrastive_lse(torch.randn(4, 300, device=DEVICE), 1.0, backend="triton")
     real = dispatch._ContrastiveLSE.apply
     monkeypatch.setattr(dispatch._ContrastiveLSE, "apply", lambda *a: seen.append(a[5]) or real(*a))
     kernels.info_nce(torch.randn(8, 4), torch.randn(8, 4), symmetric=True)  # CPU: chunked whatever the size
@@ -366,6 +382,8 @@ def test_wide_feature_blocks_take_the_configurations_that_fit(monkeypatch):
     assert tried(256) == usual == launch.configs_for(256)
     assert sorted(tried(512)) == sorted(wide) and launch.configs_for(512) == wide  # each once
     assert T.launcher(T._lse_bwd_kernel, [(64, 64)], ["n_rows"]).configs_for(512) == usual  # no wide list: usual
+    earlier = T.launcher(T._lse_bwd_kernel, [(64, 64)], ["n_rows"], wide=wide, wide_from=256)  # e.g. the heads
+    assert earlier.configs_for(128) == usual and earlier.configs_for(256) == wide
 
     monkeypatch.setattr(T, "_autotuning", lambda: False)
     monkeypatch.setattr(T, "_interpreting", lambda: False)

@@ -26,6 +26,10 @@ logit, took 2.97 ms against 2.49 ms for two row passes, and a dedicated column k
 against 4.01 ms for the swapped row kernel, so neither is kept. The two "fused" variants here have
 not been timed on a GPU yet, so the row kernels stay the default. Accumulation is fp32 in base 2
 whatever the operand dtype.
+
+fp16 operands: the backward's ``dS`` goes to the tensor cores in the operands' dtype, and fp16 keeps 5 exponent
+bits, so the weights are first scaled by a power of two (:func:`half_grad_scale`) and the products scaled back in
+fp32 (``RESCALED``).
 """
 
 from __future__ import annotations
@@ -172,11 +176,21 @@ def grad_tile(s, lse_r2, g_r, lse_c2, g_c, HAS_ROW: tl.constexpr, HAS_COL: tl.co
 
 
 @triton.jit
-def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ,
+def output_scale(scale, INV_F, RESCALED: tl.constexpr):
+    """``scale``, times ``INV_F[0]`` (``1 / f``, :func:`half_grad_scale`) where the weights came scaled by ``f``."""
+    if RESCALED:
+        return scale * tl.load(INV_F)
+    return scale
+
+
+@triton.jit
+def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, INV_F,
                     n_rows, n_cols, dim, scale_log2, scale, stride_q, stride_k, stride_dq,
                     HAS_EXCL: tl.constexpr, HAS_ROW: tl.constexpr, HAS_COL: tl.constexpr, PRECISION: tl.constexpr,
-                    DIRECT: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
-    """``dQ = scale * sum_j (g_r_i P_row_ij + g_c_j P_col_ij) K_j`` for a block of rows (:func:`grad_tile`)."""
+                    DIRECT: tl.constexpr, RESCALED: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                    BLOCK_D: tl.constexpr):
+    """``dQ = scale * sum_j (g_r_i P_row_ij + g_c_j P_col_ij) K_j`` for a block of rows (:func:`grad_tile`);
+    ``RESCALED``: the ``g`` (or weights) came multiplied by ``f`` and ``INV_F`` holds ``1 / f``."""
     _, rows, row_ok, offs_d, d_ok, q = program_block(Q, n_rows, dim, stride_q, BLOCK_M, BLOCK_D)
     lse_r2 = tl.zeros([BLOCK_M], tl.float32)
     g_r = tl.zeros([BLOCK_M], tl.float32)
@@ -197,20 +211,22 @@ def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ,
             lse_c2, g_c = load_grad_stats(LSE_C, G_C, cols, col_ok, DIRECT)
         p = grad_tile(s, lse_r2, g_r, lse_c2, g_c, HAS_ROW, HAS_COL, DIRECT)
         acc += tl.dot(p.to(k.dtype), k, input_precision=PRECISION)
-    tl.store(DQ + rows[:, None] * stride_dq + offs_d[None, :], (acc * scale).to(DQ.dtype.element_ty),
+    acc = acc * output_scale(scale, INV_F, RESCALED)
+    tl.store(DQ + rows[:, None] * stride_dq + offs_d[None, :], acc.to(DQ.dtype.element_ty),
              mask=row_ok[:, None] & d_ok[None, :])
 
 
 @triton.jit
-def _lse_bwd_fused_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, DK,
+def _lse_bwd_fused_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, DK, INV_F,
                           n_rows, n_cols, dim, scale_log2, scale, stride_q, stride_k, stride_dq, stride_dk,
                           HAS_EXCL: tl.constexpr, HAS_ROW: tl.constexpr, HAS_COL: tl.constexpr,
-                          PRECISION: tl.constexpr, DIRECT: tl.constexpr, BLOCK_M: tl.constexpr,
-                          BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+                          PRECISION: tl.constexpr, DIRECT: tl.constexpr, RESCALED: tl.constexpr,
+                          BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
     """One pass over the tiles for both gradients: a program owns a block of columns (keys), accumulates
     ``dK = scale * dS^T @ Q`` in registers and adds each tile's ``scale * dS @ K`` into ``DQ`` (fp32, zeroed)
-    atomically. ``dS`` as in :func:`grad_tile`."""
+    atomically. ``dS`` as in :func:`grad_tile`; ``RESCALED`` as in :func:`_lse_bwd_kernel`."""
     _, cols, col_ok, offs_d, d_ok, k = program_block(K, n_cols, dim, stride_k, BLOCK_N, BLOCK_D)
+    out_scale = output_scale(scale, INV_F, RESCALED)
     lse_c2 = tl.zeros([BLOCK_N], tl.float32)
     g_c = tl.zeros([BLOCK_N], tl.float32)
     lse_r2 = tl.zeros([BLOCK_M], tl.float32)
@@ -230,10 +246,10 @@ def _lse_bwd_fused_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, DK,
             lse_r2, g_r = load_grad_stats(LSE_R, G_R, rows, row_ok, DIRECT)
         p_op = grad_tile(s, lse_r2, g_r, lse_c2, g_c, HAS_ROW, HAS_COL, DIRECT).to(k.dtype)
         acc += tl.dot(tl.trans(p_op), q, input_precision=PRECISION)
-        dq = tl.dot(p_op, k, input_precision=PRECISION) * scale
+        dq = tl.dot(p_op, k, input_precision=PRECISION) * out_scale
         tl.atomic_add(DQ + rows[:, None] * stride_dq + offs_d[None, :], dq, mask=row_ok[:, None] & d_ok[None, :],
                       sem="relaxed")
-    tl.store(DK + cols[:, None] * stride_dk + offs_d[None, :], (acc * scale).to(DK.dtype.element_ty),
+    tl.store(DK + cols[:, None] * stride_dk + offs_d[None, :], (acc * out_scale).to(DK.dtype.element_ty),
              mask=col_ok[:, None] & d_ok[None, :])
 
 
@@ -265,28 +281,28 @@ WIDE_BLOCK_D = 512  # feature blocks from this on take a launcher's ``wide`` con
 
 
 def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zero: list[str] | None = None,
-             wide: list[tuple[int, int, int, int]] | None = None):
+             wide: list[tuple[int, int, int, int]] | None = None, wide_from: int = WIDE_BLOCK_D):
     """Autotuned launcher on a GPU over (BLOCK_M, BLOCK_N) pairs x :data:`WARPS_STAGES`; otherwise one
     configuration (small under the interpreter). ``launch(grid_fn, *args, **kwargs)``. ``reset_to_zero``: the outputs
     a kernel accumulates into (atomically), zeroed before each configuration the autotuner tries and before the real
     launch, which would otherwise add every trial's result.
 
-    ``wide``: the ``(BLOCK_M, BLOCK_N, num_warps, num_stages)`` tried instead from ``BLOCK_D`` =
-    :data:`WIDE_BLOCK_D` on, where a Q block and the pipelined K blocks of the usual sizes pass the 227 KiB of shared
+    ``wide``: the ``(BLOCK_M, BLOCK_N, num_warps, num_stages)`` tried instead from ``BLOCK_D`` = ``wide_from``
+    (:data:`WIDE_BLOCK_D`) on, where a Q block and the pipelined K blocks of the usual sizes pass the 227 KiB of shared
     memory of an sm_90 block (``benchmarks/kernels/sm90_static.py`` compiles each for the H100 without a GPU: at
     D=512 one of the twelve usual configurations of the row kernels fitted, none of the symmetric backward's).
     ``launch.kernel`` and ``launch.configs_for(block_d)`` say what it runs."""
     usual = [(m, n, w, st) for m, n in blocks for w, st in WARPS_STAGES]
 
     def configs_for(block_d: int) -> list[tuple[int, int, int, int]]:
-        return wide if wide and block_d >= WIDE_BLOCK_D else usual
+        return wide if wide and block_d >= wide_from else usual
 
     if not _autotuning():
         def launch_one(grid, *args, **kwargs):
             if _interpreting():
                 block_m = block_n = 32
                 warps, stages = 4, 3
-            elif wide and kwargs["BLOCK_D"] >= WIDE_BLOCK_D:
+            elif wide and kwargs["BLOCK_D"] >= wide_from:
                 block_m, block_n, warps, stages = wide[0]
             else:
                 block_m = block_n = 64
@@ -419,6 +435,29 @@ def use_direct(direct: bool) -> bool:
     return direct and chosen_algorithm("exp") == "direct"
 
 
+# fp16 keeps 5 exponent bits: below 6e-8 a value rounds to 0. The backward's weights dS (an upstream gradient times a
+# probability: 1 / 2N times ~1 / N at N = 32768 is 5e-10) go to the tensor cores in the operands' dtype, so for fp16
+# operands they are first scaled by a power of two f that brings the largest possible |dS| to at most this, and the
+# fp32 products multiplied by 1 / f before they are stored (exact: powers of two). bf16 has fp32's exponent range.
+HALF_GRAD_PEAK = 2.0 ** 14
+
+
+def half_grad_scale(dtype: torch.dtype, bound: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """For fp16 operands, ``(f, 1 / f)``, ``(1,)`` fp32 tensors on ``bound``'s device (no host sync), where ``f`` is
+    the power of two with ``f * bound <= HALF_GRAD_PEAK < 2 f * bound`` (exponent within +-100; ``bound = 0``: 2^100)
+    and ``bound`` (0-dim) an upper bound of every ``|dS|``, e.g. ``max |g_r| + max |g_c|`` as every probability is at
+    most 1. ``None`` for other dtypes: their weights are cast unscaled."""
+    if dtype != torch.float16:
+        return None
+    exponent = torch.floor(torch.log2(HALF_GRAD_PEAK / bound.float())).clamp_(-100.0, 100.0).reshape(1)
+    return torch.exp2(exponent), torch.exp2(-exponent)
+
+
+def peak(*gradients: torch.Tensor | None) -> torch.Tensor:
+    """``sum_g max |g|`` over the given upstream gradients (0-dim), the bound :func:`half_grad_scale` takes."""
+    return sum(g.abs().amax() for g in gradients if g is not None)
+
+
 def lse_forward(q: torch.Tensor, k: torch.Tensor, exclude: torch.Tensor | None, scale: float,
                 need_col: bool, algorithm: str | None = None, *,
                 direct: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -441,18 +480,20 @@ def lse_forward(q: torch.Tensor, k: torch.Tensor, exclude: torch.Tensor | None, 
 
 
 def _grad_rows(a, b, exclude, scale, row_stats, col_stats, direct: bool = False,
-               out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+               out_dtype: torch.dtype = torch.float32, inv_f: torch.Tensor | None = None) -> torch.Tensor:
     """``scale * dS @ b`` for ``dS`` built from (lse, g) of a's rows and/or b's rows (as columns); ``direct``:
-    (lse, weights ``g * e^-lse``) instead. Accumulated in fp32, stored as ``out_dtype``."""
+    (lse, weights ``g * e^-lse``) instead. ``inv_f``: the g (weights) came scaled by ``f`` (:func:`half_grad_scale`),
+    the products are multiplied by ``inv_f`` in fp32. Accumulated in fp32, stored as ``out_dtype``."""
     n_rows, dim = a.shape
     out = _empty(n_rows, dim, device=a.device, dtype=out_dtype)
     lse_r, g_r = row_stats if row_stats is not None else (out, out)
     lse_c, g_c = col_stats if col_stats is not None else (out, out)
     _BACKWARD(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),),
               a, b, exclude if exclude is not None else out, lse_r, lse_c, g_r, g_c, out,
+              inv_f if inv_f is not None else out,
               n_rows, b.shape[0], dim, scale * LOG2E, scale, a.stride(0), b.stride(0), out.stride(0),
               HAS_EXCL=exclude is not None, HAS_ROW=row_stats is not None, HAS_COL=col_stats is not None,
-              PRECISION=_precision(a.dtype), DIRECT=direct, BLOCK_D=_block_d(dim))
+              PRECISION=_precision(a.dtype), DIRECT=direct, RESCALED=inv_f is not None, BLOCK_D=_block_d(dim))
     return out
 
 
@@ -465,14 +506,20 @@ def self_grad_rows(z: torch.Tensor, exclude: torch.Tensor, scale: float, lse: to
     ``dz_i = scale * sum_j (g_i P_ij + g_j P_ji) z_j``: the kernel's row and column statistics are both ``(lse, g)``.
     4 N^2 D matmul FLOPs, where dQ and dK by two launches (:func:`lse_backward`) take 8 and a sum."""
     direct = use_direct(direct)
+    inv_f = None
+    rescale = half_grad_scale(z.dtype, 2 * peak(g))  # |g_i P_ij + g_j P_ji| <= 2 max |g|
+    if rescale is not None:
+        f, inv_f = rescale
+        g = g * f
     stats = (lse, direct_weights(lse, g) if direct else g)
-    return _grad_rows(z, z, exclude, scale, stats, stats, direct, out_dtype)
+    return _grad_rows(z, z, exclude, scale, stats, stats, direct, out_dtype, inv_f)
 
 
 def _grad_fused(q, k, exclude, scale, rows, cols, direct: bool = False,
-                out_dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(dq, dk)`` from one pass over the tiles (:func:`_lse_bwd_fused_kernel`); stats as in :func:`_grad_rows`;
-    ``dk`` stored as ``out_dtype``, ``dq`` (atomic fp32 sums) cast to it after."""
+                out_dtype: torch.dtype = torch.float32,
+                inv_f: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(dq, dk)`` from one pass over the tiles (:func:`_lse_bwd_fused_kernel`); stats and ``inv_f`` as in
+    :func:`_grad_rows`; ``dk`` stored as ``out_dtype``, ``dq`` (atomic fp32 sums) cast to it after."""
     (n_rows, dim), n_cols = q.shape, k.shape[0]
     dq = torch.zeros(n_rows, dim, device=q.device, dtype=torch.float32)  # accumulated atomically
     dk = _empty(n_cols, dim, device=q.device, dtype=out_dtype)
@@ -480,9 +527,10 @@ def _grad_fused(q, k, exclude, scale, rows, cols, direct: bool = False,
     lse_c, g_c = cols if cols is not None else (dk, dk)
     _BACKWARD_FUSED(lambda meta: (triton.cdiv(n_cols, meta["BLOCK_N"]),),
                     q, k, exclude if exclude is not None else dk, lse_r, lse_c, g_r, g_c, dq, dk,
+                    inv_f if inv_f is not None else dk,
                     n_rows, n_cols, dim, scale * LOG2E, scale, q.stride(0), k.stride(0), dq.stride(0), dk.stride(0),
                     HAS_EXCL=exclude is not None, HAS_ROW=rows is not None, HAS_COL=cols is not None,
-                    PRECISION=_precision(q.dtype), DIRECT=direct, BLOCK_D=_block_d(dim))
+                    PRECISION=_precision(q.dtype), DIRECT=direct, RESCALED=inv_f is not None, BLOCK_D=_block_d(dim))
     return dq.to(out_dtype), dk
 
 
@@ -495,19 +543,26 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | 
     with the operands swapped for dK), computing every tile twice (8 B N D FLOPs of matmul); ``"fused"`` computes
     each tile once for both (6 B N D), at the price of ``N / BLOCK_N * B * D`` fp32 atomic adds into dQ, whose
     summation order then varies from run to run. ``direct``: the logits are bounded (:func:`use_direct`), one
-    exponential per logit instead of two.
+    exponential per logit instead of two. fp16 operands: the weights are rescaled (:func:`half_grad_scale`).
     """
     algorithm = algorithm or chosen_algorithm("backward")
     direct = use_direct(direct)
+    inv_f = None
+    rescale = half_grad_scale(q.dtype, peak(g_r, g_c if lse_c is not None else None))
+    if rescale is not None:
+        f, inv_f = rescale
+        g_r = g_r * f
+        if lse_c is not None:
+            g_c = g_c * f
     if direct:
         g_r = direct_weights(lse_r, g_r)
         g_c = direct_weights(lse_c, g_c) if lse_c is not None else None
     rows = (lse_r, g_r)
     cols = (lse_c, g_c) if lse_c is not None else None
     if algorithm == "fused":
-        return _grad_fused(q, k, exclude, scale, rows, cols, direct, out_dtype)
+        return _grad_fused(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f)
     if algorithm != "rows":
         raise ValueError(f"algorithm must be 'rows' or 'fused', got {algorithm!r}")
-    dq = _grad_rows(q, k, exclude, scale, rows, cols, direct, out_dtype)
-    dk = _grad_rows(k, q, transpose_exclusion(exclude, k.shape[0]), scale, cols, rows, direct, out_dtype)
+    dq = _grad_rows(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f)
+    dk = _grad_rows(k, q, transpose_exclusion(exclude, k.shape[0]), scale, cols, rows, direct, out_dtype, inv_f)
     return dq, dk

@@ -32,10 +32,13 @@ from selfsup.core.kernels._triton_lse import (
     _tile_logits,
     direct_weights,
     grad_tile,
+    half_grad_scale,
     launcher,
     load_block,
     load_grad_stats,
     logit_bound_log2,
+    output_scale,
+    peak,
     program_block,
     use_direct,
 )
@@ -70,13 +73,15 @@ def _self_lse_fwd_kernel(Z, BOUND, ROWSUM, n, dim, scale_log2, stride, PRECISION
 
 
 @triton.jit
-def _self_lse_bwd_kernel(Z, LSE, G, DZ, n, dim, scale_log2, scale, stride, stride_dz, PRECISION: tl.constexpr,
-                         DIRECT: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+def _self_lse_bwd_kernel(Z, LSE, G, DZ, INV_F, n, dim, scale_log2, scale, stride, stride_dz,
+                         PRECISION: tl.constexpr, DIRECT: tl.constexpr, RESCALED: tl.constexpr,
+                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
     """``DZ += scale * A @ Z`` (``DZ`` zeroed) over the tiles (I, J >= I) of row block I, with
     ``A_ij = g_i 2^(s_ij - lse_i) + g_j 2^(s_ij - lse_j)`` (base 2, zero on the diagonal; :func:`grad_tile`,
-    ``DIRECT`` included)."""
+    ``DIRECT`` included); ``RESCALED``: ``G`` came multiplied by ``f`` and ``INV_F`` holds ``1 / f``."""
     tl.static_assert(BLOCK_M == BLOCK_N, "symmetric tiles are square")
     first, rows, row_ok, offs_d, d_ok, zi = program_block(Z, n, dim, stride, BLOCK_M, BLOCK_D)
+    out_scale = output_scale(scale, INV_F, RESCALED)
     lse_i, g_i = load_grad_stats(LSE, G, rows, row_ok, DIRECT)
     acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
     for start in range(first, n, BLOCK_N):
@@ -87,10 +92,10 @@ def _self_lse_bwd_kernel(Z, LSE, G, DZ, n, dim, scale_log2, scale, stride, strid
         s = _tile_logits(zi, zj, cols, col_ok, rows, scale_log2, True, PRECISION)
         a_op = grad_tile(s, lse_i, g_i, lse_j, g_j, True, True, DIRECT).to(zj.dtype)
         acc += tl.dot(a_op, zj, input_precision=PRECISION)
-        dzj = tl.dot(tl.trans(a_op), zi, input_precision=PRECISION) * scale  # padded rows: z = 0, nothing
+        dzj = tl.dot(tl.trans(a_op), zi, input_precision=PRECISION) * out_scale  # padded rows: z = 0, nothing
         tl.atomic_add(DZ + cols[:, None] * stride_dz + offs_d[None, :], dzj,
                       mask=(col_ok & (start != first))[:, None] & d_ok[None, :], sem="relaxed")
-    tl.atomic_add(DZ + rows[:, None] * stride_dz + offs_d[None, :], acc * scale,
+    tl.atomic_add(DZ + rows[:, None] * stride_dz + offs_d[None, :], acc * out_scale,
                   mask=row_ok[:, None] & d_ok[None, :], sem="relaxed")
 
 
@@ -124,11 +129,17 @@ def self_lse_forward(z: torch.Tensor, scale: float, *, direct: bool = False) -> 
 
 def self_lse_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor, *,
                       direct: bool = False) -> torch.Tensor:
-    """``dz (N, D)`` fp32 for upstream ``g (N,)``; ``direct`` as in :func:`self_lse_forward`."""
+    """``dz (N, D)`` fp32 for upstream ``g (N,)``; ``direct`` as in :func:`self_lse_forward`; fp16 operands: ``g``
+    rescaled for the cast (:func:`._triton_lse.half_grad_scale`)."""
     n, dim = z.shape
     direct = use_direct(direct)
     dz = torch.zeros(n, dim, device=z.device, dtype=torch.float32)  # accumulated atomically
+    inv_f = None
+    rescale = half_grad_scale(z.dtype, 2 * peak(g))  # |A_ij| <= |g_i| + |g_j|
+    if rescale is not None:
+        f, inv_f = rescale
+        g = g * f
     _BACKWARD(lambda meta: (triton.cdiv(n, meta["BLOCK_M"]),), z, lse, direct_weights(lse, g) if direct else g, dz,
-              n, dim, scale * LOG2E, scale, z.stride(0), dz.stride(0), PRECISION=_precision(z.dtype), DIRECT=direct,
-              BLOCK_D=_block_d(dim))
+              inv_f if inv_f is not None else dz, n, dim, scale * LOG2E, scale, z.stride(0), dz.stride(0),
+              PRECISION=_precision(z.dtype), DIRECT=direct, RESCALED=inv_f is not None, BLOCK_D=_block_d(dim))
     return dz

@@ -5,7 +5,8 @@ Student logits ``s = h @ W^T / ts``, teacher logits ``t = (ht @ Wt^T - c) / tt``
 programs) keeps online the student's log-sum-exp, the teacher's normaliser and the
 teacher-weighted sum of student logits; ``loss_i = lse_s_i - E_{p_t}[s_i]``. Backward recomputes
 both logits per tile: ``dS = g_i (p_s - p_t) / ts``, ``dh = dS @ W`` by row programs and
-``dW = dS^T @ h`` by prototype-block programs.
+``dW = dS^T @ h`` by prototype-block programs; for fp16 operands ``g`` is first scaled by a power of two and
+the products scaled back (``RESCALED``, :func:`._triton_lse.half_grad_scale`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ import torch
 import triton
 import triton.language as tl
 
-from selfsup.core.kernels._triton_lse import LOG2E, _precision, launcher, load_block, program_block
+from selfsup.core.kernels._triton_lse import (
+    LOG2E,
+    _precision,
+    half_grad_scale,
+    launcher,
+    load_block,
+    output_scale,
+    peak,
+    program_block,
+)
 
 _empty = torch.empty  # output allocator (tests poison it)
 
@@ -73,10 +83,11 @@ def _soft_ce_fwd_kernel(H, HT, W, WT, C, LSE_S, LSE_T, LOSS,
 
 
 @triton.jit
-def _soft_ce_bwd_rows_kernel(H, HT, W, WT, C, LSE_S, LSE_T, G, DH,
+def _soft_ce_bwd_rows_kernel(H, HT, W, WT, C, LSE_S, LSE_T, G, DH, INV_F,
                              n_rows, n_protos, dim, s_scale2, t_scale2, stride_h, stride_ht, stride_w, stride_wt,
                              stride_dh, HAS_CENTER: tl.constexpr, PRECISION: tl.constexpr,
-                             BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+                             RESCALED: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                             BLOCK_D: tl.constexpr):
     _, rows, row_ok, offs_d, d_ok, h = program_block(H, n_rows, dim, stride_h, BLOCK_M, BLOCK_D)
     ht = load_block(HT, rows, row_ok, offs_d, d_ok, stride_ht)
     # padded rows get an infinite normaliser: their probabilities are 0, never inf
@@ -91,14 +102,16 @@ def _soft_ce_bwd_rows_kernel(H, HT, W, WT, C, LSE_S, LSE_T, G, DH,
         s, t = _tiles(h, ht, w, wt, C, protos, proto_ok, s_scale2, t_scale2, HAS_CENTER, PRECISION)
         ds = (tl.exp2(s - lse_s2[:, None]) - tl.exp2(t - lse_t2[:, None])) * g[:, None]
         acc += tl.dot(ds.to(w.dtype), w, input_precision=PRECISION)
+    acc = acc * output_scale(1.0, INV_F, RESCALED)
     tl.store(DH + rows[:, None] * stride_dh + offs_d[None, :], acc, mask=row_ok[:, None] & d_ok[None, :])
 
 
 @triton.jit
-def _soft_ce_bwd_protos_kernel(H, HT, W, WT, C, LSE_S, LSE_T, G, DW,
+def _soft_ce_bwd_protos_kernel(H, HT, W, WT, C, LSE_S, LSE_T, G, DW, INV_F,
                                n_rows, n_protos, dim, s_scale2, t_scale2, stride_h, stride_ht, stride_w, stride_wt,
                                stride_dw, HAS_CENTER: tl.constexpr, PRECISION: tl.constexpr,
-                               BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+                               RESCALED: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                               BLOCK_D: tl.constexpr):
     pid = tl.program_id(0)
     protos = pid * BLOCK_N + tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, BLOCK_D)
@@ -117,6 +130,7 @@ def _soft_ce_bwd_protos_kernel(H, HT, W, WT, C, LSE_S, LSE_T, G, DW,
         s, t = _tiles(h, ht, w, wt, C, protos, proto_ok, s_scale2, t_scale2, HAS_CENTER, PRECISION)
         ds = (tl.exp2(s - lse_s2[:, None]) - tl.exp2(t - lse_t2[:, None])) * g[:, None]
         acc += tl.dot(tl.trans(ds.to(h.dtype)), h, input_precision=PRECISION)
+    acc = acc * output_scale(1.0, INV_F, RESCALED)
     tl.store(DW + protos[:, None] * stride_dw + offs_d[None, :], acc, mask=proto_ok[:, None] & d_ok[None, :])
 
 
@@ -128,9 +142,18 @@ def _block_d(dim: int) -> int:
 
 
 _KEY = ["n_rows", "n_protos", "dim", "HAS_CENTER"]
-_FORWARD = launcher(_soft_ce_fwd_kernel, [(64, 64), (128, 64), (64, 128)], _KEY)
-_BACKWARD_ROWS = launcher(_soft_ce_bwd_rows_kernel, [(64, 64), (128, 64), (64, 128)], _KEY)
-_BACKWARD_PROTOS = launcher(_soft_ce_bwd_protos_kernel, [(64, 64), (128, 64), (64, 128)], _KEY)
+_BLOCKS = [(64, 64), (128, 64), (64, 128)]
+# The head's tiles hold two operand pairs (student and teacher), so from BLOCK_D=256 (hidden dims 129..256) on only
+# one of the twelve usual configurations fitted an sm_90 block's 227 KiB of shared memory, 64 x 64 with 8 warps and 2
+# stages, for each kernel (bf16, benchmarks/results/kernels-sm90-static.md): the autotuner compiled eleven that
+# cannot launch, and without autotuning (64 x 64, 8 warps, 3 stages) the head could not run. These fit, spill no
+# registers and use Hopper's wgmma (HGMMA), from the same script; the first is the one without autotuning.
+_WIDE_FORWARD = [(64, 64, 8, 2), (128, 32, 8, 2), (128, 32, 8, 3), (64, 32, 8, 3)]
+_WIDE_BACKWARD_ROWS = [(64, 64, 8, 2), (128, 32, 8, 2), (64, 32, 8, 3), (128, 64, 8, 1)]
+_WIDE_BACKWARD_PROTOS = [(64, 64, 8, 2), (64, 32, 8, 2), (64, 32, 8, 3), (128, 64, 8, 1)]
+_FORWARD = launcher(_soft_ce_fwd_kernel, _BLOCKS, _KEY, wide=_WIDE_FORWARD, wide_from=256)
+_BACKWARD_ROWS = launcher(_soft_ce_bwd_rows_kernel, _BLOCKS, _KEY, wide=_WIDE_BACKWARD_ROWS, wide_from=256)
+_BACKWARD_PROTOS = launcher(_soft_ce_bwd_protos_kernel, _BLOCKS, _KEY, wide=_WIDE_BACKWARD_PROTOS, wide_from=256)
 
 
 def soft_ce_forward(h, w, ht, wt, center, student_temp, teacher_temp):
@@ -152,11 +175,19 @@ def soft_ce_backward(h, w, ht, wt, center, student_temp, teacher_temp, lse_s, ls
     g = (g / student_temp).contiguous()
     dh = _empty(n_rows, dim, device=h.device, dtype=torch.float32)
     dw = _empty(n_protos, dim, device=h.device, dtype=torch.float32)
-    flags = dict(HAS_CENTER=center is not None, PRECISION=_precision(h.dtype), BLOCK_D=_block_d(dim))
+    inv_f = None
+    rescale = half_grad_scale(h.dtype, peak(g))  # |g_i (p_s - p_t)| <= |g_i|
+    if rescale is not None:
+        f, inv_f = rescale
+        g = g * f
+    flags = dict(HAS_CENTER=center is not None, PRECISION=_precision(h.dtype), RESCALED=inv_f is not None,
+                 BLOCK_D=_block_d(dim))
     args = (h, ht, w, wt, center if center is not None else lse_s, lse_s, lse_t, g)
+    inv = inv_f if inv_f is not None else g
     sizes = (n_rows, n_protos, dim, LOG2E / student_temp, LOG2E / teacher_temp,
              h.stride(0), ht.stride(0), w.stride(0), wt.stride(0))
-    _BACKWARD_ROWS(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),), *args, dh, *sizes, dh.stride(0), **flags)
-    _BACKWARD_PROTOS(lambda meta: (triton.cdiv(n_protos, meta["BLOCK_N"]),), *args, dw, *sizes, dw.stride(0),
+    _BACKWARD_ROWS(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),), *args, dh, inv, *sizes, dh.stride(0),
+                   **flags)
+    _BACKWARD_PROTOS(lambda meta: (triton.cdiv(n_protos, meta["BLOCK_N"]),), *args, dw, inv, *sizes, dw.stride(0),
                      **flags)
     return dh, dw

@@ -46,9 +46,24 @@ def direct_exponentials(max_logit: float | None) -> bool:
     return max_logit is not None and abs(max_logit) <= DIRECT_MAX_LOGIT
 
 
-def resolve_backend(backend: str, device: torch.device, dtype: torch.dtype, logits: int | None = None) -> str:
+# The widest feature dim (hidden dim for the prototype head, whose tiles hold two operand pairs) the Triton kernels
+# take with 2-byte operands; fp32 operands take twice the shared memory per feature, so half as many. Compiled for the
+# H100 (benchmarks/kernels/sm90_static.py --dtype float32, kernels-sm90-static.md), the fp32 contrastive forward at
+# dims 257..512 and the fp32 head at 129..256 passed an sm_90 block's 227 KiB of shared memory in none of the
+# configurations their launchers try: they could not launch. Wider operands take the chunked path.
+TRITON_MAX_DIM = {"contrastive": 512, "head": 256}
+
+
+def triton_max_dim(dtype: torch.dtype, kernel: str = "contrastive") -> int:
+    """The widest feature dim the Triton ``kernel`` ("contrastive" or "head") takes for ``dtype`` operands."""
+    return TRITON_MAX_DIM[kernel] // (2 if dtype == torch.float32 else 1)
+
+
+def resolve_backend(backend: str, device: torch.device, dtype: torch.dtype, logits: int | None = None,
+                    dim: int | None = None, kernel: str = "contrastive") -> str:
     """``auto`` -> ``triton`` for CUDA tensors with at least :data:`TRITON_MIN_LOGITS` ``logits`` (rows x columns;
-    ``None``: any size), else ``chunked``; ``triton`` also runs on CPU under ``TRITON_INTERPRET=1``."""
+    ``None``: any size) and a feature ``dim`` (``None``: unchecked) up to :func:`triton_max_dim` of ``kernel``, else
+    ``chunked``; ``triton`` also runs on CPU under ``TRITON_INTERPRET=1``, and names a ``dim`` it cannot take."""
     import os
 
     if backend not in ("auto", "triton", "chunked"):
@@ -61,9 +76,15 @@ def resolve_backend(backend: str, device: torch.device, dtype: torch.dtype, logi
             raise RuntimeError("backend='triton' needs CUDA tensors (or TRITON_INTERPRET=1 on CPU)")
         if dtype == torch.float64:
             raise ValueError("backend='triton' takes fp32/bf16/fp16 operands; use 'chunked' for float64")
+        if dim is not None and dim > triton_max_dim(dtype, kernel):
+            raise ValueError(f"backend='triton' takes {kernel} feature dims up to {triton_max_dim(dtype, kernel)} "
+                             f"with {str(dtype).removeprefix('torch.')} operands (wider blocks overflow a GPU block's "
+                             f"shared memory), got {dim}; use backend='chunked'"
+                             + (" or bf16/fp16 operands" if dtype == torch.float32 else ""))
         return "triton"
     large = logits is None or logits >= TRITON_MIN_LOGITS
-    if backend == "auto" and device.type == "cuda" and dtype != torch.float64 and large and triton_available():
+    fits = dim is None or dim <= triton_max_dim(dtype, kernel)
+    if backend == "auto" and device.type == "cuda" and dtype != torch.float64 and large and fits and triton_available():
         return "triton"
     return "chunked"
 
@@ -136,7 +157,7 @@ def contrastive_lse(q: torch.Tensor, k: torch.Tensor, scale: float, *, columns: 
         excluded = exclude[exclude >= 0]
         if excluded.numel() and (int(excluded.max()) >= k.shape[0] or excluded.unique().numel() != excluded.numel()):
             raise ValueError(f"exclude must name distinct key indices in [0, {k.shape[0]}) (or -1)")
-    chosen = resolve_backend(backend, q.device, q.dtype, q.shape[0] * k.shape[0])
+    chosen = resolve_backend(backend, q.device, q.dtype, q.shape[0] * k.shape[0], q.shape[1])
     if exclude is not None:
         exclude = exclude.to(device=q.device, dtype=torch.int32 if chosen == "triton" else torch.long).contiguous()
     out = _ContrastiveLSE.apply(q, k, exclude, float(scale), columns, chosen, direct_exponentials(max_logit))

@@ -100,7 +100,8 @@ def prototype_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, teacher_
     check.require_positive("student_temp", student_temp)
     check.require_positive("teacher_temp", teacher_temp)
     check.require_finite(hidden=hidden, weight=weight, teacher_hidden=teacher_hidden, teacher_weight=teacher_weight)
-    chosen = resolve_backend(backend, hidden.device, hidden.dtype, hidden.shape[0] * weight.shape[0])
+    chosen = resolve_backend(backend, hidden.device, hidden.dtype, hidden.shape[0] * weight.shape[0], hidden.shape[1],
+                             kernel="head")
     ht, wt = teacher_hidden.detach().to(hidden.dtype), teacher_weight.detach().to(hidden.dtype)
     center = center.detach() if center is not None else None
     if chosen == "triton":
@@ -123,7 +124,8 @@ def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: tor
     if int(labels.min()) < 0 or int(labels.max()) >= weight.shape[0]:
         raise ValueError(f"labels must lie in [0, {weight.shape[0]}), got [{int(labels.min())}, {int(labels.max())}]")
     check.require_finite(hidden=hidden, weight=weight)
-    if resolve_backend(backend, hidden.device, hidden.dtype, hidden.shape[0] * weight.shape[0]) == "chunked":
+    if resolve_backend(backend, hidden.device, hidden.dtype, hidden.shape[0] * weight.shape[0],
+                       hidden.shape[1]) == "chunked":
         return _LossWithForwardGradients.apply(
             hidden, weight, lambda h, w, *needs: _chunked_head_ce.hard_ce_mean(h, w, labels, *needs),
             torch.is_grad_enabled())

@@ -79,5 +79,5 @@ def self_contrastive_lse(z: torch.Tensor, scale: float, *, backend: Backend = "a
         raise ValueError(f"z must be (N, D), got shape {tuple(z.shape)}")
     if z.shape[0] < 2:
         raise ValueError(f"z needs at least 2 rows (each row's sum leaves itself out), got {z.shape[0]}")
-    chosen = resolve_backend(backend, z.device, z.dtype, z.shape[0] * z.shape[0])
+    chosen = resolve_backend(backend, z.device, z.dtype, z.shape[0] * z.shape[0], z.shape[1])
     return _SelfLSE.apply(z, float(scale), chosen, direct_exponentials(max_logit))
