@@ -23,3 +23,18 @@ def poison_outputs(monkeypatch):
         monkeypatch.setattr(module, "_empty", lambda *shape, **kwargs: real(*shape, **kwargs).fill_(float("nan")))
 
     return poison
+
+
+@pytest.fixture
+def use_backend(monkeypatch):
+    """``use_backend(name)`` -> the ``backend=`` argument; "triton-fused" is Triton with the one-pass forward and
+    backward, and the symmetric kernels for SimCLR's 2N form ("triton": the row kernels)."""
+    def use(name: str) -> str:
+        if name.startswith("triton"):
+            fused = name == "triton-fused"
+            for stage in ("FORWARD", "BACKWARD"):
+                monkeypatch.setenv(f"SELFSUP_TRITON_{stage}", "fused" if fused else "rows")
+            monkeypatch.setenv("SELFSUP_TRITON_SELF", "symmetric" if fused else "rows")
+            return "triton"
+        return name
+    return use

@@ -28,21 +28,6 @@ def _implementation(backend):
     return _chunked_lse
 
 
-@pytest.fixture
-def use_backend(monkeypatch):
-    """``use_backend(name)`` -> the ``backend=`` argument; "triton-fused" is Triton with the one-pass forward and
-    backward, and the symmetric kernels for SimCLR's 2N form."""
-    def use(name: str) -> str:
-        if name.startswith("triton"):
-            fused = name == "triton-fused"
-            for stage in ("FORWARD", "BACKWARD"):
-                monkeypatch.setenv(f"SELFSUP_TRITON_{stage}", "fused" if fused else "rows")
-            monkeypatch.setenv("SELFSUP_TRITON_SELF", "symmetric" if fused else "rows")
-            return "triton"
-        return name
-    return use
-
-
 def _reference_lse(q, k, scale, exclude):
     s = (q.double() @ k.double().T) * scale
     if exclude is not None:

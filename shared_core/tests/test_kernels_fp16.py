@@ -23,20 +23,9 @@ needs_triton = pytest.mark.skipif(not kernels.triton_available(), reason="needs 
 # Per-row upstream gradient: the gradients come out near 1e-3 (normal in fp16, rounding error ~2.4e-4 relative)
 # while most weights g * P (P ~ 1 / 128) are below fp16's smallest normal number, 6.1e-5, many below 6e-8.
 UPSTREAM = 2e-4
-
-
-@pytest.fixture
-def algorithms(monkeypatch):
-    """``use(name) -> backend``: "chunked" (PyTorch, computes in fp32), or Triton with "rows" or "fused" for the
-    forward, backward and (as "symmetric") SimCLR's 2N form."""
-    def use(name: str) -> str:
-        if name == "chunked":
-            return name
-        for stage in ("FORWARD", "BACKWARD"):
-            monkeypatch.setenv(f"SELFSUP_TRITON_{stage}", name)
-        monkeypatch.setenv("SELFSUP_TRITON_SELF", "symmetric" if name == "fused" else "rows")
-        return "triton"
-    return use
+# chunked (PyTorch, computes in fp32); Triton's row kernels; its one-pass / fused / symmetric ones (conftest's
+# ``use_backend``)
+BACKENDS = ["chunked"] + (["triton", "triton-fused"] if kernels.triton_available() else [])
 
 
 def _unit(gen, n, d):
@@ -55,10 +44,10 @@ def _assert_as_close_as_fp16_allows(got: torch.Tensor, want: torch.Tensor) -> No
     assert _relative_error(got, want) < 2 * rounding
 
 
-@pytest.mark.parametrize("algorithm", ["chunked"] + (["rows", "fused"] if kernels.triton_available() else []))
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("max_logit", [None, 10.0])  # running max; direct exponentials
-def test_contrastive_lse_gradients_in_fp16(algorithms, algorithm, max_logit):
-    backend = algorithms(algorithm)
+def test_contrastive_lse_gradients_in_fp16(use_backend, backend, max_logit):
+    backend = use_backend(backend)
     gen = torch.Generator().manual_seed(3)
     q, k = _unit(gen, 128, 32), _unit(gen, 160, 32)
     q64, k64 = q.double().requires_grad_(True), k.double().requires_grad_(True)
@@ -72,9 +61,9 @@ def test_contrastive_lse_gradients_in_fp16(algorithms, algorithm, max_logit):
     _assert_as_close_as_fp16_allows(kd.grad, k64.grad)
 
 
-@pytest.mark.parametrize("algorithm", ["chunked"] + (["rows", "fused"] if kernels.triton_available() else []))
-def test_self_contrastive_lse_gradient_in_fp16(algorithms, algorithm):
-    backend = algorithms(algorithm)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_self_contrastive_lse_gradient_in_fp16(use_backend, backend):
+    backend = use_backend(backend)
     gen = torch.Generator().manual_seed(4)
     z = _unit(gen, 144, 32)
     z64 = z.double().requires_grad_(True)

@@ -41,6 +41,7 @@ import triton
 import triton.language as tl
 
 from selfsup.core.kernels._chunked_lse import direct_weights
+from selfsup.core.kernels.contrastive_lse import TRITON_MAX_DIM
 
 _empty = torch.empty  # output allocator (tests poison it)
 
@@ -269,10 +270,12 @@ def _precision(dtype: torch.dtype) -> str:
     return "tf32"
 
 
-def _block_d(dim: int) -> int:
+def _block_d(dim: int, kernel: str = "contrastive") -> int:
+    """The feature block for ``dim``; past the widest block of ``kernel`` (:data:`.contrastive_lse.TRITON_MAX_DIM`,
+    which the dispatcher checks first) a ValueError."""
     block_d = max(16, triton.next_power_of_2(dim))
-    if block_d > 512:
-        raise ValueError(f"the Triton contrastive kernel supports feature dims up to 512, got {dim}")
+    if block_d > TRITON_MAX_DIM[kernel]:
+        raise ValueError(f"the Triton {kernel} kernel supports feature dims up to {TRITON_MAX_DIM[kernel]}, got {dim}")
     return block_d
 
 
@@ -458,6 +461,17 @@ def peak(*gradients: torch.Tensor | None) -> torch.Tensor:
     return sum(g.abs().amax() for g in gradients if g is not None)
 
 
+def half_rescaled(dtype: torch.dtype, *gradients: torch.Tensor | None, terms: int = 1) -> tuple:
+    """``(inv_f, *gradients)`` for the backward kernels: for fp16 operands each gradient times ``f``
+    (:func:`half_grad_scale` of ``terms * peak(*gradients)``; ``terms``: how many of them one weight can sum, 2 for
+    the 2N form's ``g_i P_ij + g_j P_ji``) and the ``(1,)`` tensor ``1 / f``; for other dtypes the gradients as they
+    are and ``None``, with nothing computed. ``None`` gradients stay ``None``."""
+    if dtype != torch.float16:
+        return (None, *gradients)
+    f, inv_f = half_grad_scale(dtype, terms * peak(*gradients))
+    return (inv_f, *(None if g is None else g * f for g in gradients))
+
+
 def lse_forward(q: torch.Tensor, k: torch.Tensor, exclude: torch.Tensor | None, scale: float,
                 need_col: bool, algorithm: str | None = None, *,
                 direct: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -506,11 +520,7 @@ def self_grad_rows(z: torch.Tensor, exclude: torch.Tensor, scale: float, lse: to
     ``dz_i = scale * sum_j (g_i P_ij + g_j P_ji) z_j``: the kernel's row and column statistics are both ``(lse, g)``.
     4 N^2 D matmul FLOPs, where dQ and dK by two launches (:func:`lse_backward`) take 8 and a sum."""
     direct = use_direct(direct)
-    inv_f = None
-    rescale = half_grad_scale(z.dtype, 2 * peak(g))  # |g_i P_ij + g_j P_ji| <= 2 max |g|
-    if rescale is not None:
-        f, inv_f = rescale
-        g = g * f
+    inv_f, g = half_rescaled(z.dtype, g, terms=2)
     stats = (lse, direct_weights(lse, g) if direct else g)
     return _grad_rows(z, z, exclude, scale, stats, stats, direct, out_dtype, inv_f)
 
@@ -547,13 +557,7 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | 
     """
     algorithm = algorithm or chosen_algorithm("backward")
     direct = use_direct(direct)
-    inv_f = None
-    rescale = half_grad_scale(q.dtype, peak(g_r, g_c if lse_c is not None else None))
-    if rescale is not None:
-        f, inv_f = rescale
-        g_r = g_r * f
-        if lse_c is not None:
-            g_c = g_c * f
+    inv_f, g_r, g_c = half_rescaled(q.dtype, g_r, g_c if lse_c is not None else None)
     if direct:
         g_r = direct_weights(lse_r, g_r)
         g_c = direct_weights(lse_c, g_c) if lse_c is not None else None

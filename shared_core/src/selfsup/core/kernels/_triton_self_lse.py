@@ -32,13 +32,12 @@ from selfsup.core.kernels._triton_lse import (
     _tile_logits,
     direct_weights,
     grad_tile,
-    half_grad_scale,
+    half_rescaled,
     launcher,
     load_block,
     load_grad_stats,
     logit_bound_log2,
     output_scale,
-    peak,
     program_block,
     use_direct,
 )
@@ -134,11 +133,7 @@ def self_lse_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch
     n, dim = z.shape
     direct = use_direct(direct)
     dz = torch.zeros(n, dim, device=z.device, dtype=torch.float32)  # accumulated atomically
-    inv_f = None
-    rescale = half_grad_scale(z.dtype, 2 * peak(g))  # |A_ij| <= |g_i| + |g_j|
-    if rescale is not None:
-        f, inv_f = rescale
-        g = g * f
+    inv_f, g = half_rescaled(z.dtype, g, terms=2)  # |A_ij| <= |g_i| + |g_j|
     _BACKWARD(lambda meta: (triton.cdiv(n, meta["BLOCK_M"]),), z, lse, direct_weights(lse, g) if direct else g, dz,
               inv_f if inv_f is not None else dz, n, dim, scale * LOG2E, scale, z.stride(0), dz.stride(0),
               PRECISION=_precision(z.dtype), DIRECT=direct, RESCALED=inv_f is not None, BLOCK_D=_block_d(dim))

@@ -17,12 +17,12 @@ import triton.language as tl
 
 from selfsup.core.kernels._triton_lse import (
     LOG2E,
+    _block_d,
     _precision,
-    half_grad_scale,
+    half_rescaled,
     launcher,
     load_block,
     output_scale,
-    peak,
     program_block,
 )
 
@@ -134,13 +134,6 @@ def _soft_ce_bwd_protos_kernel(H, HT, W, WT, C, LSE_S, LSE_T, G, DW, INV_F,
     tl.store(DW + protos[:, None] * stride_dw + offs_d[None, :], acc, mask=proto_ok[:, None] & d_ok[None, :])
 
 
-def _block_d(dim: int) -> int:
-    block_d = max(16, triton.next_power_of_2(dim))
-    if block_d > 256:
-        raise ValueError(f"the Triton prototype head kernel supports hidden dims up to 256, got {dim}")
-    return block_d
-
-
 _KEY = ["n_rows", "n_protos", "dim", "HAS_CENTER"]
 _BLOCKS = [(64, 64), (128, 64), (64, 128)]
 # The head's tiles hold two operand pairs (student and teacher), so from BLOCK_D=256 (hidden dims 129..256) on only
@@ -164,7 +157,7 @@ def soft_ce_forward(h, w, ht, wt, center, student_temp, teacher_temp):
              h, ht, w, wt, center if center is not None else lse_s, lse_s, lse_t, loss,
              n_rows, w.shape[0], dim, LOG2E / student_temp, LOG2E / teacher_temp,
              h.stride(0), ht.stride(0), w.stride(0), wt.stride(0),
-             HAS_CENTER=center is not None, PRECISION=_precision(h.dtype), BLOCK_D=_block_d(dim))
+             HAS_CENTER=center is not None, PRECISION=_precision(h.dtype), BLOCK_D=_block_d(dim, "head"))
     return loss, lse_s, lse_t
 
 
@@ -175,13 +168,9 @@ def soft_ce_backward(h, w, ht, wt, center, student_temp, teacher_temp, lse_s, ls
     g = (g / student_temp).contiguous()
     dh = _empty(n_rows, dim, device=h.device, dtype=torch.float32)
     dw = _empty(n_protos, dim, device=h.device, dtype=torch.float32)
-    inv_f = None
-    rescale = half_grad_scale(h.dtype, peak(g))  # |g_i (p_s - p_t)| <= |g_i|
-    if rescale is not None:
-        f, inv_f = rescale
-        g = g * f
+    inv_f, g = half_rescaled(h.dtype, g)  # |g_i (p_s - p_t)| <= |g_i|
     flags = dict(HAS_CENTER=center is not None, PRECISION=_precision(h.dtype), RESCALED=inv_f is not None,
-                 BLOCK_D=_block_d(dim))
+                 BLOCK_D=_block_d(dim, "head"))
     args = (h, ht, w, wt, center if center is not None else lse_s, lse_s, lse_t, g)
     inv = inv_f if inv_f is not None else g
     sizes = (n_rows, n_protos, dim, LOG2E / student_temp, LOG2E / teacher_temp,

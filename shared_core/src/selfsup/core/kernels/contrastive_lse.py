@@ -69,6 +69,7 @@ def resolve_backend(backend: str, device: torch.device, dtype: torch.dtype, logi
     if backend not in ("auto", "triton", "chunked"):
         raise ValueError(f"backend must be 'auto', 'triton' or 'chunked', got {backend!r}")
     interpreting = os.environ.get("TRITON_INTERPRET", "0") == "1"
+    fits = dim is None or dim <= triton_max_dim(dtype, kernel)
     if backend == "triton":
         if not triton_available():
             raise RuntimeError("backend='triton' needs the triton package")
@@ -76,14 +77,13 @@ def resolve_backend(backend: str, device: torch.device, dtype: torch.dtype, logi
             raise RuntimeError("backend='triton' needs CUDA tensors (or TRITON_INTERPRET=1 on CPU)")
         if dtype == torch.float64:
             raise ValueError("backend='triton' takes fp32/bf16/fp16 operands; use 'chunked' for float64")
-        if dim is not None and dim > triton_max_dim(dtype, kernel):
+        if not fits:
             raise ValueError(f"backend='triton' takes {kernel} feature dims up to {triton_max_dim(dtype, kernel)} "
                              f"with {str(dtype).removeprefix('torch.')} operands (wider blocks overflow a GPU block's "
                              f"shared memory), got {dim}; use backend='chunked'"
                              + (" or bf16/fp16 operands" if dtype == torch.float32 else ""))
         return "triton"
     large = logits is None or logits >= TRITON_MIN_LOGITS
-    fits = dim is None or dim <= triton_max_dim(dtype, kernel)
     if backend == "auto" and device.type == "cuda" and dtype != torch.float64 and large and fits and triton_available():
         return "triton"
     return "chunked"
