@@ -107,21 +107,25 @@ def with_triton(settings: dict[str, str], fn):
     return run
 
 
-# Triton variants timed at every InfoNCE shape: (label, algorithms); the first is the default.
+# Triton variants timed at every InfoNCE shape: (label, algorithms); the first is the default: "auto" times the row
+# and one-pass algorithms of the forward and of the backward on a problem's first call and keeps the faster of each
+# (SELFSUP_TRITON_PRINT_CHOICES=1 prints the times and the choice). The others fix each algorithm, on the row kernels.
 # "online exponentials" is the default of the earlier tables (kernels-h100-run*.md): a running max, and two
 # exponentials per logit in the backward, where the losses' unit vectors now take one (SELFSUP_TRITON_EXP).
 # "PyTorch normalisation": F.normalize and the positive logits in PyTorch, as in those tables, instead of one fused
 # kernel forward and one per view backward (SELFSUP_TRITON_NORMALIZE, benchmarks/results/kernels-step-ops.md).
-_DEFAULT = {"FORWARD": "rows", "BACKWARD": "rows", "EXP": "direct", "NORMALIZE": "fused"}
-TRITON_VARIANTS = [("selfsup triton", _DEFAULT),
-                   ("selfsup triton, online exponentials", {**_DEFAULT, "EXP": "online"}),
-                   ("selfsup triton, PyTorch normalisation", {**_DEFAULT, "NORMALIZE": "torch"}),
-                   ("selfsup triton, one-pass forward", {**_DEFAULT, "FORWARD": "fused"}),
-                   ("selfsup triton, fused backward", {**_DEFAULT, "BACKWARD": "fused"}),
+_ROWS = {"FORWARD": "rows", "BACKWARD": "rows", "EXP": "direct", "NORMALIZE": "fused"}
+TRITON_VARIANTS = [("selfsup triton", {**_ROWS, "FORWARD": "auto", "BACKWARD": "auto"}),
+                   ("selfsup triton, row kernels", _ROWS),
+                   ("selfsup triton, online exponentials", {**_ROWS, "EXP": "online"}),
+                   ("selfsup triton, PyTorch normalisation", {**_ROWS, "NORMALIZE": "torch"}),
+                   ("selfsup triton, one-pass forward", {**_ROWS, "FORWARD": "fused"}),
+                   ("selfsup triton, fused backward", {**_ROWS, "BACKWARD": "fused"}),
                    ("selfsup triton, one-pass forward + fused backward",
-                    {**_DEFAULT, "FORWARD": "fused", "BACKWARD": "fused"})]
+                    {**_ROWS, "FORWARD": "fused", "BACKWARD": "fused"})]
 # ... and at every SimCLR 2N-form shape.
-SELF_VARIANTS = [("selfsup triton", {"SELF": "rows", "NORMALIZE": "fused"}),
+SELF_VARIANTS = [("selfsup triton", {"SELF": "auto", "NORMALIZE": "fused"}),
+                 ("selfsup triton, row kernels", {"SELF": "rows", "NORMALIZE": "fused"}),
                  ("selfsup triton, PyTorch normalisation", {"SELF": "rows", "NORMALIZE": "torch"}),
                  ("selfsup triton, symmetric", {"SELF": "symmetric", "NORMALIZE": "fused"})]
 

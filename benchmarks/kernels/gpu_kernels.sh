@@ -8,7 +8,7 @@
 # Usage: OUT=DIR bash benchmarks/kernels/gpu_kernels.sh [--quick | --targets]
 set -uo pipefail
 export PYTHONPATH=$PWD/shared_core/src:$PWD/packages/medical/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
-export SELFSUP_CACHE=/tmp/selfsup-cache
+export SELFSUP_CACHE=/tmp/selfsup-cache SELFSUP_TRITON_PRINT_CHOICES=1  # "auto" prints its timings
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
 python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"
 SELFSUP_TRITON_AUTOTUNE=0 python3 -m pytest -q -p no:cacheprovider shared_core/tests/test_kernels_contrastive.py \

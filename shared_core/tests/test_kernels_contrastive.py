@@ -304,11 +304,11 @@ def test_the_triton_algorithm_is_chosen_by_name(monkeypatch, stage):
 
     name = f"SELFSUP_TRITON_{stage.upper()}"
     monkeypatch.delenv(name, raising=False)
-    assert _triton_lse.chosen_algorithm(stage) == getattr(_triton_lse, stage.upper()) == "rows"
+    assert _triton_lse.chosen_algorithm(stage) == getattr(_triton_lse, stage.upper()) == "auto"
     monkeypatch.setenv(name, "fused")
     assert _triton_lse.chosen_algorithm(stage) == "fused"
     monkeypatch.setenv(name, "atomic")
-    with pytest.raises(ValueError, match=f"{name} must be 'rows' or 'fused'"):
+    with pytest.raises(ValueError, match=f"{name} must be 'rows', 'fused' or 'auto'"):
         _triton_lse.chosen_algorithm(stage)
 
 

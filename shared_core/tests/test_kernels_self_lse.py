@@ -166,11 +166,11 @@ def test_the_self_algorithm_is_chosen_by_name(monkeypatch):
     from selfsup.core.kernels import _triton_lse
 
     monkeypatch.delenv("SELFSUP_TRITON_SELF", raising=False)
-    assert _triton_lse.chosen_algorithm("self") == _triton_lse.SELF == "rows"
+    assert _triton_lse.chosen_algorithm("self") == _triton_lse.SELF == "auto"
     monkeypatch.setenv("SELFSUP_TRITON_SELF", "symmetric")
     assert _triton_lse.chosen_algorithm("self") == "symmetric"
     monkeypatch.setenv("SELFSUP_TRITON_SELF", "fused")
-    with pytest.raises(ValueError, match="SELFSUP_TRITON_SELF must be 'rows' or 'symmetric'"):
+    with pytest.raises(ValueError, match="SELFSUP_TRITON_SELF must be 'rows', 'symmetric' or 'auto'"):
         _triton_lse.chosen_algorithm("self")
 
 

@@ -24,8 +24,9 @@ Measured on an H100 at N=32768, D=256, bf16 (``benchmarks/kernels/profile_contra
 earlier single forward, which wrote per-row-block column partials with a second exponential per
 logit, took 2.97 ms against 2.49 ms for two row passes, and a dedicated column kernel for dK 4.35 ms
 against 4.01 ms for the swapped row kernel, so neither is kept. The two "fused" variants here have
-not been timed on a GPU yet, so the row kernels stay the default. Accumulation is fp32 in base 2
-whatever the operand dtype.
+not been timed on a GPU yet; by default (``"auto"``, :func:`resolve_algorithm`) the losses time both algorithms
+of each stage on a problem's first call and keep the faster. Accumulation is fp32 in base 2 whatever the operand
+dtype.
 
 fp16 operands: the backward's ``dS`` goes to the tensor cores in the operands' dtype, and fp16 keeps 5 exponent
 bits, so the weights are first scaled by a power of two (:func:`half_grad_scale`) and the products scaled back in
@@ -40,6 +41,7 @@ import torch
 import triton
 import triton.language as tl
 
+from selfsup.core.kernels import _algorithm_tuner
 from selfsup.core.kernels._chunked_lse import direct_weights
 from selfsup.core.kernels.contrastive_lse import TRITON_MAX_DIM
 
@@ -346,15 +348,16 @@ _BACKWARD = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)], [*_KEY, 
 _BACKWARD_FUSED = launcher(_lse_bwd_fused_kernel, [(32, 64), (64, 64), (32, 128), (64, 128), (128, 64)],
                            [*_KEY, "HAS_ROW", "HAS_COL"], reset_to_zero=["DQ"], wide=_WIDE_BACKWARD_FUSED)
 
-# The forward the losses use for row + column LSE: "rows" (the row kernel twice) or "fused" (one pass, column sums
-# added atomically); ``SELFSUP_TRITON_FORWARD`` overrides it.
-FORWARD = "rows"
-# The backward the losses use: "rows" (two row-kernel launches, each tile computed twice, deterministic) or "fused"
-# (one pass, dQ added atomically); ``SELFSUP_TRITON_BACKWARD`` overrides it.
-BACKWARD = "rows"
-# SimCLR's 2N form (row LSE of Z @ Z^T, diagonal left out): "rows" (the kernels above on (Z, Z)) or "symmetric"
-# (:mod:`._triton_self_lse`, the upper triangle of tiles only); ``SELFSUP_TRITON_SELF`` overrides it.
-SELF = "rows"
+# The forward the losses use for row + column LSE: "rows" (the row kernel twice), "fused" (one pass, column sums
+# added atomically) or "auto" (both timed on the first call of each problem, the faster kept: :mod:`._algorithm_tuner`);
+# ``SELFSUP_TRITON_FORWARD`` overrides it.
+FORWARD = "auto"
+# The backward the losses use: "rows" (two row-kernel launches, each tile computed twice, deterministic), "fused"
+# (one pass, dQ added atomically) or "auto"; ``SELFSUP_TRITON_BACKWARD`` overrides it.
+BACKWARD = "auto"
+# SimCLR's 2N form (row LSE of Z @ Z^T, diagonal left out): "rows" (the kernels above on (Z, Z)), "symmetric"
+# (:mod:`._triton_self_lse`, the upper triangle of tiles only) or "auto"; ``SELFSUP_TRITON_SELF`` overrides it.
+SELF = "auto"
 # Where the caller bounds the logits (:func:`.contrastive_lse.direct_exponentials`): "direct" (``2^s`` itself, no
 # running max, one exponential per logit in the backward instead of two) or "online" (as for unbounded logits);
 # ``SELFSUP_TRITON_EXP`` overrides it.
@@ -415,22 +418,35 @@ def _fused_forward(q, k, exclude, scale, direct: bool = False) -> tuple[torch.Te
     return lse_r, lse_c
 
 
-_ALGORITHMS = {"forward": ("rows", "fused"), "backward": ("rows", "fused"), "self": ("rows", "symmetric"),
-               "exp": ("direct", "online"), "normalize": ("fused", "torch")}
+_ALGORITHMS = {"forward": ("rows", "fused", "auto"), "backward": ("rows", "fused", "auto"),
+               "self": ("rows", "symmetric", "auto"), "exp": ("direct", "online"), "normalize": ("fused", "torch")}
 
 
 def chosen_algorithm(stage: str) -> str:
-    """The algorithm for ``stage``: ``"forward"`` / ``"backward"`` -> ``"rows"`` or ``"fused"``
-    (:data:`FORWARD` / :data:`BACKWARD`), ``"self"`` -> ``"rows"`` or ``"symmetric"`` (:data:`SELF`), ``"exp"`` ->
-    ``"direct"`` or ``"online"`` (:data:`EXP`), ``"normalize"`` -> ``"fused"`` or ``"torch"`` (:data:`NORMALIZE`),
-    unless ``SELFSUP_TRITON_FORWARD`` / ``_BACKWARD`` / ``_SELF`` / ``_EXP`` / ``_NORMALIZE`` names one."""
+    """The algorithm for ``stage``: ``"forward"`` / ``"backward"`` -> ``"rows"``, ``"fused"`` or ``"auto"``
+    (:data:`FORWARD` / :data:`BACKWARD`), ``"self"`` -> ``"rows"``, ``"symmetric"`` or ``"auto"`` (:data:`SELF`),
+    ``"exp"`` -> ``"direct"`` or ``"online"`` (:data:`EXP`), ``"normalize"`` -> ``"fused"`` or ``"torch"``
+    (:data:`NORMALIZE`), unless ``SELFSUP_TRITON_FORWARD`` / ``_BACKWARD`` / ``_SELF`` / ``_EXP`` / ``_NORMALIZE``
+    names one. ``"auto"`` is resolved per problem by :func:`resolve_algorithm`."""
     name = f"SELFSUP_TRITON_{stage.upper()}"
     defaults = {"forward": FORWARD, "backward": BACKWARD, "self": SELF, "exp": EXP, "normalize": NORMALIZE}
     chosen = os.environ.get(name, defaults[stage])
     allowed = _ALGORITHMS[stage]
     if chosen not in allowed:
-        raise ValueError(f"{name} must be {' or '.join(map(repr, allowed))}, got {chosen!r}")
+        raise ValueError(f"{name} must be {', '.join(map(repr, allowed[:-1]))} or {allowed[-1]!r}, got {chosen!r}")
     return chosen
+
+
+def resolve_algorithm(stage: str, algorithm: str | None, runs: dict, device: torch.device, key: tuple) -> str:
+    """``algorithm`` (``None``: :func:`chosen_algorithm` of ``stage``), one of ``runs`` (``{algorithm: thunk}``, the
+    deterministic one first); ``"auto"``: the fastest of them on the problem ``key``
+    (:func:`._algorithm_tuner.fastest`, timed on its first call)."""
+    algorithm = algorithm or chosen_algorithm(stage)
+    if algorithm == "auto":
+        return _algorithm_tuner.fastest(stage, key, runs, device)
+    if algorithm not in runs:
+        raise ValueError(f"algorithm must be {' or '.join(map(repr, [*runs, 'auto']))}, got {algorithm!r}")
+    return algorithm
 
 
 def use_direct(direct: bool) -> bool:
@@ -479,16 +495,20 @@ def lse_forward(q: torch.Tensor, k: torch.Tensor, exclude: torch.Tensor | None, 
 
     ``algorithm`` (default ``chosen_algorithm("forward")``) for the column LSE: ``"rows"`` runs the row kernel again
     with the operands swapped (every tile computed twice); ``"fused"`` takes both from one pass
-    (:func:`_fused_forward`). ``direct``: the logits are bounded (:func:`use_direct`), no running max.
+    (:func:`_fused_forward`); ``"auto"`` the faster of the two on this problem (:func:`resolve_algorithm`).
+    ``direct``: the logits are bounded (:func:`use_direct`), no running max.
     """
     direct = use_direct(direct)
     if not need_col:
         return _row_lse(q, k, exclude, scale, direct=direct), None
-    algorithm = algorithm or chosen_algorithm("forward")
-    if algorithm == "fused":
-        return _fused_forward(q, k, exclude, scale, direct)
-    if algorithm != "rows":
-        raise ValueError(f"algorithm must be 'rows' or 'fused', got {algorithm!r}")
+    runs = {"rows": lambda: _row_forward(q, k, exclude, scale, direct),
+            "fused": lambda: _fused_forward(q, k, exclude, scale, direct)}
+    key = (q.dtype, tuple(q.shape), tuple(k.shape), exclude is not None, direct)
+    return runs[resolve_algorithm("forward", algorithm, runs, q.device, key)]()
+
+
+def _row_forward(q, k, exclude, scale, direct: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row and column LSE by two launches of the row kernel, the second with the operands swapped."""
     return (_row_lse(q, k, exclude, scale, direct=direct),
             _row_lse(k, q, transpose_exclusion(exclude, k.shape[0]), scale, direct=direct))
 
@@ -552,10 +572,10 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | 
     ``algorithm`` (default ``chosen_algorithm("backward")``): ``"rows"`` launches the row kernel twice (for dQ, then
     with the operands swapped for dK), computing every tile twice (8 B N D FLOPs of matmul); ``"fused"`` computes
     each tile once for both (6 B N D), at the price of ``N / BLOCK_N * B * D`` fp32 atomic adds into dQ, whose
-    summation order then varies from run to run. ``direct``: the logits are bounded (:func:`use_direct`), one
-    exponential per logit instead of two. fp16 operands: the weights are rescaled (:func:`half_grad_scale`).
+    summation order then varies from run to run; ``"auto"`` the faster on this problem (:func:`resolve_algorithm`).
+    ``direct``: the logits are bounded (:func:`use_direct`), one exponential per logit instead of two. fp16
+    operands: the weights are rescaled (:func:`half_grad_scale`).
     """
-    algorithm = algorithm or chosen_algorithm("backward")
     direct = use_direct(direct)
     inv_f, g_r, g_c = half_rescaled(q.dtype, g_r, g_c if lse_c is not None else None)
     if direct:
@@ -563,10 +583,15 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | 
         g_c = direct_weights(lse_c, g_c) if lse_c is not None else None
     rows = (lse_r, g_r)
     cols = (lse_c, g_c) if lse_c is not None else None
-    if algorithm == "fused":
-        return _grad_fused(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f)
-    if algorithm != "rows":
-        raise ValueError(f"algorithm must be 'rows' or 'fused', got {algorithm!r}")
+    runs = {"rows": lambda: _grad_two_launches(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f),
+            "fused": lambda: _grad_fused(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f)}
+    key = (q.dtype, tuple(q.shape), tuple(k.shape), exclude is not None, cols is not None, direct, out_dtype)
+    return runs[resolve_algorithm("backward", algorithm, runs, q.device, key)]()
+
+
+def _grad_two_launches(q, k, exclude, scale, rows, cols, direct: bool = False, out_dtype: torch.dtype = torch.float32,
+                       inv_f: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(dq, dk)`` by the row kernel twice, for dQ and then with the operands (and statistics) swapped for dK."""
     dq = _grad_rows(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f)
     dk = _grad_rows(k, q, transpose_exclusion(exclude, k.shape[0]), scale, cols, rows, direct, out_dtype, inv_f)
     return dq, dk

@@ -13,8 +13,9 @@ rows J, so each logit is computed once instead of twice:
 
 Forward + backward do 4 N^2 D matmul FLOPs against 6 N^2 D for the row kernels on ``(Z, Z)`` (forward 2, and a
 backward of 4 that takes each tile's row and column terms together, :func:`._triton_lse.self_grad_rows`; 10 before
-it did dQ and dK by separate launches). Not yet timed on a GPU (the atomics are the unknown), so the losses take it
-only when ``SELFSUP_TRITON_SELF=symmetric`` (see :func:`._triton_lse.chosen_algorithm`).
+it did dQ and dK by separate launches). Not yet timed on a GPU (the atomics are the unknown): by default the losses
+time it against the row kernels on a problem's first call and keep the faster (``SELFSUP_TRITON_SELF=auto``, see
+:func:`._triton_lse.chosen_algorithm`).
 """
 
 from __future__ import annotations

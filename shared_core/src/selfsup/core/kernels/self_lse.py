@@ -2,12 +2,15 @@
 diagonal (each view against itself) left out, computed through the symmetric matrix's upper triangle.
 
 ``self_contrastive_lse(z, scale)`` equals ``contrastive_lse(z, z, scale, exclude=arange(N))`` in value and
-gradient, with half the logits: the chunked path (CPU) always works tile pairs (I, J >= I); Triton does when
-``SELFSUP_TRITON_SELF=symmetric`` and otherwise runs the row kernels on ``(Z, Z)``: every logit in the forward, and
-in the backward one launch that takes each tile's row and (transposed) column terms together.
+gradient, with half the logits: the chunked path (CPU) always works tile pairs (I, J >= I); Triton does with
+``SELFSUP_TRITON_SELF=symmetric``; with ``rows`` it runs the row kernels on ``(Z, Z)``: every logit in the forward,
+and in the backward one launch that takes each tile's row and (transposed) column terms together; ``auto`` (the
+default) times both on a problem's first call and keeps the faster (forward and backward apart).
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 
@@ -31,17 +34,40 @@ def _triton_rows_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: t
     return _triton_lse.self_grad_rows(z, diagonal, scale, lse, g, direct=direct, out_dtype=z.dtype)
 
 
-def _implementation(backend: str):
-    """``(forward, backward)`` of the chosen backend and algorithm."""
-    if backend == "chunked":
-        return _chunked_self_lse.self_lse_forward, _chunked_self_lse.self_lse_backward
+def _triton_algorithms() -> dict:
+    """``{algorithm: (forward, backward)}`` on Triton, the deterministic one first."""
+    from selfsup.core.kernels import _triton_self_lse
+
+    return {"rows": (_triton_rows_forward, _triton_rows_backward),
+            "symmetric": (_triton_self_lse.self_lse_forward, _triton_self_lse.self_lse_backward)}
+
+
+def _triton_forward(z: torch.Tensor, scale: float, *, direct: bool = False) -> torch.Tensor:
+    """The forward of ``chosen_algorithm("self")``; ``"auto"``: the faster on this problem."""
     from selfsup.core.kernels import _triton_lse
 
-    if _triton_lse.chosen_algorithm("self") == "symmetric":
-        from selfsup.core.kernels import _triton_self_lse
+    runs = {name: functools.partial(fns[0], z, scale, direct=direct) for name, fns in _triton_algorithms().items()}
+    key = (z.dtype, tuple(z.shape), direct)
+    return runs[_triton_lse.resolve_algorithm("self", None, runs, z.device, key)]()
 
-        return _triton_self_lse.self_lse_forward, _triton_self_lse.self_lse_backward
-    return _triton_rows_forward, _triton_rows_backward
+
+def _triton_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor, *,
+                     direct: bool = False) -> torch.Tensor:
+    """The backward of ``chosen_algorithm("self")`` (either takes the LSE of either forward); ``"auto"``: the faster
+    on this problem, timed apart from the forward."""
+    from selfsup.core.kernels import _triton_lse
+
+    runs = {name: functools.partial(fns[1], z, scale, lse, g, direct=direct)
+            for name, fns in _triton_algorithms().items()}
+    key = (z.dtype, tuple(z.shape), direct, "backward")
+    return runs[_triton_lse.resolve_algorithm("self", None, runs, z.device, key)]()
+
+
+def _implementation(backend: str):
+    """``(forward, backward)`` of the chosen backend."""
+    if backend == "chunked":
+        return _chunked_self_lse.self_lse_forward, _chunked_self_lse.self_lse_backward
+    return _triton_forward, _triton_backward
 
 
 class _SelfLSE(torch.autograd.Function):

@@ -1,0 +1,72 @@
+"""``"auto"``: the Triton kernels' algorithms for a stage (two-launch row kernels, one-pass fused kernels, ...)
+timed against each other on the first call of each problem, and the fastest kept for the later calls.
+
+The algorithms of a stage compute the same values from the same inputs; which is fastest depends on the GPU, the
+shape and the dtype (atomics, register pressure, exponentials against matmul), as the best tile of a kernel does,
+which ``triton.autotune`` picks the same way. The choice is cached per process and problem: stage, device, dtype,
+shapes and flags (:func:`chosen`). No timing, the first (deterministic) algorithm instead, where timing would be
+wrong or impossible: under Triton's interpreter (CPU, the timings say nothing about a GPU), while a CUDA graph is
+captured, and while ``torch.compile`` traces. Under ``torch.use_deterministic_algorithms(True)`` the algorithms that
+add floats atomically (their summation order varies from run to run) are not candidates.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import torch
+
+# The algorithms that accumulate with fp32 atomic adds: their results vary in the last bits from run to run.
+NONDETERMINISTIC = {"fused", "symmetric"}
+
+_choices: dict[tuple, str] = {}
+
+
+def _time_ms(run: Callable[[], object]) -> float:
+    """Median milliseconds of ``run`` on the GPU (Triton's benchmark loop: warm-up, L2 flushed between runs); its
+    first call compiles and autotunes the kernels."""
+    import triton.testing
+
+    return triton.testing.do_bench(run, warmup=5, rep=25, return_mode="median")
+
+
+def _timing_possible(device: torch.device) -> bool:
+    if os.environ.get("TRITON_INTERPRET", "0") == "1" or device.type != "cuda":
+        return False
+    if torch.compiler.is_compiling():
+        return False
+    return not torch.cuda.is_current_stream_capturing()
+
+
+def fastest(stage: str, key: tuple, runs: dict[str, Callable[[], object]], device: torch.device,
+            timer: Callable[[Callable[[], object]], float] | None = None) -> str:
+    """The name of the fastest of ``runs`` (``{algorithm: thunk}``, the deterministic default first) for ``stage``
+    on the problem ``key`` (hashable: shapes, dtype, flags), timed once per problem and cached; the first candidate
+    where timing is not possible (module docstring). ``timer(run) -> ms`` replaces the GPU timing (tests)."""
+    names = list(runs)
+    if torch.are_deterministic_algorithms_enabled():
+        names = [name for name in names if name not in NONDETERMINISTIC]
+    if not names:
+        raise ValueError(f"no deterministic {stage} algorithm among {list(runs)}")
+    if len(names) == 1 or (timer is None and not _timing_possible(device)):
+        return names[0]
+    full_key = (stage, str(device), *key, tuple(names))
+    if full_key not in _choices:
+        timer = timer or _time_ms
+        times = {name: timer(runs[name]) for name in names}
+        _choices[full_key] = min(names, key=times.__getitem__)
+        if os.environ.get("SELFSUP_TRITON_PRINT_CHOICES", "0") == "1":
+            shown = ", ".join(f"{name} {ms:.3f} ms" for name, ms in times.items())
+            print(f"selfsup: {stage} {key}: {shown} -> {_choices[full_key]}", flush=True)
+    return _choices[full_key]
+
+
+def chosen() -> dict[tuple, str]:
+    """The choices made so far: ``(stage, device, *key, candidates) -> algorithm``."""
+    return dict(_choices)
+
+
+def forget() -> None:
+    """Drop every cached choice (the next call of each problem times its candidates again)."""
+    _choices.clear()

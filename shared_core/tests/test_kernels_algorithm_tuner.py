@@ -1,0 +1,139 @@
+"""``"auto"`` algorithms: each candidate timed on a problem's first call, the fastest kept; the deterministic default
+where timing is impossible or determinism is asked for; the losses' values unchanged whichever is chosen."""
+
+import itertools
+
+import pytest
+import torch
+
+from selfsup.core import kernels
+from selfsup.core.kernels import _algorithm_tuner as tuner
+
+needs_triton = pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
+CPU = torch.device("cpu")
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _reference_lse(q, k, scale, exclude=None):
+    """Row and column LSE of ``scale * q @ k.T`` in float64 (``exclude``: the diagonal left out)."""
+    s = (q @ k.T) * scale
+    if exclude is not None:
+        s = s.masked_fill(torch.eye(q.shape[0], dtype=torch.bool), float("-inf"))
+    return torch.logsumexp(s, 1), torch.logsumexp(s, 0)
+
+
+@pytest.fixture(autouse=True)
+def fresh_choices():
+    tuner.forget()
+    yield
+    tuner.forget()
+
+
+def _runs(calls: list[str], names=("rows", "fused")) -> dict:
+    return {name: (lambda name=name: calls.append(name)) for name in names}
+
+
+def test_the_fastest_candidate_is_chosen_once_per_problem():
+    calls: list[str] = []
+    times = {"rows": 3.0, "fused": 1.0}
+
+    def timer(run):
+        run()
+        return times[calls[-1]]
+
+    assert tuner.fastest("forward", ("a",), _runs(calls), CPU, timer) == "fused"
+    assert calls == ["rows", "fused"]
+    times.update(rows=0.5)  # cached: not timed again for the same problem
+    assert tuner.fastest("forward", ("a",), _runs(calls), CPU, timer) == "fused"
+    assert calls == ["rows", "fused"]
+    assert tuner.fastest("forward", ("b",), _runs(calls), CPU, timer) == "rows"  # a new problem is timed
+    assert calls == ["rows", "fused", "rows", "fused"]
+    assert sorted(tuner.chosen().values()) == ["fused", "rows"]
+
+
+def test_without_timing_the_first_candidate_runs_untimed():
+    """On CPU (or under the interpreter, a CUDA graph capture, torch.compile) nothing is timed or run."""
+    calls: list[str] = []
+    assert tuner.fastest("backward", ("a",), _runs(calls), CPU) == "rows"
+    assert calls == [] and tuner.chosen() == {}
+
+
+def test_deterministic_mode_leaves_out_the_atomic_algorithms():
+    calls: list[str] = []
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        assert tuner.fastest("self", ("a",), _runs(calls, ("rows", "symmetric")), CPU, lambda run: 0.0) == "rows"
+        with pytest.raises(ValueError, match="no deterministic self algorithm"):
+            tuner.fastest("self", ("a",), _runs(calls, ("symmetric",)), CPU, lambda run: 0.0)
+    finally:
+        torch.use_deterministic_algorithms(before)
+    assert calls == []
+
+
+def test_an_unknown_algorithm_is_named():
+    from selfsup.core.kernels import _triton_lse
+
+    with pytest.raises(ValueError, match="algorithm must be 'rows' or 'fused' or 'auto', got 'atomic'"):
+        _triton_lse.resolve_algorithm("forward", "atomic", _runs([]), CPU, ())
+
+
+@pytest.fixture
+def prefer(monkeypatch):
+    """``prefer(index)``: "auto" times its candidates on CPU too, and the ``index``-th of each problem's candidates
+    (in their order: the deterministic one first) is the fastest; returns the list of runs timed."""
+    def setup(index: int) -> list:
+        timed: list = []
+        times = itertools.cycle([1.0 if i == index else 2.0 for i in range(2)])
+
+        def fake_time(run):
+            run()
+            timed.append(run)
+            return next(times)
+
+        monkeypatch.setattr(tuner, "_timing_possible", lambda device: True)
+        monkeypatch.setattr(tuner, "_time_ms", fake_time)
+        return timed
+    return setup
+
+
+@needs_triton
+@pytest.mark.parametrize("preferred", ["rows", "fused"])
+def test_auto_contrastive_lse_matches_float64_whichever_is_chosen(monkeypatch, prefer, preferred):
+    for stage in ("FORWARD", "BACKWARD"):
+        monkeypatch.setenv(f"SELFSUP_TRITON_{stage}", "auto")
+    timed = prefer(["rows", "fused"].index(preferred))
+    gen = torch.Generator().manual_seed(11)
+    q64, k64 = (torch.nn.functional.normalize(torch.randn(n, 24, generator=gen), dim=1).double() for n in (40, 56))
+    q = q64.float().to(DEVICE).requires_grad_(True)
+    k = k64.float().to(DEVICE).requires_grad_(True)
+    lse_r, lse_c = kernels.contrastive_lse(q, k, 5.0, columns=True, backend="triton")
+    (lse_r.sin().sum() + lse_c.cos().sum()).backward()
+    q64.requires_grad_(True), k64.requires_grad_(True)
+    ref_r, ref_c = _reference_lse(q64, k64, 5.0)
+    (ref_r.sin().sum() + ref_c.cos().sum()).backward()
+    assert len(timed) == 4  # two candidates each for the forward and the backward
+    assert sorted(key[0] for key in tuner.chosen()) == ["backward", "forward"]
+    assert set(tuner.chosen().values()) == {preferred}
+    torch.testing.assert_close(lse_r.double().cpu(), ref_r, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(lse_c.double().cpu(), ref_c, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(q.grad.double().cpu(), q64.grad, rtol=1e-4, atol=1e-4 * 5.0)
+    torch.testing.assert_close(k.grad.double().cpu(), k64.grad, rtol=1e-4, atol=1e-4 * 5.0)
+
+
+@needs_triton
+@pytest.mark.parametrize("preferred", ["rows", "symmetric"])
+def test_auto_self_lse_matches_float64_whichever_is_chosen(monkeypatch, prefer, preferred):
+    monkeypatch.setenv("SELFSUP_TRITON_SELF", "auto")
+    timed = prefer(["rows", "symmetric"].index(preferred))
+    gen = torch.Generator().manual_seed(12)
+    z64 = torch.nn.functional.normalize(torch.randn(72, 24, generator=gen), dim=1).double()
+    z = z64.float().to(DEVICE).requires_grad_(True)
+    lse = kernels.self_contrastive_lse(z, 4.0, backend="triton")
+    lse.sin().sum().backward()
+    z64.requires_grad_(True)
+    ref = _reference_lse(z64, z64, 4.0, exclude=True)[0]
+    ref.sin().sum().backward()
+    assert len(timed) == 4 and set(tuner.chosen().values()) == {preferred}
+    torch.testing.assert_close(lse.double().cpu(), ref, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(z.grad.double().cpu(), z64.grad, rtol=1e-4, atol=1e-4 * 5.0)
