@@ -121,8 +121,11 @@ TRITON_VARIANTS = [("selfsup triton", {**_ROWS, "FORWARD": "auto", "BACKWARD": "
                    ("selfsup triton, PyTorch normalisation", {**_ROWS, "NORMALIZE": "torch"}),
                    ("selfsup triton, one-pass forward", {**_ROWS, "FORWARD": "fused"}),
                    ("selfsup triton, fused backward", {**_ROWS, "BACKWARD": "fused"}),
+                   ("selfsup triton, gemm backward", {**_ROWS, "BACKWARD": "gemm"}),
                    ("selfsup triton, one-pass forward + fused backward",
-                    {**_ROWS, "FORWARD": "fused", "BACKWARD": "fused"})]
+                    {**_ROWS, "FORWARD": "fused", "BACKWARD": "fused"}),
+                   ("selfsup triton, one-pass forward + gemm backward",
+                    {**_ROWS, "FORWARD": "fused", "BACKWARD": "gemm"})]
 # ... and at every SimCLR 2N-form shape.
 SELF_VARIANTS = [("selfsup triton", {"SELF": "auto", "NORMALIZE": "fused"}),
                  ("selfsup triton, row kernels", {"SELF": "rows", "NORMALIZE": "fused"}),

@@ -1,7 +1,8 @@
 """Stage-by-stage timing of the Triton contrastive LSE kernels (GPU only), to see where time goes.
 
 Prints, for bf16 q, k of shape (N, D): the forward (row LSE; row and column LSE), the backward
-row kernel (dQ), the whole backward (dQ and dK) by two row-kernel launches and by the fused one-pass kernel,
+row kernel (dQ), the whole backward (dQ and dK) by two row-kernel launches, by the fused one-pass kernel and by the
+row kernel storing dS for cuBLAS,
 each with its TFLOP/s (counting the matmul FLOPs each really does) and the autotuner's choice; the same for
 SimCLR's 2N form by the row kernels on (Z, Z) and by the symmetric kernels; each stage again with direct
 exponentials (the unit vectors' bound: no running max, one exponential per logit in the backward); the losses'
@@ -46,6 +47,7 @@ def main() -> None:
         "backward dQ (row kernel)": (lambda: T._grad_rows(q, k, None, scale, (lse_r, g), (lse_c, g)), 4),
         "backward dQ + dK": (lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g, "rows"), 8),
         "backward dQ + dK, fused": (lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g, "fused"), 6),
+        "backward dQ + dK, gemm": (lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g, "gemm"), 6),
     }
     direct = {  # the same with the unit vectors' bound: 2^s itself, one exponential per logit in the backward
         "forward, row LSE, direct": (lambda: T.lse_forward(q, k, None, scale, False, direct=True), 2),
@@ -57,6 +59,8 @@ def main() -> None:
             lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g, "rows", direct=True), 8),
         "backward dQ + dK, fused, direct": (
             lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g, "fused", direct=True), 6),
+        "backward dQ + dK, gemm, direct": (
+            lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g, "gemm", direct=True), 6),
     }
     print(f"N={n} D={d} bf16 on {torch.cuda.get_device_name()}")
     for name, (fn, factor) in {**stages, **direct}.items():
@@ -65,6 +69,7 @@ def main() -> None:
     self_stages(n, d, scale)
     prologue_stages(n, d, scale)
     for label, launch in (("forward", T._FORWARD), ("backward", T._BACKWARD), ("fused backward", T._BACKWARD_FUSED),
+                          ("gemm backward's row kernel", T._BACKWARD_STORE_DS),
                           ("symmetric forward", S._FORWARD), ("symmetric backward", S._BACKWARD)):
         tuned = getattr(launch, "tuned", None)
         print(label, "best config:", getattr(tuned, "best_config", None))

@@ -88,6 +88,8 @@ def capture(n: int, d: int, dtype: torch.dtype = torch.bfloat16) -> list[Launch]
                                                                 direct=direct, out_dtype=dtype),
         "InfoNCE backward, fused": lambda direct: T.lse_backward(q, k, None, scale, lse, lse, g, g, "fused",
                                                                  direct=direct, out_dtype=dtype),
+        "InfoNCE backward, gemm": lambda direct: T.lse_backward(q, k, None, scale, lse, lse, g, g, "gemm",
+                                                                direct=direct, out_dtype=dtype),
         "2N form forward, rows": lambda direct: T.lse_forward(q, q, diagonal, scale, False, direct=direct),
         "2N form backward, rows": lambda direct: T.self_grad_rows(q, diagonal, scale, lse, g, direct=direct,
                                                                   out_dtype=dtype),

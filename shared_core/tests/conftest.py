@@ -28,12 +28,14 @@ def poison_outputs(monkeypatch):
 @pytest.fixture
 def use_backend(monkeypatch):
     """``use_backend(name)`` -> the ``backend=`` argument; "triton-fused" is Triton with the one-pass forward and
-    backward, and the symmetric kernels for SimCLR's 2N form ("triton": the row kernels)."""
+    backward, and the symmetric kernels for SimCLR's 2N form; "triton-gemm" the row kernels with the backward whose
+    dK goes through cuBLAS; "triton": the row kernels."""
     def use(name: str) -> str:
         if name.startswith("triton"):
             fused = name == "triton-fused"
-            for stage in ("FORWARD", "BACKWARD"):
-                monkeypatch.setenv(f"SELFSUP_TRITON_{stage}", "fused" if fused else "rows")
+            monkeypatch.setenv("SELFSUP_TRITON_FORWARD", "fused" if fused else "rows")
+            backward = {"triton-fused": "fused", "triton-gemm": "gemm"}.get(name, "rows")
+            monkeypatch.setenv("SELFSUP_TRITON_BACKWARD", backward)
             monkeypatch.setenv("SELFSUP_TRITON_SELF", "symmetric" if fused else "rows")
             return "triton"
         return name

@@ -1,8 +1,6 @@
 """``"auto"`` algorithms: each candidate timed on a problem's first call, the fastest kept; the deterministic default
 where timing is impossible or determinism is asked for; the losses' values unchanged whichever is chosen."""
 
-import itertools
-
 import pytest
 import torch
 
@@ -37,9 +35,9 @@ def test_the_fastest_candidate_is_chosen_once_per_problem():
     calls: list[str] = []
     times = {"rows": 3.0, "fused": 1.0}
 
-    def timer(run):
+    def timer(name, run):
         run()
-        return times[calls[-1]]
+        return times[name]
 
     assert tuner.fastest("forward", ("a",), _runs(calls), CPU, timer) == "fused"
     assert calls == ["rows", "fused"]
@@ -63,9 +61,9 @@ def test_deterministic_mode_leaves_out_the_atomic_algorithms():
     before = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
     try:
-        assert tuner.fastest("self", ("a",), _runs(calls, ("rows", "symmetric")), CPU, lambda run: 0.0) == "rows"
+        assert tuner.fastest("self", ("a",), _runs(calls, ("rows", "symmetric")), CPU, lambda name, run: 0.0) == "rows"
         with pytest.raises(ValueError, match="no deterministic self algorithm"):
-            tuner.fastest("self", ("a",), _runs(calls, ("symmetric",)), CPU, lambda run: 0.0)
+            tuner.fastest("self", ("a",), _runs(calls, ("symmetric",)), CPU, lambda name, run: 0.0)
     finally:
         torch.use_deterministic_algorithms(before)
     assert calls == []
@@ -80,16 +78,15 @@ def test_an_unknown_algorithm_is_named():
 
 @pytest.fixture
 def prefer(monkeypatch):
-    """``prefer(index)``: "auto" times its candidates on CPU too, and the ``index``-th of each problem's candidates
-    (in their order: the deterministic one first) is the fastest; returns the list of runs timed."""
-    def setup(index: int) -> list:
+    """``prefer(name)``: "auto" times its candidates on CPU too, and ``name`` is the fastest; returns the names
+    timed."""
+    def setup(preferred: str) -> list:
         timed: list = []
-        times = itertools.cycle([1.0 if i == index else 2.0 for i in range(2)])
 
-        def fake_time(run):
+        def fake_time(name, run):
             run()
-            timed.append(run)
-            return next(times)
+            timed.append(name)
+            return 1.0 if name == preferred else 2.0
 
         monkeypatch.setattr(tuner, "_timing_possible", lambda device: True)
         monkeypatch.setattr(tuner, "_time_ms", fake_time)
@@ -98,11 +95,11 @@ def prefer(monkeypatch):
 
 
 @needs_triton
-@pytest.mark.parametrize("preferred", ["rows", "fused"])
+@pytest.mark.parametrize("preferred", ["rows", "fused", "gemm"])
 def test_auto_contrastive_lse_matches_float64_whichever_is_chosen(monkeypatch, prefer, preferred):
     for stage in ("FORWARD", "BACKWARD"):
         monkeypatch.setenv(f"SELFSUP_TRITON_{stage}", "auto")
-    timed = prefer(["rows", "fused"].index(preferred))
+    timed = prefer(preferred)
     gen = torch.Generator().manual_seed(11)
     q64, k64 = (torch.nn.functional.normalize(torch.randn(n, 24, generator=gen), dim=1).double() for n in (40, 56))
     q = q64.float().to(DEVICE).requires_grad_(True)
@@ -112,9 +109,9 @@ def test_auto_contrastive_lse_matches_float64_whichever_is_chosen(monkeypatch, p
     q64.requires_grad_(True), k64.requires_grad_(True)
     ref_r, ref_c = _reference_lse(q64, k64, 5.0)
     (ref_r.sin().sum() + ref_c.cos().sum()).backward()
-    assert len(timed) == 4  # two candidates each for the forward and the backward
-    assert sorted(key[0] for key in tuner.chosen()) == ["backward", "forward"]
-    assert set(tuner.chosen().values()) == {preferred}
+    assert timed == ["rows", "fused", "rows", "fused", "gemm"]  # the forward's candidates, then the backward's
+    choices = {key[0]: name for key, name in tuner.chosen().items()}
+    assert choices == {"forward": "rows" if preferred == "gemm" else preferred, "backward": preferred}
     torch.testing.assert_close(lse_r.double().cpu(), ref_r, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(lse_c.double().cpu(), ref_c, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(q.grad.double().cpu(), q64.grad, rtol=1e-4, atol=1e-4 * 5.0)
@@ -125,7 +122,7 @@ def test_auto_contrastive_lse_matches_float64_whichever_is_chosen(monkeypatch, p
 @pytest.mark.parametrize("preferred", ["rows", "symmetric"])
 def test_auto_self_lse_matches_float64_whichever_is_chosen(monkeypatch, prefer, preferred):
     monkeypatch.setenv("SELFSUP_TRITON_SELF", "auto")
-    timed = prefer(["rows", "symmetric"].index(preferred))
+    timed = prefer(preferred)
     gen = torch.Generator().manual_seed(12)
     z64 = torch.nn.functional.normalize(torch.randn(72, 24, generator=gen), dim=1).double()
     z = z64.float().to(DEVICE).requires_grad_(True)
@@ -134,6 +131,6 @@ def test_auto_self_lse_matches_float64_whichever_is_chosen(monkeypatch, prefer, 
     z64.requires_grad_(True)
     ref = _reference_lse(z64, z64, 4.0, exclude=True)[0]
     ref.sin().sum().backward()
-    assert len(timed) == 4 and set(tuner.chosen().values()) == {preferred}
+    assert timed == ["rows", "symmetric"] * 2 and set(tuner.chosen().values()) == {preferred}
     torch.testing.assert_close(lse.double().cpu(), ref, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(z.grad.double().cpu(), z64.grad, rtol=1e-4, atol=1e-4 * 5.0)

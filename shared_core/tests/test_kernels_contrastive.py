@@ -17,7 +17,7 @@ from selfsup.core import objectives as obj
 from selfsup.core.kernels import _chunked_lse
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
-BACKENDS = ["chunked"] + (["triton", "triton-fused"] if kernels.triton_available() else [])
+BACKENDS = ["chunked"] + (["triton", "triton-fused", "triton-gemm"] if kernels.triton_available() else [])
 
 
 def _implementation(backend):
@@ -200,7 +200,7 @@ def test_chunked_lse_of_a_row_or_column_with_every_logit_excluded_is_minus_infin
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="bf16 tl.dot is only exact on a GPU")
-@pytest.mark.parametrize("backend", ["triton", "triton-fused"])
+@pytest.mark.parametrize("backend", ["triton", "triton-fused", "triton-gemm"])
 @pytest.mark.parametrize("name", CASES)
 @pytest.mark.parametrize("temperature", [0.1, 0.01])  # direct exponentials at 0.1, a running max at 0.01
 def test_bf16_operands_on_gpu(use_backend, backend, name, temperature):
@@ -298,6 +298,43 @@ def test_one_pass_forward_recomputes_exactly_the_columns_that_underflowed(temper
 
 
 @pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
+@pytest.mark.parametrize("direct", [False, True])
+@pytest.mark.parametrize("columns", [False, True])
+@pytest.mark.parametrize("with_exclude", [False, True])
+def test_gemm_backward_over_several_chunks_matches_float64(poison_outputs, monkeypatch, direct, columns, with_exclude):
+    """The backward whose dK goes through cuBLAS, with dS in chunks of 128 columns: 300 keys take three (the last
+    partial), dQ summed over them, each chunk's dK from its own dS; against float64 with outputs poisoned."""
+    from selfsup.core.kernels import _triton_lse as T
+
+    poison_outputs(T)
+    monkeypatch.setattr(T, "GEMM_CHUNK_BYTES", 1)  # the smallest chunk: 128 columns
+    assert T.gemm_chunk(70, 300, 4) == 128
+    gen = torch.Generator().manual_seed(21 + 4 * direct + 2 * columns + with_exclude)
+    b, n, d, scale = 70, 300, 40, 10.0
+    q = torch.nn.functional.normalize(torch.randn(b, d, generator=gen), dim=1)
+    k = torch.nn.functional.normalize(torch.randn(n, d, generator=gen), dim=1)
+    exclude = torch.randperm(n, generator=gen)[:b] if with_exclude else None
+    g_r, g_c = torch.randn(b, generator=gen), torch.randn(n, generator=gen)
+    q64, k64 = q.double().requires_grad_(True), k.double().requires_grad_(True)
+    ref_r, ref_c = _reference_lse(q64, k64, scale, exclude)
+    ((ref_r * g_r.double()).sum() + columns * (ref_c * g_c.double()).sum()).backward()
+
+    lse_r, lse_c = (t.float() for t in (ref_r.detach(), ref_c.detach()))
+    ex = exclude.to(torch.int32).to(DEVICE) if with_exclude else None
+    dq, dk = T.lse_backward(q.to(DEVICE), k.to(DEVICE), ex, scale, lse_r.to(DEVICE),
+                            lse_c.to(DEVICE) if columns else None, g_r.to(DEVICE), g_c.to(DEVICE) if columns else None,
+                            "gemm", direct=direct)
+    torch.testing.assert_close(dq.double().cpu(), q64.grad, rtol=1e-4, atol=1e-4 * scale)
+    torch.testing.assert_close(dk.double().cpu(), k64.grad, rtol=1e-4, atol=1e-4 * scale)
+    # the same as the row kernels
+    rows = T.lse_backward(q.to(DEVICE), k.to(DEVICE), ex, scale, lse_r.to(DEVICE),
+                          lse_c.to(DEVICE) if columns else None, g_r.to(DEVICE), g_c.to(DEVICE) if columns else None,
+                          "rows", direct=direct)
+    torch.testing.assert_close(dq, rows[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(dk, rows[1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
 @pytest.mark.parametrize("stage", ["forward", "backward"])
 def test_the_triton_algorithm_is_chosen_by_name(monkeypatch, stage):
     from selfsup.core.kernels import _triton_lse
@@ -308,7 +345,8 @@ def test_the_triton_algorithm_is_chosen_by_name(monkeypatch, stage):
     monkeypatch.setenv(name, "fused")
     assert _triton_lse.chosen_algorithm(stage) == "fused"
     monkeypatch.setenv(name, "atomic")
-    with pytest.raises(ValueError, match=f"{name} must be 'rows', 'fused' or 'auto'"):
+    expected = {"forward": "'rows', 'fused' or 'auto'", "backward": "'rows', 'fused', 'gemm' or 'auto'"}[stage]
+    with pytest.raises(ValueError, match=f"{name} must be {expected}, got 'atomic'"):
         _triton_lse.chosen_algorithm(stage)
 
 
@@ -329,7 +367,8 @@ def test_direct_exponentials_on_triton_can_be_turned_off_by_name(monkeypatch):
 def test_kernels_that_accumulate_atomically_are_zeroed_between_autotuning_trials(monkeypatch):
     """The autotuner launches a kernel once per configuration on the real arguments: an output added into
     atomically (the fused backward's dQ, the one-pass forward's column sums) must be reset between trials, or the
-    first call of every new shape returns the sum of a dozen results."""
+    first call of every new shape returns the sum of a dozen results; one added into across launches (the gemm
+    backward's dQ) restored."""
     import triton
 
     from selfsup.core.kernels import _triton_lse as T
@@ -338,14 +377,19 @@ def test_kernels_that_accumulate_atomically_are_zeroed_between_autotuning_trials
     assert T._BACKWARD.reset_to_zero == [] and T._FORWARD.reset_to_zero == []
     seen = {}
 
-    def fake_autotune(configs, key, reset_to_zero=None, prune_configs_by=None):
-        seen.update(key=key, reset_to_zero=reset_to_zero)
+    def fake_autotune(configs, key, reset_to_zero=None, restore_value=None, prune_configs_by=None):
+        seen.update(key=key, reset_to_zero=reset_to_zero, restore_value=restore_value)
         return lambda kernel: kernel
 
     monkeypatch.setattr(T, "_autotuning", lambda: True)
     monkeypatch.setattr(triton, "autotune", fake_autotune)
     launch = T.launcher(T._lse_bwd_fused_kernel, [(64, 64)], ["n_rows"], reset_to_zero=["DQ"])
-    assert seen == {"key": ["n_rows"], "reset_to_zero": ["DQ"]} and launch.reset_to_zero == ["DQ"]
+    assert seen == {"key": ["n_rows"], "reset_to_zero": ["DQ"], "restore_value": None}
+    assert launch.reset_to_zero == ["DQ"]
+    # the row kernel storing dS for cuBLAS adds into dQ chunk after chunk: the trials must leave dQ as they found it
+    assert T._BACKWARD_STORE_DS.restore_value == ["DQ"] and T._BACKWARD.restore_value == []
+    launch = T.launcher(T._lse_bwd_kernel, [(64, 64)], ["n_rows"], restore_value=["DQ"])
+    assert seen == {"key": ["n_rows"], "reset_to_zero": None, "restore_value": ["DQ"]}
 
 
 @pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")

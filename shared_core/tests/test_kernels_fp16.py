@@ -24,8 +24,9 @@ needs_triton = pytest.mark.skipif(not kernels.triton_available(), reason="needs 
 # while most weights g * P (P ~ 1 / 128) are below fp16's smallest normal number, 6.1e-5, many below 6e-8.
 UPSTREAM = 2e-4
 # chunked (PyTorch, computes in fp32); Triton's row kernels; its one-pass / fused / symmetric ones (conftest's
-# ``use_backend``)
+# ``use_backend``); for the contrastive LSE also the backward through cuBLAS
 BACKENDS = ["chunked"] + (["triton", "triton-fused"] if kernels.triton_available() else [])
+CONTRASTIVE_BACKENDS = BACKENDS + (["triton-gemm"] if kernels.triton_available() else [])
 
 
 def _unit(gen, n, d):
@@ -44,7 +45,7 @@ def _assert_as_close_as_fp16_allows(got: torch.Tensor, want: torch.Tensor) -> No
     assert _relative_error(got, want) < 2 * rounding
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", CONTRASTIVE_BACKENDS)
 @pytest.mark.parametrize("max_logit", [None, 10.0])  # running max; direct exponentials
 def test_contrastive_lse_gradients_in_fp16(use_backend, backend, max_logit):
     backend = use_backend(backend)

@@ -23,9 +23,9 @@ NONDETERMINISTIC = {"fused", "symmetric"}
 _choices: dict[tuple, str] = {}
 
 
-def _time_ms(run: Callable[[], object]) -> float:
-    """Median milliseconds of ``run`` on the GPU (Triton's benchmark loop: warm-up, L2 flushed between runs); its
-    first call compiles and autotunes the kernels."""
+def _time_ms(name: str, run: Callable[[], object]) -> float:
+    """Median milliseconds of the candidate ``name``, run by ``run``, on the GPU (Triton's benchmark loop: warm-up,
+    L2 flushed between runs); its first call compiles and autotunes the kernels."""
     import triton.testing
 
     return triton.testing.do_bench(run, warmup=5, rep=25, return_mode="median")
@@ -40,10 +40,10 @@ def _timing_possible(device: torch.device) -> bool:
 
 
 def fastest(stage: str, key: tuple, runs: dict[str, Callable[[], object]], device: torch.device,
-            timer: Callable[[Callable[[], object]], float] | None = None) -> str:
+            timer: Callable[[str, Callable[[], object]], float] | None = None) -> str:
     """The name of the fastest of ``runs`` (``{algorithm: thunk}``, the deterministic default first) for ``stage``
     on the problem ``key`` (hashable: shapes, dtype, flags), timed once per problem and cached; the first candidate
-    where timing is not possible (module docstring). ``timer(run) -> ms`` replaces the GPU timing (tests)."""
+    where timing is not possible (module docstring). ``timer(name, run) -> ms`` replaces the GPU timing (tests)."""
     names = list(runs)
     if torch.are_deterministic_algorithms_enabled():
         names = [name for name in names if name not in NONDETERMINISTIC]
@@ -54,7 +54,7 @@ def fastest(stage: str, key: tuple, runs: dict[str, Callable[[], object]], devic
     full_key = (stage, str(device), *key, tuple(names))
     if full_key not in _choices:
         timer = timer or _time_ms
-        times = {name: timer(runs[name]) for name in names}
+        times = {name: timer(name, runs[name]) for name in names}
         _choices[full_key] = min(names, key=times.__getitem__)
         if os.environ.get("SELFSUP_TRITON_PRINT_CHOICES", "0") == "1":
             shown = ", ".join(f"{name} {ms:.3f} ms" for name, ms in times.items())

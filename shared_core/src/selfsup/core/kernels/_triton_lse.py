@@ -187,13 +187,16 @@ def output_scale(scale, INV_F, RESCALED: tl.constexpr):
 
 
 @triton.jit
-def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, INV_F,
-                    n_rows, n_cols, dim, scale_log2, scale, stride_q, stride_k, stride_dq,
+def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, INV_F, DS,
+                    n_rows, n_cols, col_lo, col_hi, dim, scale_log2, scale, stride_q, stride_k, stride_dq, stride_ds,
                     HAS_EXCL: tl.constexpr, HAS_ROW: tl.constexpr, HAS_COL: tl.constexpr, PRECISION: tl.constexpr,
-                    DIRECT: tl.constexpr, RESCALED: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-                    BLOCK_D: tl.constexpr):
+                    DIRECT: tl.constexpr, RESCALED: tl.constexpr, STORE_DS: tl.constexpr, ACCUMULATE: tl.constexpr,
+                    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
     """``dQ = scale * sum_j (g_r_i P_row_ij + g_c_j P_col_ij) K_j`` for a block of rows (:func:`grad_tile`);
-    ``RESCALED``: the ``g`` (or weights) came multiplied by ``f`` and ``INV_F`` holds ``1 / f``."""
+    ``RESCALED``: the ``g`` (or weights) came multiplied by ``f`` and ``INV_F`` holds ``1 / f``. ``STORE_DS``: over
+    the columns ``col_lo <= j < col_hi`` only (otherwise all ``n_cols``), and each tile's ``dS`` (as cast for the
+    tensor cores) is also stored, at ``DS[i, j - col_lo]``; ``ACCUMULATE``: ``dQ`` (fp32) is added to what ``DQ``
+    holds."""
     _, rows, row_ok, offs_d, d_ok, q = program_block(Q, n_rows, dim, stride_q, BLOCK_M, BLOCK_D)
     lse_r2 = tl.zeros([BLOCK_M], tl.float32)
     g_r = tl.zeros([BLOCK_M], tl.float32)
@@ -205,18 +208,29 @@ def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, INV_F,
     if HAS_EXCL:
         excl = tl.load(EXCL + rows, mask=row_ok, other=-1)
     acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
-    for start in range(0, n_cols, BLOCK_N):
+    lo = 0
+    hi = n_cols
+    if STORE_DS:
+        lo = col_lo
+        hi = col_hi
+    for start in range(lo, hi, BLOCK_N):
         cols = start + tl.arange(0, BLOCK_N)
-        col_ok = cols < n_cols
+        col_ok = cols < hi
         k = load_block(K, cols, col_ok, offs_d, d_ok, stride_k)
         s = _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL, PRECISION)
         if HAS_COL:
             lse_c2, g_c = load_grad_stats(LSE_C, G_C, cols, col_ok, DIRECT)
-        p = grad_tile(s, lse_r2, g_r, lse_c2, g_c, HAS_ROW, HAS_COL, DIRECT)
-        acc += tl.dot(p.to(k.dtype), k, input_precision=PRECISION)
+        p = grad_tile(s, lse_r2, g_r, lse_c2, g_c, HAS_ROW, HAS_COL, DIRECT).to(k.dtype)
+        acc += tl.dot(p, k, input_precision=PRECISION)
+        if STORE_DS:
+            tl.store(DS + rows[:, None] * stride_ds + (cols - col_lo)[None, :], p,
+                     mask=row_ok[:, None] & col_ok[None, :])
     acc = acc * output_scale(scale, INV_F, RESCALED)
-    tl.store(DQ + rows[:, None] * stride_dq + offs_d[None, :], acc.to(DQ.dtype.element_ty),
-             mask=row_ok[:, None] & d_ok[None, :])
+    out = DQ + rows[:, None] * stride_dq + offs_d[None, :]
+    mask = row_ok[:, None] & d_ok[None, :]
+    if ACCUMULATE:
+        acc += tl.load(out, mask=mask, other=0.0)
+    tl.store(out, acc.to(DQ.dtype.element_ty), mask=mask)
 
 
 @triton.jit
@@ -286,11 +300,13 @@ WIDE_BLOCK_D = 512  # feature blocks from this on take a launcher's ``wide`` con
 
 
 def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zero: list[str] | None = None,
-             wide: list[tuple[int, int, int, int]] | None = None, wide_from: int = WIDE_BLOCK_D):
+             wide: list[tuple[int, int, int, int]] | None = None, wide_from: int = WIDE_BLOCK_D,
+             restore_value: list[str] | None = None):
     """Autotuned launcher on a GPU over (BLOCK_M, BLOCK_N) pairs x :data:`WARPS_STAGES`; otherwise one
     configuration (small under the interpreter). ``launch(grid_fn, *args, **kwargs)``. ``reset_to_zero``: the outputs
     a kernel accumulates into (atomically), zeroed before each configuration the autotuner tries and before the real
-    launch, which would otherwise add every trial's result.
+    launch, which would otherwise add every trial's result; ``restore_value``: the outputs a kernel adds to what they
+    held before the launch, copied before the trials and restored after each.
 
     ``wide``: the ``(BLOCK_M, BLOCK_N, num_warps, num_stages)`` tried instead from ``BLOCK_D`` = ``wide_from``
     (:data:`WIDE_BLOCK_D`) on, where a Q block and the pipelined K blocks of the usual sizes pass the 227 KiB of shared
@@ -315,6 +331,7 @@ def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zer
             meta = {"BLOCK_M": block_m, "BLOCK_N": block_n}
             return kernel[grid(meta)](*args, **kwargs, **meta, num_warps=warps, num_stages=stages)
         launch_one.reset_to_zero, launch_one.kernel, launch_one.configs_for = reset_to_zero or [], kernel, configs_for
+        launch_one.restore_value = restore_value or []
         return launch_one
     configs = [triton.Config({"BLOCK_M": m, "BLOCK_N": n}, num_warps=w, num_stages=st)
                for m, n, w, st in dict.fromkeys(usual + (wide or []))]  # each once, in both lists or not
@@ -324,13 +341,14 @@ def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zer
         return [c for c in candidates
                 if (c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"], c.num_warps, c.num_stages) in chosen]
 
-    tuned = triton.autotune(configs=configs, key=key, reset_to_zero=reset_to_zero,
+    tuned = triton.autotune(configs=configs, key=key, reset_to_zero=reset_to_zero, restore_value=restore_value,
                             prune_configs_by={"early_config_prune": prune})(kernel)
 
     def launch(grid, *args, **kwargs):
         return tuned[grid](*args, **kwargs)
     launch.tuned, launch.reset_to_zero, launch.kernel, launch.configs_for = (tuned, reset_to_zero or [], kernel,
                                                                              configs_for)
+    launch.restore_value = restore_value or []
     return launch
 
 
@@ -345,6 +363,9 @@ _FORWARD_COLUMN_SUMS = launcher(_lse_fwd_kernel, [(128, 64), (128, 128), (64, 64
                                 wide=_WIDE_FORWARD)
 _BACKWARD = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)], [*_KEY, "HAS_ROW", "HAS_COL"],
                      wide=_WIDE_BACKWARD)
+# The same kernel storing dS chunk by chunk for cuBLAS (:func:`_grad_gemm`), tuned apart; it adds into dQ.
+_BACKWARD_STORE_DS = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)],
+                              [*_KEY, "HAS_ROW", "HAS_COL"], wide=_WIDE_BACKWARD, restore_value=["DQ"])
 _BACKWARD_FUSED = launcher(_lse_bwd_fused_kernel, [(32, 64), (64, 64), (32, 128), (64, 128), (128, 64)],
                            [*_KEY, "HAS_ROW", "HAS_COL"], reset_to_zero=["DQ"], wide=_WIDE_BACKWARD_FUSED)
 
@@ -353,7 +374,8 @@ _BACKWARD_FUSED = launcher(_lse_bwd_fused_kernel, [(32, 64), (64, 64), (32, 128)
 # ``SELFSUP_TRITON_FORWARD`` overrides it.
 FORWARD = "auto"
 # The backward the losses use: "rows" (two row-kernel launches, each tile computed twice, deterministic), "fused"
-# (one pass, dQ added atomically) or "auto"; ``SELFSUP_TRITON_BACKWARD`` overrides it.
+# (one pass, dQ added atomically), "gemm" (one row-kernel pass that also stores dS by chunks, dK by cuBLAS) or "auto";
+# ``SELFSUP_TRITON_BACKWARD`` overrides it.
 BACKWARD = "auto"
 # SimCLR's 2N form (row LSE of Z @ Z^T, diagonal left out): "rows" (the kernels above on (Z, Z)), "symmetric"
 # (:mod:`._triton_self_lse`, the upper triangle of tiles only) or "auto"; ``SELFSUP_TRITON_SELF`` overrides it.
@@ -418,7 +440,7 @@ def _fused_forward(q, k, exclude, scale, direct: bool = False) -> tuple[torch.Te
     return lse_r, lse_c
 
 
-_ALGORITHMS = {"forward": ("rows", "fused", "auto"), "backward": ("rows", "fused", "auto"),
+_ALGORITHMS = {"forward": ("rows", "fused", "auto"), "backward": ("rows", "fused", "gemm", "auto"),
                "self": ("rows", "symmetric", "auto"), "exp": ("direct", "online"), "normalize": ("fused", "torch")}
 
 
@@ -514,21 +536,73 @@ def _row_forward(q, k, exclude, scale, direct: bool = False) -> tuple[torch.Tens
 
 
 def _grad_rows(a, b, exclude, scale, row_stats, col_stats, direct: bool = False,
-               out_dtype: torch.dtype = torch.float32, inv_f: torch.Tensor | None = None) -> torch.Tensor:
+               out_dtype: torch.dtype = torch.float32, inv_f: torch.Tensor | None = None, *,
+               out: torch.Tensor | None = None, columns: tuple[int, int] | None = None,
+               ds: torch.Tensor | None = None, accumulate: bool = False) -> torch.Tensor:
     """``scale * dS @ b`` for ``dS`` built from (lse, g) of a's rows and/or b's rows (as columns); ``direct``:
     (lse, weights ``g * e^-lse``) instead. ``inv_f``: the g (weights) came scaled by ``f`` (:func:`half_grad_scale`),
-    the products are multiplied by ``inv_f`` in fp32. Accumulated in fp32, stored as ``out_dtype``."""
+    the products are multiplied by ``inv_f`` in fp32. Accumulated in fp32, stored as ``out_dtype`` (into ``out`` if
+    given, added to it with ``accumulate``). ``columns``: ``(lo, hi)``, only b's rows ``lo..hi-1`` (default all);
+    ``ds``: their ``dS`` (times ``f``, in a's dtype) is also stored, ``ds[i, j - lo]``."""
     n_rows, dim = a.shape
-    out = _empty(n_rows, dim, device=a.device, dtype=out_dtype)
+    if out is None:
+        out = _empty(n_rows, dim, device=a.device, dtype=out_dtype)
+    lo, hi = columns if columns is not None else (0, b.shape[0])
     lse_r, g_r = row_stats if row_stats is not None else (out, out)
     lse_c, g_c = col_stats if col_stats is not None else (out, out)
-    _BACKWARD(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),),
-              a, b, exclude if exclude is not None else out, lse_r, lse_c, g_r, g_c, out,
-              inv_f if inv_f is not None else out,
-              n_rows, b.shape[0], dim, scale * LOG2E, scale, a.stride(0), b.stride(0), out.stride(0),
-              HAS_EXCL=exclude is not None, HAS_ROW=row_stats is not None, HAS_COL=col_stats is not None,
-              PRECISION=_precision(a.dtype), DIRECT=direct, RESCALED=inv_f is not None, BLOCK_D=_block_d(dim))
+    launch = _BACKWARD_STORE_DS if ds is not None else _BACKWARD
+    launch(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),),
+           a, b, exclude if exclude is not None else out, lse_r, lse_c, g_r, g_c, out,
+           inv_f if inv_f is not None else out, ds if ds is not None else out,
+           n_rows, b.shape[0], lo, hi, dim, scale * LOG2E, scale, a.stride(0), b.stride(0), out.stride(0),
+           ds.stride(0) if ds is not None else 0,
+           HAS_EXCL=exclude is not None, HAS_ROW=row_stats is not None, HAS_COL=col_stats is not None,
+           PRECISION=_precision(a.dtype), DIRECT=direct, RESCALED=inv_f is not None, STORE_DS=ds is not None,
+           ACCUMULATE=accumulate, BLOCK_D=_block_d(dim))
     return out
+
+
+# The cuBLAS backward (:func:`_grad_gemm`) stores dS for a chunk of columns at a time, of at most this many bytes (with
+# the operands' dtype; 64 MiB: 1024 columns of 32768 bf16 rows, 0.4% of an eager step's 16 GiB at that size).
+GEMM_CHUNK_BYTES = 64 * 2**20
+
+
+def gemm_chunk(n_rows: int, n_cols: int, itemsize: int) -> int:
+    """Columns per dS chunk: a multiple of 128 (the widest column block) within :data:`GEMM_CHUNK_BYTES`, at least
+    128, and no more than ``n_cols`` rounded up to 128."""
+    fit = GEMM_CHUNK_BYTES // max(1, n_rows * itemsize) // 128 * 128
+    return max(128, min(fit, triton.cdiv(n_cols, 128) * 128))
+
+
+def _mm_fp32(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b`` accumulated and returned in fp32: cuBLAS with an fp32 output for half operands on CUDA (no rounding
+    to the operands' dtype), otherwise fp32 operands (exact products of half values)."""
+    if a.is_cuda and a.dtype in (torch.float16, torch.bfloat16):
+        return torch.mm(a, b, out_dtype=torch.float32)
+    return a.float() @ b.float()
+
+
+def _grad_gemm(q, k, exclude, scale, rows, cols, direct: bool = False, out_dtype: torch.dtype = torch.float32,
+               inv_f: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(dq, dk)`` with each tile computed once and no atomics: for each chunk of :func:`gemm_chunk` columns (keys),
+    the row kernel adds the chunk's share of ``dQ`` (fp32) and stores its ``dS (B, chunk)``, and cuBLAS takes the
+    chunk's ``dK = scale * dS^T @ Q``. 4 B N D matmul FLOPs in Triton and 2 in cuBLAS; ``dS`` written once and read
+    once (``B N`` elements), at most :data:`GEMM_CHUNK_BYTES` of it held. Stats and ``inv_f`` as in
+    :func:`_grad_rows`."""
+    (n_rows, dim), n_cols = q.shape, k.shape[0]
+    chunk = gemm_chunk(n_rows, n_cols, q.element_size())
+    dq = torch.empty(n_rows, dim, device=q.device, dtype=torch.float32)
+    ds = torch.empty(n_rows, chunk, device=q.device, dtype=q.dtype)
+    dk = _empty(n_cols, dim, device=q.device, dtype=out_dtype)
+    for lo in range(0, n_cols, chunk):
+        hi = min(lo + chunk, n_cols)
+        _grad_rows(q, k, exclude, scale, rows, cols, direct, inv_f=inv_f, out=dq, columns=(lo, hi), ds=ds,
+                   accumulate=lo > 0)
+        part = _mm_fp32(ds[:, : hi - lo].t(), q).mul_(scale)
+        if inv_f is not None:
+            part.mul_(inv_f)
+        dk[lo:hi] = part
+    return dq.to(out_dtype), dk
 
 
 def self_grad_rows(z: torch.Tensor, exclude: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor, *,
@@ -572,9 +646,10 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | 
     ``algorithm`` (default ``chosen_algorithm("backward")``): ``"rows"`` launches the row kernel twice (for dQ, then
     with the operands swapped for dK), computing every tile twice (8 B N D FLOPs of matmul); ``"fused"`` computes
     each tile once for both (6 B N D), at the price of ``N / BLOCK_N * B * D`` fp32 atomic adds into dQ, whose
-    summation order then varies from run to run; ``"auto"`` the faster on this problem (:func:`resolve_algorithm`).
-    ``direct``: the logits are bounded (:func:`use_direct`), one exponential per logit instead of two. fp16
-    operands: the weights are rescaled (:func:`half_grad_scale`).
+    summation order then varies from run to run; ``"gemm"`` computes each tile once too, in the row kernel, which
+    stores ``dS`` chunk by chunk for cuBLAS to take ``dK`` (:func:`_grad_gemm`, deterministic); ``"auto"`` the
+    fastest on this problem (:func:`resolve_algorithm`). ``direct``: the logits are bounded (:func:`use_direct`), one
+    exponential per logit instead of two. fp16 operands: the weights are rescaled (:func:`half_grad_scale`).
     """
     direct = use_direct(direct)
     inv_f, g_r, g_c = half_rescaled(q.dtype, g_r, g_c if lse_c is not None else None)
@@ -584,7 +659,8 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | 
     rows = (lse_r, g_r)
     cols = (lse_c, g_c) if lse_c is not None else None
     runs = {"rows": lambda: _grad_two_launches(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f),
-            "fused": lambda: _grad_fused(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f)}
+            "fused": lambda: _grad_fused(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f),
+            "gemm": lambda: _grad_gemm(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f)}
     key = (q.dtype, tuple(q.shape), tuple(k.shape), exclude is not None, cols is not None, direct, out_dtype)
     return runs[resolve_algorithm("backward", algorithm, runs, q.device, key)]()
 
