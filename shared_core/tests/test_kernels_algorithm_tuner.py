@@ -56,6 +56,16 @@ def test_without_timing_the_first_candidate_runs_untimed():
     assert calls == [] and tuner.chosen() == {}
 
 
+def test_a_problem_timed_before_keeps_its_choice_where_timing_is_impossible(monkeypatch):
+    """E.g. a CUDA graph captured after the first (eager) step: the captured step runs what was timed fastest."""
+    calls: list[str] = []
+    assert tuner.fastest("forward", ("a",), _runs(calls), CPU, lambda name, run: {"rows": 2.0, "fused": 1.0}[name])
+    monkeypatch.setattr(tuner, "_timing_possible", lambda device: False)
+    assert tuner.fastest("forward", ("a",), _runs(calls), CPU) == "fused"
+    assert tuner.fastest("forward", ("new",), _runs(calls), CPU) == "rows"  # not timed, not cached
+    assert calls == [] and len(tuner.chosen()) == 1
+
+
 def test_deterministic_mode_leaves_out_the_atomic_algorithms():
     calls: list[str] = []
     before = torch.are_deterministic_algorithms_enabled()

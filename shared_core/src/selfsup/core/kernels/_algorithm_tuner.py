@@ -4,10 +4,11 @@ timed against each other on the first call of each problem, and the fastest kept
 The algorithms of a stage compute the same values from the same inputs; which is fastest depends on the GPU, the
 shape and the dtype (atomics, register pressure, exponentials against matmul), as the best tile of a kernel does,
 which ``triton.autotune`` picks the same way. The choice is cached per process and problem: stage, device, dtype,
-shapes and flags (:func:`chosen`). No timing, the first (deterministic) algorithm instead, where timing would be
-wrong or impossible: under Triton's interpreter (CPU, the timings say nothing about a GPU), while a CUDA graph is
-captured, and while ``torch.compile`` traces. Under ``torch.use_deterministic_algorithms(True)`` the algorithms that
-add floats atomically (their summation order varies from run to run) are not candidates.
+shapes and flags (:func:`chosen`). Where timing would be wrong or impossible, under Triton's interpreter (CPU, the
+timings say nothing about a GPU), while a CUDA graph is captured and while ``torch.compile`` traces, a problem
+already timed keeps its choice and a new one runs the first (deterministic) algorithm, untimed and not cached.
+Under ``torch.use_deterministic_algorithms(True)`` the algorithms that add floats atomically (their summation order
+varies from run to run) are not candidates.
 """
 
 from __future__ import annotations
@@ -49,16 +50,17 @@ def fastest(stage: str, key: tuple, runs: dict[str, Callable[[], object]], devic
         names = [name for name in names if name not in NONDETERMINISTIC]
     if not names:
         raise ValueError(f"no deterministic {stage} algorithm among {list(runs)}")
-    if len(names) == 1 or (timer is None and not _timing_possible(device)):
-        return names[0]
     full_key = (stage, str(device), *key, tuple(names))
-    if full_key not in _choices:
-        timer = timer or _time_ms
-        times = {name: timer(name, runs[name]) for name in names}
-        _choices[full_key] = min(names, key=times.__getitem__)
-        if os.environ.get("SELFSUP_TRITON_PRINT_CHOICES", "0") == "1":
-            shown = ", ".join(f"{name} {ms:.3f} ms" for name, ms in times.items())
-            print(f"selfsup: {stage} {key}: {shown} -> {_choices[full_key]}", flush=True)
+    if len(names) == 1 or full_key in _choices:
+        return _choices.get(full_key, names[0])
+    if timer is None and not _timing_possible(device):
+        return names[0]  # not cached: timed where it can be
+    timer = timer or _time_ms
+    times = {name: timer(name, runs[name]) for name in names}
+    _choices[full_key] = min(names, key=times.__getitem__)
+    if os.environ.get("SELFSUP_TRITON_PRINT_CHOICES", "0") == "1":
+        shown = ", ".join(f"{name} {ms:.3f} ms" for name, ms in times.items())
+        print(f"selfsup: {stage} {key}: {shown} -> {_choices[full_key]}", flush=True)
     return _choices[full_key]
 
 

@@ -1,7 +1,7 @@
 """Triton kernels for the log-sum-exp of the rows and columns of ``scale * Q @ K^T``, never stored.
 
-Two kernels by default, both "row" kernels: a program owns a block of rows of its first operand and
-streams every block of the second once.
+Two kernels at heart, both "row" kernels: a program owns a block of rows of its first operand and
+streams every block of the second once; the one-pass variants below are timed against them (``"auto"``).
 
 - forward: online softmax over the rows; the column LSE is the row LSE of ``K @ Q^T`` (a second
   launch with the operands swapped). The "fused" forward (:data:`FORWARD`) takes both from one pass:
@@ -11,7 +11,9 @@ streams every block of the second once.
 - backward: ``dS = g_r[:, None] * P_row + g_c[None, :] * P_col`` is recomputed tile by tile and
   ``dQ = scale * dS @ K`` accumulated in registers; ``dK`` is the same kernel with the operands
   (and the row/column statistics) swapped. The "fused" backward (:data:`BACKWARD`) is a column kernel instead
-  that computes each tile once for both: ``dK`` in registers, ``dQ`` by atomic adds.
+  that computes each tile once for both: ``dK`` in registers, ``dQ`` by atomic adds. The "gemm" backward computes
+  each tile once without atomics: the row kernel, over a chunk of columns at a time, also stores that chunk's ``dS``
+  and cuBLAS takes its ``dK = scale * dS^T @ Q`` (:func:`_grad_gemm`).
 - direct exponentials (``DIRECT``, :data:`EXP`): where the caller bounds every logit (unit vectors at temperature
   >= 0.025, :func:`.contrastive_lse.direct_exponentials`), ``2^s`` itself is summed (no running max; the fused
   forward's column sums need no bound and no exact column pass) and the backward takes ``2^s * (w_r + w_c)`` with
@@ -23,7 +25,7 @@ streams every block of the second once.
 Measured on an H100 at N=32768, D=256, bf16 (``benchmarks/kernels/profile_contrastive.py``): an
 earlier single forward, which wrote per-row-block column partials with a second exponential per
 logit, took 2.97 ms against 2.49 ms for two row passes, and a dedicated column kernel for dK 4.35 ms
-against 4.01 ms for the swapped row kernel, so neither is kept. The two "fused" variants here have
+against 4.01 ms for the swapped row kernel, so neither is kept. The "fused" and "gemm" variants here have
 not been timed on a GPU yet; by default (``"auto"``, :func:`resolve_algorithm`) the losses time both algorithms
 of each stage on a problem's first call and keep the faster. Accumulation is fp32 in base 2 whatever the operand
 dtype.
@@ -445,8 +447,9 @@ _ALGORITHMS = {"forward": ("rows", "fused", "auto"), "backward": ("rows", "fused
 
 
 def chosen_algorithm(stage: str) -> str:
-    """The algorithm for ``stage``: ``"forward"`` / ``"backward"`` -> ``"rows"``, ``"fused"`` or ``"auto"``
-    (:data:`FORWARD` / :data:`BACKWARD`), ``"self"`` -> ``"rows"``, ``"symmetric"`` or ``"auto"`` (:data:`SELF`),
+    """The algorithm for ``stage``: ``"forward"`` -> ``"rows"``, ``"fused"`` or ``"auto"`` (:data:`FORWARD`),
+    ``"backward"`` -> the same or ``"gemm"`` (:data:`BACKWARD`), ``"self"`` -> ``"rows"``, ``"symmetric"`` or
+    ``"auto"`` (:data:`SELF`),
     ``"exp"`` -> ``"direct"`` or ``"online"`` (:data:`EXP`), ``"normalize"`` -> ``"fused"`` or ``"torch"``
     (:data:`NORMALIZE`), unless ``SELFSUP_TRITON_FORWARD`` / ``_BACKWARD`` / ``_SELF`` / ``_EXP`` / ``_NORMALIZE``
     names one. ``"auto"`` is resolved per problem by :func:`resolve_algorithm`."""
