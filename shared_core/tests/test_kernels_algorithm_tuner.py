@@ -40,13 +40,30 @@ def test_the_fastest_candidate_is_chosen_once_per_problem():
         return times[name]
 
     assert tuner.fastest("forward", ("a",), _runs(calls), CPU, timer) == "fused"
-    assert calls == ["rows", "fused"]
+    assert calls == ["rows", "fused"] * 2  # once to compare their outputs, once timed
     times.update(rows=0.5)  # cached: not timed again for the same problem
     assert tuner.fastest("forward", ("a",), _runs(calls), CPU, timer) == "fused"
-    assert calls == ["rows", "fused"]
+    assert calls == ["rows", "fused"] * 2
     assert tuner.fastest("forward", ("b",), _runs(calls), CPU, timer) == "rows"  # a new problem is timed
-    assert calls == ["rows", "fused", "rows", "fused"]
+    assert calls == ["rows", "fused"] * 4
     assert sorted(tuner.chosen().values()) == ["fused", "rows"]
+
+
+def test_a_candidate_that_disagrees_with_the_first_is_never_chosen():
+    """A miscompiled kernel may well be the fastest: its outputs are compared with the row kernels' first."""
+    want = (torch.tensor([1.0, 2.0, float("-inf")]), torch.ones(2, 3))
+    runs = {"rows": lambda: want,
+            "fused": lambda: (want[0] * (1 + 1e-4), want[1] + 1e-4),  # rounding: agrees
+            "gemm": lambda: (want[0], want[1] * 1.5)}  # wrong
+    times = {"rows": 3.0, "fused": 2.0, "gemm": 1.0}
+    with pytest.warns(RuntimeWarning, match="'gemm' differs from 'rows' by 0.5"):
+        got = tuner.fastest("backward", ("a",), runs, CPU, lambda name, run: times[name])
+    assert got == "fused"
+    assert tuner.disagreement(want, want) == 0.0
+    assert tuner.disagreement((want[0], None), (want[0], None)) == 0.0
+    assert tuner.disagreement((want[0], None), want) == float("inf")
+    assert tuner.disagreement(torch.tensor([1.0, 2.0, 3.0]), want[0]) == float("inf")  # finite where -inf was
+    assert tuner.disagreement(torch.tensor([1.0, float("nan")]), torch.tensor([1.0, 2.0])) == float("inf")
 
 
 def test_without_timing_the_first_candidate_runs_untimed():
@@ -63,7 +80,7 @@ def test_a_problem_timed_before_keeps_its_choice_where_timing_is_impossible(monk
     monkeypatch.setattr(tuner, "_timing_possible", lambda device: False)
     assert tuner.fastest("forward", ("a",), _runs(calls), CPU) == "fused"
     assert tuner.fastest("forward", ("new",), _runs(calls), CPU) == "rows"  # not timed, not cached
-    assert calls == [] and len(tuner.chosen()) == 1
+    assert calls == ["rows", "fused"] and len(tuner.chosen()) == 1  # the comparison before the timing only
 
 
 def test_deterministic_mode_leaves_out_the_atomic_algorithms():

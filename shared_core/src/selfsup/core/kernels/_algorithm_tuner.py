@@ -8,12 +8,15 @@ shapes and flags (:func:`chosen`). Where timing would be wrong or impossible, un
 timings say nothing about a GPU), while a CUDA graph is captured and while ``torch.compile`` traces, a problem
 already timed keeps its choice and a new one runs the first (deterministic) algorithm, untimed and not cached.
 Under ``torch.use_deterministic_algorithms(True)`` the algorithms that add floats atomically (their summation order
-varies from run to run) are not candidates.
+varies from run to run) are not candidates. Before it is timed, each candidate runs once and is compared with the
+first (the deterministic default): one that computes something else (a kernel miscompiled on some GPU) is left out,
+with a warning, however fast.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -40,11 +43,51 @@ def _timing_possible(device: torch.device) -> bool:
     return not torch.cuda.is_current_stream_capturing()
 
 
+# A candidate whose outputs differ from the first one's by more than this (relative norm, per output) is not taken: the
+# algorithms differ only in summation order and where they round (bf16 operands: about 1e-3), a wrong kernel by O(1).
+AGREEMENT_RTOL = 1e-2
+
+
+def disagreement(got, want) -> float:
+    """The largest ``||got - want|| / ||want||`` over the tensors of two outputs (tensors, or tuples of tensors and
+    ``None``), over the finite entries; ``inf`` where they are not finite at the same places."""
+    got, want = (x if isinstance(x, (tuple, list)) else (x,) for x in (got, want))
+    worst = 0.0
+    for a, b in zip(got, want, strict=True):
+        if a is None or b is None:
+            if a is not b:
+                return float("inf")
+            continue
+        a, b = a.detach().double(), b.detach().double()
+        finite = torch.isfinite(b)
+        if a.shape != b.shape or not torch.equal(torch.isfinite(a), finite):
+            return float("inf")
+        scale = float(b[finite].norm())
+        worst = max(worst, float((a[finite] - b[finite]).norm()) / scale if scale > 0 else float(a[finite].norm()))
+    return worst
+
+
+def _agreeing(stage: str, names: list[str], outputs: dict) -> list[str]:
+    """``names`` whose ``outputs`` agree with the first's (:data:`AGREEMENT_RTOL`); a warning names the others."""
+    kept = [names[0]]
+    for name in names[1:]:
+        error = disagreement(outputs[name], outputs[names[0]])
+        if error <= AGREEMENT_RTOL:
+            kept.append(name)
+        else:
+            warnings.warn(f"selfsup: the {stage} algorithm {name!r} differs from {names[0]!r} by {error:.3g} "
+                          f"(relative) on this problem and is not used", RuntimeWarning, stacklevel=3)
+    return kept
+
+
 def fastest(stage: str, key: tuple, runs: dict[str, Callable[[], object]], device: torch.device,
             timer: Callable[[str, Callable[[], object]], float] | None = None) -> str:
     """The name of the fastest of ``runs`` (``{algorithm: thunk}``, the deterministic default first) for ``stage``
     on the problem ``key`` (hashable: shapes, dtype, flags), timed once per problem and cached; the first candidate
-    where timing is not possible (module docstring). ``timer(name, run) -> ms`` replaces the GPU timing (tests)."""
+    where timing is not possible (module docstring). Before timing, each candidate runs once and those whose
+    outputs disagree with the first's (:func:`disagreement` over :data:`AGREEMENT_RTOL`) are dropped with a warning:
+    a kernel miscompiled on some GPU is never chosen for speed. ``timer(name, run) -> ms`` replaces the GPU timing
+    (tests)."""
     names = list(runs)
     if torch.are_deterministic_algorithms_enabled():
         names = [name for name in names if name not in NONDETERMINISTIC]
@@ -55,6 +98,7 @@ def fastest(stage: str, key: tuple, runs: dict[str, Callable[[], object]], devic
         return _choices.get(full_key, names[0])
     if timer is None and not _timing_possible(device):
         return names[0]  # not cached: timed where it can be
+    names = _agreeing(stage, names, {name: runs[name]() for name in names})
     timer = timer or _time_ms
     times = {name: timer(name, runs[name]) for name in names}
     _choices[full_key] = min(names, key=times.__getitem__)
