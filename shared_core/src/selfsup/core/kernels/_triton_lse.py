@@ -449,10 +449,9 @@ _ALGORITHMS = {"forward": ("rows", "fused", "auto"), "backward": ("rows", "fused
 def chosen_algorithm(stage: str) -> str:
     """The algorithm for ``stage``: ``"forward"`` -> ``"rows"``, ``"fused"`` or ``"auto"`` (:data:`FORWARD`),
     ``"backward"`` -> the same or ``"gemm"`` (:data:`BACKWARD`), ``"self"`` -> ``"rows"``, ``"symmetric"`` or
-    ``"auto"`` (:data:`SELF`),
-    ``"exp"`` -> ``"direct"`` or ``"online"`` (:data:`EXP`), ``"normalize"`` -> ``"fused"`` or ``"torch"``
-    (:data:`NORMALIZE`), unless ``SELFSUP_TRITON_FORWARD`` / ``_BACKWARD`` / ``_SELF`` / ``_EXP`` / ``_NORMALIZE``
-    names one. ``"auto"`` is resolved per problem by :func:`resolve_algorithm`."""
+    ``"auto"`` (:data:`SELF`), ``"exp"`` -> ``"direct"`` or ``"online"`` (:data:`EXP`), ``"normalize"`` ->
+    ``"fused"`` or ``"torch"`` (:data:`NORMALIZE`), unless ``SELFSUP_TRITON_FORWARD`` / ``_BACKWARD`` / ``_SELF`` /
+    ``_EXP`` / ``_NORMALIZE`` names one. ``"auto"`` is resolved per problem by :func:`resolve_algorithm`."""
     name = f"SELFSUP_TRITON_{stage.upper()}"
     defaults = {"forward": FORWARD, "backward": BACKWARD, "self": SELF, "exp": EXP, "normalize": NORMALIZE}
     chosen = os.environ.get(name, defaults[stage])

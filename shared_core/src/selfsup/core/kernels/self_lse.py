@@ -42,25 +42,23 @@ def _triton_algorithms() -> dict:
             "symmetric": (_triton_self_lse.self_lse_forward, _triton_self_lse.self_lse_backward)}
 
 
-def _triton_forward(z: torch.Tensor, scale: float, *, direct: bool = False) -> torch.Tensor:
-    """The forward of ``chosen_algorithm("self")``; ``"auto"``: the faster on this problem."""
+def _run_triton(part: int, z: torch.Tensor, *args, direct: bool = False) -> torch.Tensor:
+    """Part ``part`` (0: forward, 1: backward) of ``chosen_algorithm("self")`` on ``(z, *args)``; ``"auto"``: the
+    faster on this problem, forward and backward timed apart (either backward takes the LSE of either forward)."""
     from selfsup.core.kernels import _triton_lse
 
-    runs = {name: functools.partial(fns[0], z, scale, direct=direct) for name, fns in _triton_algorithms().items()}
-    key = (z.dtype, tuple(z.shape), direct)
+    runs = {name: functools.partial(fns[part], z, *args, direct=direct) for name, fns in _triton_algorithms().items()}
+    key = (z.dtype, tuple(z.shape), direct, ("forward", "backward")[part])
     return runs[_triton_lse.resolve_algorithm("self", None, runs, z.device, key)]()
+
+
+def _triton_forward(z: torch.Tensor, scale: float, *, direct: bool = False) -> torch.Tensor:
+    return _run_triton(0, z, scale, direct=direct)
 
 
 def _triton_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor, *,
                      direct: bool = False) -> torch.Tensor:
-    """The backward of ``chosen_algorithm("self")`` (either takes the LSE of either forward); ``"auto"``: the faster
-    on this problem, timed apart from the forward."""
-    from selfsup.core.kernels import _triton_lse
-
-    runs = {name: functools.partial(fns[1], z, scale, lse, g, direct=direct)
-            for name, fns in _triton_algorithms().items()}
-    key = (z.dtype, tuple(z.shape), direct, "backward")
-    return runs[_triton_lse.resolve_algorithm("self", None, runs, z.device, key)]()
+    return _run_triton(1, z, scale, lse, g, direct=direct)
 
 
 def _implementation(backend: str):
