@@ -6,7 +6,8 @@ Triton's own ``ptxas`` on this machine. Checked at the configuration a launch ta
 the ``wide`` ones from D=512 on, D=256 for the prototype head): it compiles and fits the 227 KiB of shared memory of
 an sm_90 block, the row (also storing dS), prologue and head kernels spill no registers, and the direct
 exponentials take half the backward's ``MUFU.EX2`` instructions. With fp16 operands the backward kernels that
-rescale their weights (``RESCALED``) compile and fit too.
+rescale their weights (``RESCALED``) compile and fit too. The row kernels' one-warpgroup configuration
+(``TWO_PER_SM``) holds two programs per multiprocessor.
 """
 
 from __future__ import annotations
@@ -22,16 +23,16 @@ triton = pytest.importorskip("triton")
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "kernels" / "sm90_static.py"
 PTXAS = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas"
-COLUMNS = ["launch", "kernel", "flags", "blocks", "warps", "stages", "regs", "spills", "shared", "ex2", "hgmma",
-           "hmma"]
+COLUMNS = ["launch", "kernel", "flags", "blocks", "warps", "stages", "regs", "spills", "shared", "per_sm", "ex2",
+           "hgmma", "hmma"]
 
 
-def _compile(*options: str) -> list[dict]:
-    """The script's table, one dict per row, for the default configurations of ``options``."""
+def _compile(*options: str, configs: tuple[str, ...] = ("--default-only",)) -> list[dict]:
+    """The script's table, one dict per row, for ``options`` at ``configs`` (the default configurations)."""
     if not PTXAS.exists():
         pytest.skip("this triton has no ptxas")
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    out = subprocess.run([sys.executable, str(SCRIPT), *options, "--default-only", "--workers", "2"],
+    out = subprocess.run([sys.executable, str(SCRIPT), *options, *configs, "--workers", "2"],
                          capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     rows = [line.strip("|").split("|") for line in out.stdout.splitlines()
@@ -73,10 +74,28 @@ def test_every_contrastive_kernel_compiles_for_sm90_and_fits(compiled):
     for dim in ("BLOCK_D=256", "BLOCK_D=512"):
         assert any(dim in r["flags"] for r in contrastive), dim
     for row in contrastive:
-        assert "too much" not in row["shared"], row
+        assert "too much" not in row["shared"] and int(row["per_sm"]) >= 1, row
         assert 0 < int(row["regs"]) <= 255, row
         if ", rows" in row["launch"] or ", gemm" in row["launch"] or row["launch"].startswith("prologue"):
             assert row["spills"] == "0", row  # the row kernels (also storing dS for cuBLAS), the prologue
+
+
+def test_two_programs_of_one_warpgroup_fit_one_multiprocessor():
+    """The configuration the row kernels' autotuners try for overlap across programs (``TWO_PER_SM``: 64 x 64, 4
+    warps, 2 stages) holds two programs per sm_90 multiprocessor at D=256 (registers and shared memory), with wgmma
+    and no spills, in every row kernel: forward with and without column sums, backward with and without dS stores,
+    and the 2N form's forward. The 2N form's row backward, whose exclusion takes a few more registers, spills a
+    handful of values there (the autotuner weighs it against the usual configurations)."""
+    rows = _compile("--dims", "256", configs=("--config", "64", "64", "4", "2"))
+    assert {r["launch"] for r in rows} >= {"InfoNCE forward, rows, direct", "InfoNCE forward, one pass, direct",
+                                           "InfoNCE backward, rows, direct", "InfoNCE backward, gemm, direct",
+                                           "2N form forward, symmetric, direct", "2N form backward, rows"}
+    for row in rows:
+        assert (row["blocks"], row["warps"], row["stages"]) == ("64 x 64", "4", "2"), row
+        assert row["per_sm"] == "2" and int(row["hgmma"]) > 0, row
+        spilled = row["launch"].startswith("2N form backward, rows")
+        assert int(row["spills"]) <= 4 if spilled else row["spills"] == "0", row
+    assert not any(r["kernel"] in ("_lse_bwd_fused_kernel", "_self_lse_bwd_kernel") for r in rows)
 
 
 def test_direct_exponentials_halve_the_backward_exponentials(compiled):

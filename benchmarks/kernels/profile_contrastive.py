@@ -3,11 +3,11 @@
 Prints, for bf16 q, k of shape (N, D): the forward (row LSE; row and column LSE), the backward
 row kernel (dQ), the whole backward (dQ and dK) by two row-kernel launches, by the fused one-pass kernel and by the
 row kernel storing dS for cuBLAS,
-each with its TFLOP/s (counting the matmul FLOPs each really does) and the autotuner's choice; the same for
+each with its TFLOP/s (counting the matmul FLOPs each really does); the same for
 SimCLR's 2N form by the row kernels on (Z, Z) and by the symmetric kernels; each stage again with direct
 exponentials (the unit vectors' bound: no running max, one exponential per logit in the backward); the losses'
 prologue (normalisation, positive logits) fused and in PyTorch; then the whole step for every Triton variant of the
-benchmark.
+benchmark; last, the configuration each autotuner kept.
 
     python benchmarks/kernels/profile_contrastive.py --n 32768 --d 256 [--step-only]
 """
@@ -33,6 +33,7 @@ def main() -> None:
     if args.step_only:
         print(f"N={n} D={d} bf16 on {torch.cuda.get_device_name()}")
         whole_step(n, d)
+        chosen_configs()
         return
     q = torch.nn.functional.normalize(torch.randn(n, d, device="cuda"), dim=1).bfloat16()
     k = torch.nn.functional.normalize(torch.randn(n, d, device="cuda"), dim=1).bfloat16()
@@ -68,12 +69,19 @@ def main() -> None:
         print(f"{name:34s} {ms:8.3f} ms  {factor * n * n * d / ms / 1e9:7.1f} TFLOP/s (counting {factor}N^2D)")
     self_stages(n, d, scale)
     prologue_stages(n, d, scale)
-    for label, launch in (("forward", T._FORWARD), ("backward", T._BACKWARD), ("fused backward", T._BACKWARD_FUSED),
+    whole_step(n, d)
+    chosen_configs()
+
+
+def chosen_configs() -> None:
+    """The configuration each launcher's autotuner kept, per problem it tuned (its key: the shapes and the flags the
+    launcher is keyed on, then the argument dtypes), e.g. whether the one-warpgroup ``TWO_PER_SM`` won."""
+    for label, launch in (("row forward", T._FORWARD), ("one-pass forward", T._FORWARD_COLUMN_SUMS),
+                          ("row backward", T._BACKWARD), ("fused backward", T._BACKWARD_FUSED),
                           ("gemm backward's row kernel", T._BACKWARD_STORE_DS),
                           ("symmetric forward", S._FORWARD), ("symmetric backward", S._BACKWARD)):
-        tuned = getattr(launch, "tuned", None)
-        print(label, "best config:", getattr(tuned, "best_config", None))
-    whole_step(n, d)
+        for key, config in getattr(getattr(launch, "tuned", None), "cache", {}).items():
+            print(f"{label} kept {config} for {key[:len(launch.tuned.keys)]}")
 
 
 def self_stages(n: int, d: int, scale: float) -> None:

@@ -7,11 +7,14 @@ intercepted: each specialisation the losses launch (symmetric InfoNCE and SimCLR
 benchmark, the prototype head, the fused prologue) is compiled for sm_90 in every configuration its autotuner would
 try, and its cubin read with ``cuobjdump``: registers per thread, local-memory (spill) loads and stores in the
 SASS, the shared memory Triton asks for (over the 227 KiB an sm_90 block may take the configuration cannot launch),
-and per kernel the exponentials (``MUFU.EX2``) and tensor-core instructions in the SASS: ``HGMMA`` (Hopper's
-warpgroup MMA, wgmma) and ``HMMA`` (the warp-level MMA of earlier GPUs, which Triton falls back to where a tile does
-not suit wgmma). Static counts: no timing.
+how many programs (blocks) of it one multiprocessor holds at once (:func:`programs_per_sm`), and per kernel the
+exponentials (``MUFU.EX2``) and tensor-core instructions in the SASS: ``HGMMA`` (Hopper's warpgroup MMA, wgmma) and
+``HMMA`` (the warp-level MMA of earlier GPUs, which Triton falls back to where a tile does not suit wgmma). Static
+counts: no timing. ``--default-only``: only the configuration a launch takes without autotuning; ``--config M N W S``:
+only that one, where the launch's autotuner tries it.
 
-    python benchmarks/kernels/sm90_static.py [--dims 256 512] [--default-only] [--dtype float16|float32]
+    python benchmarks/kernels/sm90_static.py [--dims 256 512] [--default-only | --config M N W S]
+        [--dtype float16|float32]
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ from triton.runtime.jit import JITFunction, create_function_from_signature
 
 TARGET = GPUTarget("cuda", 90, 32)
 MAX_SHARED = 232448  # bytes of shared memory one sm_90 block may use
+SM_SHARED = 233472  # bytes of shared memory per sm_90 multiprocessor, 1 KiB of it reserved per resident block
+SM_REGISTERS = 65536  # 32-bit registers per multiprocessor, allocated per warp in units of 256 (8 per thread)
+SM_WARPS = 64  # resident warps per multiprocessor
 _BIN = Path(triton.__file__).parent / "backends" / "nvidia" / "bin"
 
 
@@ -141,6 +147,15 @@ def _sass_counts(cubin: bytes) -> dict:
             "hgmma": len(re.findall(r"\bHGMMA\.", sass)), "hmma": len(re.findall(r"\bHMMA\.", sass))}
 
 
+def programs_per_sm(regs: int, warps: int, shared: int) -> int:
+    """Blocks of a kernel one sm_90 multiprocessor holds at once, from its registers per thread, warps per block and
+    shared memory (bytes): the fewest that the register file, the shared memory and the warp slots allow (0: it
+    cannot launch). Two or more let one block's exponentials run while another's matmul does."""
+    by_registers = SM_REGISTERS // (-(-regs // 8) * 8 * 32 * warps)
+    by_shared = SM_SHARED // (shared + 1024) if shared <= MAX_SHARED else 0
+    return min(by_registers, by_shared, SM_WARPS // warps, 32)
+
+
 _JOBS: list[tuple] = []  # (kernel, args, kwargs, config): read by the forked workers by index
 
 
@@ -157,7 +172,9 @@ def compile_one(index: int) -> dict:
     bound, specialization, options = binder(*args, **kwargs)
     options, signature, constexprs, attrs = fn._pack_args(backend, kwargs, bound, specialization, options)
     kernel = triton.compile(ASTSource(fn, signature, constexprs, attrs), target=TARGET, options=options.__dict__)
-    return {"shared": kernel.metadata.shared, **_sass_counts(kernel.asm["cubin"])}
+    counts = _sass_counts(kernel.asm["cubin"])
+    return {"shared": kernel.metadata.shared, **counts,
+            "per_sm": programs_per_sm(counts["regs"] or 255, warps, kernel.metadata.shared)}
 
 
 def main() -> None:
@@ -165,14 +182,16 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=4096)
     parser.add_argument("--dims", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--default-only", action="store_true", help="only the configuration used without autotuning")
+    parser.add_argument("--config", type=int, nargs=4, metavar=("BLOCK_M", "BLOCK_N", "WARPS", "STAGES"),
+                        help="only this configuration, for the launches whose autotuner tries it")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--dtype", choices=["bfloat16", "float16", "float32"], default="bfloat16",
                         help="the operands' dtype")
     args = parser.parse_args()
     print(f"Triton {triton.__version__}, target sm_90 (H100), compiled on CPU; {args.dtype} operands, N={args.n}")
     print("| launch | kernel | flags | BLOCK_M x BLOCK_N | warps | stages | regs/thread | spill loads+stores | "
-          "shared KiB | MUFU.EX2 | HGMMA | HMMA |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "shared KiB | per SM | MUFU.EX2 | HGMMA | HMMA |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for d in args.dims:
         launches = capture(args.n, d, getattr(torch, args.dtype))
         _JOBS.clear()
@@ -182,6 +201,8 @@ def main() -> None:
             if args.default_only:
                 configs = [(launch.kwargs.get("BLOCK_M"), launch.kwargs.get("BLOCK_N"),
                             launch.kwargs.get("num_warps", 4), launch.kwargs.get("num_stages", 3))]
+            elif args.config:
+                configs = [c for c in configs if list(c) == args.config]
             for config in configs:
                 _JOBS.append((launch.fn, launch.args, launch.kwargs, config))
                 rows.append((launch, config))
@@ -191,8 +212,8 @@ def main() -> None:
             blocks = f"{block_m} x {block_n}" if block_m else "-"
             shared = f"{got['shared'] / 1024:.0f}" + (" (too much)" if got["shared"] > MAX_SHARED else "")
             print(f"| {launch.label} | {launch.fn.__name__} | {_flags(launch)} | {blocks} | {warps} | {stages} | "
-                  f"{got['regs']} | {got['spill_ops']} | {shared} | {got['ex2']} | {got['hgmma']} | {got['hmma']} |",
-                  flush=True)
+                  f"{got['regs']} | {got['spill_ops']} | {shared} | {got['per_sm']} | {got['ex2']} | {got['hgmma']} | "
+                  f"{got['hmma']} |", flush=True)
     sys.stdout.flush()
 
 

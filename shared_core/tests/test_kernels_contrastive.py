@@ -429,6 +429,45 @@ def test_wide_feature_blocks_take_the_configurations_that_fit(monkeypatch):
     assert seen["BLOCK_M"] == 64 and seen["num_stages"] == 3
 
 
+@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
+def test_extra_configurations_are_tried_besides_the_usual_ones_below_the_wide_blocks(monkeypatch):
+    """A launcher's ``extra`` configurations (the row kernels': one warpgroup, two programs per multiprocessor) are
+    timed after the usual ones, each once, where the usual ones are tried; from ``wide_from`` on the ``wide`` ones
+    alone. Without autotuning the usual default runs."""
+    from selfsup.core.kernels import _triton_lse as T
+    from selfsup.core.kernels import _triton_self_lse as S
+
+    monkeypatch.setattr(T, "_autotuning", lambda: True)
+    wide = [(32, 32, 8, 2)]
+    extra = [(64, 64, 4, 2), (64, 64, 8, 2)]  # the second is also a usual one: tried once
+    launch = T.launcher(T._lse_fwd_kernel, [(64, 64)], ["n_rows"], wide=wide, extra=extra)
+    launch.tuned.nargs = {}
+
+    def tried(block_d):
+        return [(c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"], c.num_warps, c.num_stages)
+                for c in launch.tuned.prune_configs({"BLOCK_D": block_d})]
+
+    usual = [(64, 64, w, st) for w, st in T.WARPS_STAGES]
+    assert tried(256) == [*usual, (64, 64, 4, 2)] == launch.configs_for(256)
+    assert tried(512) == wide
+    for row_kernels in (T._FORWARD, T._FORWARD_COLUMN_SUMS, T._BACKWARD, T._BACKWARD_STORE_DS, S._FORWARD):
+        assert set(T.TWO_PER_SM) <= set(row_kernels.configs_for(256))
+        assert not set(T.TWO_PER_SM) & set(row_kernels.configs_for(512))
+    for others in (T._BACKWARD_FUSED, S._BACKWARD):  # these spill in it (kernels-sm90-static.md)
+        assert not set(T.TWO_PER_SM) & set(others.configs_for(256))
+
+    monkeypatch.setattr(T, "_autotuning", lambda: False)
+    monkeypatch.setattr(T, "_interpreting", lambda: False)
+    seen = {}
+
+    class Kernel:
+        def __getitem__(self, grid):
+            return lambda *args, **kwargs: seen.update(**kwargs)
+
+    T.launcher(Kernel(), [(64, 64)], ["n_rows"], extra=extra)(lambda meta: (1,), BLOCK_D=256)
+    assert (seen["BLOCK_M"], seen["BLOCK_N"], seen["num_warps"], seen["num_stages"]) == (64, 64, 8, 3)
+
+
 AUTOCAST_CASES = {
     "info_nce symmetric": lambda a, b, h, w, y: kernels.info_nce(a, b, 0.05, symmetric=True, backend="chunked"),
     "nt_xent": lambda a, b, h, w, y: kernels.nt_xent(a, b, 0.05, backend="chunked"),

@@ -298,13 +298,23 @@ def _block_d(dim: int, kernel: str = "contrastive") -> int:
 
 
 WARPS_STAGES = ((4, 3), (8, 2), (8, 3), (8, 4))  # (num_warps, num_stages) tried with every block pair
+# One warpgroup per program and two programs per sm_90 multiprocessor, so that one's exponentials can run while the
+# other's matmul does: a program of 8 warps synchronises its two warpgroups at every tile (the loads' ``bar.sync``), so
+# their exponentials and matmuls alternate instead. At D=256 the row kernels and the 2N form's forward take 96-104
+# KiB of shared memory and at most 255 registers per thread (128 threads) in this configuration, so two fit, without
+# spills except 2-4 in the 2N form's row backward (``benchmarks/kernels/sm90_static.py``, column "per SM"). Of the
+# usual configurations no backward fits two, and the forwards only at 64 x 64, 8 warps and 2 stages, whose warpgroups
+# split the 64 columns (m64n32 wgmma: 3 KiB read from shared memory per 64 Ki FLOPs, against 4 KiB per 128 Ki at
+# m64n64). Not timed yet.
+TWO_PER_SM = [(64, 64, 4, 2)]
 WIDE_BLOCK_D = 512  # feature blocks from this on take a launcher's ``wide`` configurations
 
 
 def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zero: list[str] | None = None,
              wide: list[tuple[int, int, int, int]] | None = None, wide_from: int = WIDE_BLOCK_D,
-             restore_value: list[str] | None = None):
-    """Autotuned launcher on a GPU over (BLOCK_M, BLOCK_N) pairs x :data:`WARPS_STAGES`; otherwise one
+             restore_value: list[str] | None = None, extra: list[tuple[int, int, int, int]] | None = None):
+    """Autotuned launcher on a GPU over (BLOCK_M, BLOCK_N) pairs x :data:`WARPS_STAGES`, and the
+    ``(BLOCK_M, BLOCK_N, num_warps, num_stages)`` of ``extra`` besides (e.g. :data:`TWO_PER_SM`); otherwise one
     configuration (small under the interpreter). ``launch(grid_fn, *args, **kwargs)``. ``reset_to_zero``: the outputs
     a kernel accumulates into (atomically), zeroed before each configuration the autotuner tries and before the real
     launch, which would otherwise add every trial's result; ``restore_value``: the outputs a kernel adds to what they
@@ -315,7 +325,7 @@ def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zer
     memory of an sm_90 block (``benchmarks/kernels/sm90_static.py`` compiles each for the H100 without a GPU: at
     D=512 one of the twelve usual configurations of the row kernels fitted, none of the symmetric backward's).
     ``launch.kernel`` and ``launch.configs_for(block_d)`` say what it runs."""
-    usual = [(m, n, w, st) for m, n in blocks for w, st in WARPS_STAGES]
+    usual = list(dict.fromkeys([(m, n, w, st) for m, n in blocks for w, st in WARPS_STAGES] + (extra or [])))
 
     def configs_for(block_d: int) -> list[tuple[int, int, int, int]]:
         return wide if wide and block_d >= wide_from else usual
@@ -360,14 +370,16 @@ _WIDE_FORWARD = [(128, 32, 8, 2), (128, 32, 8, 3), (64, 64, 8, 2), (64, 32, 8, 3
 _WIDE_BACKWARD = [(64, 32, 8, 2), (64, 64, 8, 2), (32, 64, 8, 2), (32, 64, 8, 3)]
 _WIDE_BACKWARD_FUSED = [(32, 32, 8, 2), (32, 32, 8, 3), (16, 64, 8, 2), (16, 64, 8, 3)]
 _KEY = ["n_rows", "n_cols", "dim", "HAS_EXCL", "DIRECT"]  # each specialisation tuned on its own
-_FORWARD = launcher(_lse_fwd_kernel, [(128, 64), (128, 128), (64, 64)], [*_KEY, "ONLY_TINY"], wide=_WIDE_FORWARD)
+_FORWARD = launcher(_lse_fwd_kernel, [(128, 64), (128, 128), (64, 64)], [*_KEY, "ONLY_TINY"], wide=_WIDE_FORWARD,
+                    extra=TWO_PER_SM)
 _FORWARD_COLUMN_SUMS = launcher(_lse_fwd_kernel, [(128, 64), (128, 128), (64, 64)], _KEY, reset_to_zero=["COLSUM"],
-                                wide=_WIDE_FORWARD)
+                                wide=_WIDE_FORWARD, extra=TWO_PER_SM)
 _BACKWARD = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)], [*_KEY, "HAS_ROW", "HAS_COL"],
-                     wide=_WIDE_BACKWARD)
+                     wide=_WIDE_BACKWARD, extra=TWO_PER_SM)
 # The same kernel storing dS chunk by chunk for cuBLAS (:func:`_grad_gemm`), tuned apart; it adds into dQ.
 _BACKWARD_STORE_DS = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)],
-                              [*_KEY, "HAS_ROW", "HAS_COL"], wide=_WIDE_BACKWARD, restore_value=["DQ"])
+                              [*_KEY, "HAS_ROW", "HAS_COL"], wide=_WIDE_BACKWARD, restore_value=["DQ"],
+                              extra=TWO_PER_SM)
 _BACKWARD_FUSED = launcher(_lse_bwd_fused_kernel, [(32, 64), (64, 64), (32, 128), (64, 128), (128, 64)],
                            [*_KEY, "HAS_ROW", "HAS_COL"], reset_to_zero=["DQ"], wide=_WIDE_BACKWARD_FUSED)
 
