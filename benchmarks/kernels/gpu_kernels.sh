@@ -3,8 +3,8 @@
 # stage-by-stage profile at N=32k, D=256 (row kernels vs the one-pass / fused / symmetric variants), the kernel
 # benchmark (pass --quick for InfoNCE at 4k and 32k x 256, the 2N form at 32k and the heads at S=16k; --targets for
 # the target shapes alone: InfoNCE N=32k D=256 and the head S=16k V=65536, run before the profile, and of the
-# profile only the whole step per variant), then the medical suite's
-# smoke preset on CUDA (bf16 autocast) when its wheels were installed on PYTHONPATH.
+# profile only the whole step per variant, the configurations the autotuners kept and the gemm backward's cuBLAS
+# GEMM), then the medical suite's smoke preset on CUDA (bf16 autocast) when its wheels were installed on PYTHONPATH.
 # Usage: OUT=DIR bash benchmarks/kernels/gpu_kernels.sh [--quick | --targets]
 set -uo pipefail
 export PYTHONPATH=$PWD/shared_core/src:$PWD/packages/medical/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
