@@ -7,8 +7,8 @@ each with its TFLOP/s (counting the matmul FLOPs each really does); the same for
 SimCLR's 2N form by the row kernels on (Z, Z) and by the symmetric kernels; each stage again with direct
 exponentials (the unit vectors' bound: no running max, one exponential per logit in the backward); the losses'
 prologue (normalisation, positive logits) fused and in PyTorch; then the whole step for every Triton variant of the
-benchmark; last, the configuration each autotuner kept, and the gemm backward's cuBLAS GEMM alone (as called, and
-with its reduction split by hand).
+benchmark; last, the configuration each autotuner kept, and the gemm backward's cuBLAS GEMM alone (one product, and
+its reduction split by hand: ``"auto"`` keeps the faster).
 
     python benchmarks/kernels/profile_contrastive.py --n 32768 --d 256 [--step-only]
 """
@@ -80,28 +80,18 @@ def main() -> None:
 def dk_gemm_stage(n: int, d: int) -> None:
     """The gemm backward's cuBLAS share alone: one chunk's ``dK = dS^T @ Q`` (``dS (n, chunk)`` as the row kernel
     stores it, :func:`._triton_lse.gemm_chunk` columns), whose ``(chunk, d)`` output is few tiles over a long
-    reduction (1024 x 256 over 32768 at the target), so it fills the GPU only if cuBLAS splits the reduction. Timed as
-    the backward calls it and with the reduction split by hand (8 slices of rows by ``bmm``, then a sum)."""
+    reduction (1024 x 256 over 32768 at the target), so it fills the GPU only if cuBLAS splits the reduction. Timed
+    both ways the backward's ``"auto"`` chooses between (:func:`._triton_lse._dk_product`): one product, and the
+    reduction split by hand into :data:`._triton_lse.DK_SPLITS` slices."""
     chunk = T.gemm_chunk(n, n, 2)
     ds = torch.randn(n, chunk, device="cuda").bfloat16()
     q = torch.randn(n, d, device="cuda").bfloat16()
-    splits = 8
-
-    for name, fn in (("as called", lambda: T._mm_fp32(ds.t(), q)),
-                     (f"split in {splits} by hand", lambda: split_reduction_mm(ds, q, splits))):
+    chunks = -(-n // chunk)
+    for name, fn in (("one product", lambda: T._mm_fp32(ds.t(), q)),
+                     (f"split in {T.DK_SPLITS} by hand", lambda: T._mm_split_fp32(ds, q))):
         ms = gpu_time_ms(fn)
-        chunks = -(-n // chunk)
         print(f"gemm backward's dK GEMM ({chunk} x {d} over {n}), {name}: {ms * 1e3:.1f} us, "
               f"{2 * chunk * d * n / ms / 1e9:.1f} TFLOP/s; x{chunks} chunks per step: {ms * chunks:.3f} ms")
-
-
-def split_reduction_mm(ds: torch.Tensor, q: torch.Tensor, splits: int) -> torch.Tensor:
-    """``ds.T @ q`` in fp32 for ``ds (n, c)``, ``q (n, d)``: ``splits`` slices of the n rows multiplied by one
-    ``bmm`` (fp32 output), then summed."""
-    (n, c), d = ds.shape, q.shape[1]
-    parts = torch.bmm(ds.view(splits, n // splits, c).transpose(1, 2), q.view(splits, n // splits, d),
-                      out_dtype=torch.float32)
-    return parts.sum(0)
 
 
 def chosen_configs() -> None:

@@ -66,6 +66,27 @@ def test_a_candidate_that_disagrees_with_the_first_is_never_chosen():
     assert tuner.disagreement(torch.tensor([1.0, float("nan")]), torch.tensor([1.0, 2.0])) == float("inf")
 
 
+def test_a_candidate_that_fails_to_run_is_left_out_and_the_default_still_raises():
+    """A candidate that raises on this GPU (no configuration fits, an op its libraries lack) is dropped with a
+    warning naming the error; the default's own error is not swallowed."""
+    want = torch.ones(3)
+    timed = []
+
+    def timer(name, run):
+        timed.append(name)
+        return {"rows": 2.0, "fused": 1.0, "gemm": 0.5}[name]
+
+    def broken():
+        raise RuntimeError("out of resources: shared memory")
+
+    runs = {"rows": lambda: want, "fused": lambda: want, "gemm": broken}
+    with pytest.warns(RuntimeWarning, match="'gemm' failed on this problem and is not used: RuntimeError: out of"):
+        assert tuner.fastest("backward", ("a",), runs, CPU, timer) == "fused"
+    assert timed == ["rows", "fused"]
+    with pytest.raises(RuntimeError, match="out of resources"):
+        tuner.fastest("backward", ("b",), {"rows": broken, "fused": lambda: want}, CPU, timer)
+
+
 def test_without_timing_the_first_candidate_runs_untimed():
     """On CPU (or under the interpreter, a CUDA graph capture, torch.compile) nothing is timed or run."""
     calls: list[str] = []
@@ -105,15 +126,15 @@ def test_an_unknown_algorithm_is_named():
 
 @pytest.fixture
 def prefer(monkeypatch):
-    """``prefer(name)``: "auto" times its candidates on CPU too, and ``name`` is the fastest; returns the names
-    timed."""
-    def setup(preferred: str) -> list:
+    """``prefer(*names)``: "auto" times its candidates on CPU too, and ``names`` are the fastest of their stages;
+    returns the names timed."""
+    def setup(*preferred: str) -> list:
         timed: list = []
 
         def fake_time(name, run):
             run()
             timed.append(name)
-            return 1.0 if name == preferred else 2.0
+            return 1.0 if name in preferred else 2.0
 
         monkeypatch.setattr(tuner, "_timing_possible", lambda device: True)
         monkeypatch.setattr(tuner, "_time_ms", fake_time)
@@ -122,11 +143,12 @@ def prefer(monkeypatch):
 
 
 @needs_triton
-@pytest.mark.parametrize("preferred", ["rows", "fused", "gemm"])
+@pytest.mark.parametrize("preferred", [("rows",), ("fused",), ("gemm",), ("gemm", "split")])
 def test_auto_contrastive_lse_matches_float64_whichever_is_chosen(monkeypatch, prefer, preferred):
+    """Each forward and backward algorithm, and the gemm backward's dK product by one matmul or split by hand."""
     for stage in ("FORWARD", "BACKWARD"):
         monkeypatch.setenv(f"SELFSUP_TRITON_{stage}", "auto")
-    timed = prefer(preferred)
+    timed = prefer(*preferred)
     gen = torch.Generator().manual_seed(11)
     q64, k64 = (torch.nn.functional.normalize(torch.randn(n, 24, generator=gen), dim=1).double() for n in (40, 56))
     q = q64.float().to(DEVICE).requires_grad_(True)
@@ -136,9 +158,12 @@ def test_auto_contrastive_lse_matches_float64_whichever_is_chosen(monkeypatch, p
     q64.requires_grad_(True), k64.requires_grad_(True)
     ref_r, ref_c = _reference_lse(q64, k64, 5.0)
     (ref_r.sin().sum() + ref_c.cos().sum()).backward()
-    assert timed == ["rows", "fused", "rows", "fused", "gemm"]  # the forward's candidates, then the backward's
+    # the forward's candidates; the gemm backward's dK product's, timed when the backward's are first compared; the
+    # backward's
+    assert timed == ["rows", "fused", "mm", "split", "rows", "fused", "gemm"]
     choices = {key[0]: name for key, name in tuner.chosen().items()}
-    assert choices == {"forward": "rows" if preferred == "gemm" else preferred, "backward": preferred}
+    assert choices == {"forward": "fused" if preferred == ("fused",) else "rows", "backward": preferred[0],
+                       "dk_gemm": "split" if "split" in preferred else "mm"}
     torch.testing.assert_close(lse_r.double().cpu(), ref_r, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(lse_c.double().cpu(), ref_c, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(q.grad.double().cpu(), q64.grad, rtol=1e-4, atol=1e-4 * 5.0)
@@ -161,3 +186,21 @@ def test_auto_self_lse_matches_float64_whichever_is_chosen(monkeypatch, prefer, 
     assert timed == ["rows", "symmetric"] * 2 and set(tuner.chosen().values()) == {preferred}
     torch.testing.assert_close(lse.double().cpu(), ref, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(z.grad.double().cpu(), z64.grad, rtol=1e-4, atol=1e-4 * 5.0)
+
+
+def test_the_dk_product_split_by_hand_matches_one_matmul():
+    """The gemm backward's ``dS^T @ Q`` split into row slices equals one product (fp32), on a column slice of the dS
+    buffer as the backward passes it; rows that the slices do not divide leave one candidate, untimed."""
+    from selfsup.core.kernels import _triton_lse as T
+
+    gen = torch.Generator().manual_seed(13)
+    ds = torch.randn(48, 32, generator=gen, dtype=torch.float64)[:, :20]
+    q = torch.randn(48, 12, generator=gen, dtype=torch.float64)
+    want = ds.t() @ q
+    for splits in (2, 8, 48):
+        torch.testing.assert_close(T._mm_split_fp32(ds.float(), q.float(), splits).double(), want, rtol=1e-5,
+                                   atol=1e-5)
+    torch.testing.assert_close(T._dk_product(ds[:44].float(), q[:44].float()).double(), ds[:44].t() @ q[:44],
+                               rtol=1e-5, atol=1e-5)
+    assert tuner.chosen() == {}  # a single candidate (44 rows), nothing timed
+

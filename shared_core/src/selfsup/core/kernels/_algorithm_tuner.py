@@ -9,8 +9,9 @@ timings say nothing about a GPU), while a CUDA graph is captured and while ``tor
 already timed keeps its choice and a new one runs the first (deterministic) algorithm, untimed and not cached.
 Under ``torch.use_deterministic_algorithms(True)`` the algorithms that add floats atomically (their summation order
 varies from run to run) are not candidates. Before it is timed, each candidate runs once and is compared with the
-first (the deterministic default): one that computes something else (a kernel miscompiled on some GPU) is left out,
-with a warning, however fast.
+first (the deterministic default): one that computes something else (a kernel miscompiled on some GPU) or fails to
+run there (an error raised: no configuration fits, an op the GPU's libraries lack) is left out, with a warning,
+however fast.
 """
 
 from __future__ import annotations
@@ -68,9 +69,10 @@ def disagreement(got, want) -> float:
 
 
 def _agreeing(stage: str, names: list[str], outputs: dict) -> list[str]:
-    """``names`` whose ``outputs`` agree with the first's (:data:`AGREEMENT_RTOL`); a warning names the others."""
+    """``names`` with ``outputs`` (those that ran) that agree with the first's (:data:`AGREEMENT_RTOL`); a warning
+    names the others."""
     kept = [names[0]]
-    for name in names[1:]:
+    for name in (name for name in names[1:] if name in outputs):
         error = disagreement(outputs[name], outputs[names[0]])
         if error <= AGREEMENT_RTOL:
             kept.append(name)
@@ -80,14 +82,27 @@ def _agreeing(stage: str, names: list[str], outputs: dict) -> list[str]:
     return kept
 
 
+def _outputs(stage: str, names: list[str], runs: dict[str, Callable[[], object]]) -> dict:
+    """Each candidate's outputs, run once; a candidate after the first that raises is left out with a warning (the
+    first, the default, raises as it would without ``"auto"``)."""
+    outputs = {names[0]: runs[names[0]]()}
+    for name in names[1:]:
+        try:
+            outputs[name] = runs[name]()
+        except Exception as error:  # any failure leaves the candidate out, named in the warning
+            warnings.warn(f"selfsup: the {stage} algorithm {name!r} failed on this problem and is not used: "
+                          f"{type(error).__name__}: {error}", RuntimeWarning, stacklevel=4)
+    return outputs
+
+
 def fastest(stage: str, key: tuple, runs: dict[str, Callable[[], object]], device: torch.device,
             timer: Callable[[str, Callable[[], object]], float] | None = None) -> str:
     """The name of the fastest of ``runs`` (``{algorithm: thunk}``, the deterministic default first) for ``stage``
     on the problem ``key`` (hashable: shapes, dtype, flags), timed once per problem and cached; the first candidate
-    where timing is not possible (module docstring). Before timing, each candidate runs once and those whose
-    outputs disagree with the first's (:func:`disagreement` over :data:`AGREEMENT_RTOL`) are dropped with a warning:
-    a kernel miscompiled on some GPU is never chosen for speed. ``timer(name, run) -> ms`` replaces the GPU timing
-    (tests)."""
+    where timing is not possible (module docstring). Before timing, each candidate runs once and those that raise or
+    whose outputs disagree with the first's (:func:`disagreement` over :data:`AGREEMENT_RTOL`) are dropped with a
+    warning: a kernel miscompiled on some GPU is never chosen for speed. ``timer(name, run) -> ms`` replaces the GPU
+    timing (tests)."""
     names = list(runs)
     if torch.are_deterministic_algorithms_enabled():
         names = [name for name in names if name not in NONDETERMINISTIC]
@@ -98,7 +113,7 @@ def fastest(stage: str, key: tuple, runs: dict[str, Callable[[], object]], devic
         return _choices.get(full_key, names[0])
     if timer is None and not _timing_possible(device):
         return names[0]  # not cached: timed where it can be
-    names = _agreeing(stage, names, {name: runs[name]() for name in names})
+    names = _agreeing(stage, names, _outputs(stage, names, runs))
     timer = timer or _time_ms
     times = {name: timer(name, runs[name]) for name in names}
     _choices[full_key] = min(names, key=times.__getitem__)

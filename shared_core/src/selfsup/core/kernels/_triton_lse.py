@@ -596,13 +596,40 @@ def _mm_fp32(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return a.float() @ b.float()
 
 
+# The gemm backward's cuBLAS product per chunk, ``dK = dS^T @ Q``, reduces over all B rows into a small (chunk, D)
+# output (1024 x 256 at N=32768 bf16: 16 tiles of 128 x 128 for an H100's 132 SMs), which fills a GPU only where cuBLAS
+# splits the reduction itself. "split" does it by hand: this many slices of the rows in one batched matmul, summed.
+DK_SPLITS = 8
+
+
+def _mm_split_fp32(ds: torch.Tensor, q: torch.Tensor, splits: int = DK_SPLITS) -> torch.Tensor:
+    """``ds.T @ q`` in fp32 for ``ds (B, c)`` (a column slice is fine) and ``q (B, D)``, B divisible by ``splits``:
+    the rows in ``splits`` slices, multiplied by one batched matmul (fp32 output, as :func:`_mm_fp32`), summed."""
+    (n, c), d = ds.shape, q.shape[1]
+    a = ds.view(splits, n // splits, c).transpose(1, 2)
+    b = q.view(splits, n // splits, d)
+    if ds.is_cuda and ds.dtype in (torch.float16, torch.bfloat16):
+        return torch.bmm(a, b, out_dtype=torch.float32).sum(0)
+    return torch.bmm(a.float(), b.float()).sum(0)
+
+
+def _dk_product(ds: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """``ds.T @ q`` in fp32, by one cuBLAS product (``"mm"``) or split by hand (``"split"``, :data:`DK_SPLITS`, where
+    the rows divide), whichever :func:`._algorithm_tuner.fastest` times faster for this shape (``"mm"`` untimed)."""
+    runs = {"mm": lambda: _mm_fp32(ds.t(), q)}
+    if ds.shape[0] % DK_SPLITS == 0:
+        runs["split"] = lambda: _mm_split_fp32(ds, q)
+    key = (ds.dtype, tuple(ds.shape), q.shape[1])
+    return runs[_algorithm_tuner.fastest("dk_gemm", key, runs, ds.device)]()
+
+
 def _grad_gemm(q, k, exclude, scale, rows, cols, direct: bool = False, out_dtype: torch.dtype = torch.float32,
                inv_f: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``(dq, dk)`` with each tile computed once and no atomics: for each chunk of :func:`gemm_chunk` columns (keys),
     the row kernel adds the chunk's share of ``dQ`` (fp32) and stores its ``dS (B, chunk)``, and cuBLAS takes the
-    chunk's ``dK = scale * dS^T @ Q``. 4 B N D matmul FLOPs in Triton and 2 in cuBLAS; ``dS`` written once and read
-    once (``B N`` elements), at most :data:`GEMM_CHUNK_BYTES` of it held. Stats and ``inv_f`` as in
-    :func:`_grad_rows`."""
+    chunk's ``dK = scale * dS^T @ Q`` (:func:`_dk_product`). 4 B N D matmul FLOPs in Triton and 2 in cuBLAS; ``dS``
+    written once and read once (``B N`` elements), at most :data:`GEMM_CHUNK_BYTES` of it held. Stats and ``inv_f``
+    as in :func:`_grad_rows`."""
     (n_rows, dim), n_cols = q.shape, k.shape[0]
     chunk = gemm_chunk(n_rows, n_cols, q.element_size())
     dq = torch.empty(n_rows, dim, device=q.device, dtype=torch.float32)
@@ -612,7 +639,7 @@ def _grad_gemm(q, k, exclude, scale, rows, cols, direct: bool = False, out_dtype
         hi = min(lo + chunk, n_cols)
         _grad_rows(q, k, exclude, scale, rows, cols, direct, inv_f=inv_f, out=dq, columns=(lo, hi), ds=ds,
                    accumulate=lo > 0)
-        part = _mm_fp32(ds[:, : hi - lo].t(), q).mul_(scale)
+        part = _dk_product(ds[:, : hi - lo], q).mul_(scale)
         if inv_f is not None:
             part.mul_(inv_f)
         dk[lo:hi] = part
