@@ -588,12 +588,13 @@ def gemm_chunk(n_rows: int, n_cols: int, itemsize: int) -> int:
     return max(128, min(fit, triton.cdiv(n_cols, 128) * 128))
 
 
-def _mm_fp32(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``a @ b`` accumulated and returned in fp32: cuBLAS with an fp32 output for half operands on CUDA (no rounding
-    to the operands' dtype), otherwise fp32 operands (exact products of half values)."""
+def _mm_fp32(a: torch.Tensor, b: torch.Tensor, product=torch.mm) -> torch.Tensor:
+    """``product(a, b)`` (``torch.mm`` or ``torch.bmm``) accumulated and returned in fp32: cuBLAS with an fp32 output
+    for half operands on CUDA (no rounding to the operands' dtype), otherwise fp32 operands (exact products of half
+    values)."""
     if a.is_cuda and a.dtype in (torch.float16, torch.bfloat16):
-        return torch.mm(a, b, out_dtype=torch.float32)
-    return a.float() @ b.float()
+        return product(a, b, out_dtype=torch.float32)
+    return product(a.float(), b.float())
 
 
 # The gemm backward's cuBLAS product per chunk, ``dK = dS^T @ Q``, reduces over all B rows into a small (chunk, D)
@@ -606,11 +607,7 @@ def _mm_split_fp32(ds: torch.Tensor, q: torch.Tensor, splits: int = DK_SPLITS) -
     """``ds.T @ q`` in fp32 for ``ds (B, c)`` (a column slice is fine) and ``q (B, D)``, B divisible by ``splits``:
     the rows in ``splits`` slices, multiplied by one batched matmul (fp32 output, as :func:`_mm_fp32`), summed."""
     (n, c), d = ds.shape, q.shape[1]
-    a = ds.view(splits, n // splits, c).transpose(1, 2)
-    b = q.view(splits, n // splits, d)
-    if ds.is_cuda and ds.dtype in (torch.float16, torch.bfloat16):
-        return torch.bmm(a, b, out_dtype=torch.float32).sum(0)
-    return torch.bmm(a.float(), b.float()).sum(0)
+    return _mm_fp32(ds.view(splits, n // splits, c).transpose(1, 2), q.view(splits, n // splits, d), torch.bmm).sum(0)
 
 
 def _dk_product(ds: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
