@@ -7,7 +7,8 @@ the ``wide`` ones from D=512 on, D=256 for the prototype head): it compiles and 
 an sm_90 block, the row (also storing dS), prologue and head kernels spill no registers, and the direct
 exponentials take half the backward's ``MUFU.EX2`` instructions. With fp16 operands the backward kernels that
 rescale their weights (``RESCALED``) compile and fit too. The row kernels' one-warpgroup configuration
-(``TWO_PER_SM``) holds two programs per multiprocessor.
+(``TWO_PER_SM``) holds two programs per multiprocessor. The warp-specialized row kernels (``"rows-ws"``,
+``"gemm-ws"``) compile into a producer and two consumer warpgroups, every configuration of theirs fitting.
 """
 
 from __future__ import annotations
@@ -76,8 +77,12 @@ def test_every_contrastive_kernel_compiles_for_sm90_and_fits(compiled):
     for row in contrastive:
         assert "too much" not in row["shared"] and int(row["per_sm"]) >= 1, row
         assert 0 < int(row["regs"]) <= 255, row
-        if ", rows" in row["launch"] or ", gemm" in row["launch"] or row["launch"].startswith("prologue"):
-            assert row["spills"] == "0", row  # the row kernels (also storing dS for cuBLAS), the prologue
+        # the row kernels (also storing dS for cuBLAS), the prologue; warp-specialized, the launches adding into the
+        # gemm backward's fp32 dQ spill in the epilogue (a consumer's 64 x 256 tile twice)
+        accumulating = "ACCUMULATE" in row["flags"] and "WARP_SPECIALIZE" in row["flags"]
+        if (", rows" in row["launch"] or ", gemm" in row["launch"] or row["launch"].startswith("prologue")) and (
+                not accumulating):
+            assert row["spills"] == "0", row
 
 
 def test_two_programs_of_one_warpgroup_fit_one_multiprocessor():
@@ -86,7 +91,8 @@ def test_two_programs_of_one_warpgroup_fit_one_multiprocessor():
     and no spills, in every row kernel: forward with and without column sums, backward with and without dS stores,
     and the 2N form's forward. The 2N form's row backward, whose exclusion takes a few more registers, spills a
     handful of values there (the autotuner weighs it against the usual configurations)."""
-    rows = _compile("--dims", "256", configs=("--config", "64", "64", "4", "2"))
+    rows = [r for r in _compile("--dims", "256", configs=("--config", "64", "64", "4", "2"))
+            if "WARP_SPECIALIZE" not in r["flags"]]  # 64 x 64 at 4 warps is one of theirs too: 12 warps launched
     assert {r["launch"] for r in rows} >= {"InfoNCE forward, rows, direct", "InfoNCE forward, one pass, direct",
                                            "InfoNCE backward, rows, direct", "InfoNCE backward, gemm, direct",
                                            "2N form forward, symmetric, direct", "2N form backward, rows"}
@@ -104,3 +110,28 @@ def test_direct_exponentials_halve_the_backward_exponentials(compiled):
 
     assert ex2("InfoNCE backward, rows, direct") * 2 == ex2("InfoNCE backward, rows") > 0
     assert ex2("InfoNCE forward, rows, direct") < ex2("InfoNCE forward, rows")
+
+
+def test_warp_specialized_row_kernels_split_into_three_warpgroups():
+    """Every configuration of the warp-specialized row kernels at D=256 (forward, backward, and storing dS for the
+    gemm backward, the launch adding into dQ too) compiles into a producer and two consumer warpgroups: 12 warps
+    launched for the 4 asked, one program per multiprocessor within an sm_90 block's shared memory, wgmma, no
+    spills but in the epilogue of the launches adding into the fp32 dQ."""
+    from selfsup.core.kernels import _triton_lse as T
+
+    rows = _compile("--dims", "256", "--launch", "warp-specialized", configs=())
+    assert all("WARP_SPECIALIZE" in r["flags"] for r in rows)
+    assert {r["launch"] for r in rows} == {f"InfoNCE {stage}, warp-specialized{direct}" for direct in ("", ", direct")
+                                           for stage in ("forward, rows", "backward, rows", "backward, gemm")}
+    expected = {"_lse_fwd_kernel": T.WARP_SPECIALIZED_FORWARD, "_lse_bwd_kernel": T.WARP_SPECIALIZED_BACKWARD}
+    for row in rows:
+        configs = T.WARP_SPECIALIZED_STORE_DS if "STORE_DS" in row["flags"] else expected[row["kernel"]]
+        m, n = (int(x) for x in row["blocks"].split(" x "))
+        assert (m, n, 4, int(row["stages"])) in configs and row["warps"] == "4 (12 launched)", row
+        assert "too much" not in row["shared"] and row["per_sm"] == "1" and int(row["hgmma"]) > 0, row
+        assert row["spills"] == "0" or "ACCUMULATE" in row["flags"], row
+    for kernel, configs in [*expected.items(), ("STORE_DS", T.WARP_SPECIALIZED_STORE_DS)]:
+        compiled = {r["blocks"] + r["stages"] for r in rows
+                    if (kernel in r["flags"] if kernel == "STORE_DS" else
+                        r["kernel"] == kernel and "STORE_DS" not in r["flags"])}
+        assert compiled == {f"{m} x {n}{st}" for m, n, _, st in configs}, kernel

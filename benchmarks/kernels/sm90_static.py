@@ -4,17 +4,20 @@ the instructions that matter, per kernel specialisation and autotuning configura
 Triton ships ``ptxas``, so compiling needs no GPU. The script runs the kernels' Python wrappers on CPU tensors of
 the benchmark's shapes (bf16, or ``--dtype`` float16 / float32; N=4096, D in ``--dims``) with every launch
 intercepted: each specialisation the losses launch (symmetric InfoNCE and SimCLR's 2N form in every variant of the
-benchmark, the prototype head, the fused prologue) is compiled for sm_90 in every configuration its autotuner would
-try, and its cubin read with ``cuobjdump``: registers per thread, local-memory (spill) loads and stores in the
-SASS, the shared memory Triton asks for (over the 227 KiB an sm_90 block may take the configuration cannot launch),
-how many programs (blocks) of it one multiprocessor holds at once (:func:`programs_per_sm`), and per kernel the
-exponentials (``MUFU.EX2``) and tensor-core instructions in the SASS: ``HGMMA`` (Hopper's warpgroup MMA, wgmma) and
-``HMMA`` (the warp-level MMA of earlier GPUs, which Triton falls back to where a tile does not suit wgmma). Static
-counts: no timing. ``--default-only``: only the configuration a launch takes without autotuning; ``--config M N W S``:
-only that one, where the launch's autotuner tries it.
+benchmark, the prototype head, the fused prologue, and up to D=256 the warp-specialized row kernels) is compiled for
+sm_90 in every configuration its autotuner would try, and its cubin read with ``cuobjdump``: registers per thread,
+local-memory (spill) loads and stores in the SASS, the shared memory Triton asks for (over the 227 KiB an sm_90 block
+may take the configuration cannot launch), how many programs (blocks) of it one multiprocessor holds at once
+(:func:`programs_per_sm`; a warp-specialized kernel launches 12 warps for the 4 asked, the warps column says so, and
+its registers are those per thread at launch, which the warpgroups then redistribute with ``setmaxnreg``), and per
+kernel the exponentials (``MUFU.EX2``) and tensor-core instructions in the SASS: ``HGMMA`` (Hopper's warpgroup MMA,
+wgmma) and ``HMMA`` (the warp-level MMA of earlier GPUs, which Triton falls back to where a tile does not suit wgmma).
+Static counts: no timing. ``--default-only``: only the configuration a launch takes without autotuning; ``--config M
+N W S``: only that one, where the launch's autotuner tries it; ``--launch``: only the launches whose label contains
+it.
 
     python benchmarks/kernels/sm90_static.py [--dims 256 512] [--default-only | --config M N W S]
-        [--dtype float16|float32]
+        [--dtype float16|float32] [--launch LABEL_PART]
 """
 
 from __future__ import annotations
@@ -72,6 +75,18 @@ def _flags(launch: Launch) -> str:
     return " ".join([*on, f"BLOCK_D={values.get('BLOCK_D')}"])
 
 
+def _launcher_flags(launcher) -> tuple[bool, bool]:
+    """Whether a launcher runs its kernel warp-specialized, and storing dS (launchers of one kernel differ so)."""
+    from selfsup.core.kernels import _triton_lse as T
+
+    return (launcher in (T._FORWARD_WS, T._BACKWARD_WS, T._BACKWARD_STORE_DS_WS),
+            launcher in (T._BACKWARD_STORE_DS, T._BACKWARD_STORE_DS_WS))
+
+
+def _launch_flags(launch: Launch) -> tuple[bool, bool]:
+    return bool(launch.kwargs.get("WARP_SPECIALIZE")), bool(launch.kwargs.get("STORE_DS"))
+
+
 def capture(n: int, d: int, dtype: torch.dtype = torch.bfloat16) -> list[Launch]:
     """Every launch of the losses' kernels at (N, D) in ``dtype``, with its launcher's configurations, deduplicated
     (fp16 operands: the backward kernels with rescaled weights, ``RESCALED``)."""
@@ -102,6 +117,20 @@ def capture(n: int, d: int, dtype: torch.dtype = torch.bfloat16) -> list[Launch]
         "2N form forward, symmetric": lambda direct: S.self_lse_forward(q, scale, direct=direct),
         "2N form backward, symmetric": lambda direct: S.self_lse_backward(q, scale, lse, g, direct=direct),
     }
+    if d <= T.TMA_MAX_BLOCK:  # the warp-specialized row kernels (TMA blocks of at most 256 features); the gemm
+        # backward's over two chunks of columns, the second added into dQ (ACCUMULATE)
+        chunk = n // 2
+        ds, dq = torch.empty(n, chunk, dtype=dtype), torch.zeros(n, d)
+        inv_f = torch.ones(1) if dtype == torch.float16 else None  # fp16: the rescaled weights' kernels
+        calls |= {
+            "InfoNCE forward, rows, warp-specialized": lambda direct: T._row_forward(
+                q, k, None, scale, direct, warp_specialize=True),
+            "InfoNCE backward, rows, warp-specialized": lambda direct: T._grad_two_launches(
+                q, k, None, scale, (lse, g), (lse, g), direct, dtype, inv_f, warp_specialize=True),
+            "InfoNCE backward, gemm, warp-specialized": lambda direct: [T._grad_rows(
+                q, k, None, scale, (lse, g), (lse, g), direct, inv_f=inv_f, out=dq, columns=(lo, lo + chunk),
+                ds=ds, accumulate=lo > 0, warp_specialize=True) for lo in (0, chunk)],
+        }
     out: dict[tuple, Launch] = {}
 
     def record(label: str, fn) -> None:
@@ -109,7 +138,8 @@ def capture(n: int, d: int, dtype: torch.dtype = torch.bfloat16) -> list[Launch]
         fn()
         for launch in _captured:
             launch.label = label
-            owner = next((lz for lz in launchers if lz.kernel is launch.fn), None)
+            owner = next((lz for lz in launchers if lz.kernel is launch.fn
+                          and _launcher_flags(lz) == _launch_flags(launch)), None)
             launch.configs = (owner.configs_for(launch.kwargs["BLOCK_D"]) if owner
                               else [(None, None, launch.kwargs.get("num_warps", 4), 3)])
             out.setdefault((launch.fn.__name__, _flags(launch)), launch)
@@ -173,8 +203,9 @@ def compile_one(index: int) -> dict:
     options, signature, constexprs, attrs = fn._pack_args(backend, kwargs, bound, specialization, options)
     kernel = triton.compile(ASTSource(fn, signature, constexprs, attrs), target=TARGET, options=options.__dict__)
     counts = _sass_counts(kernel.asm["cubin"])
-    return {"shared": kernel.metadata.shared, **counts,
-            "per_sm": programs_per_sm(counts["regs"] or 255, warps, kernel.metadata.shared)}
+    launched = kernel.metadata.num_warps  # warp specialization adds warpgroups: 4 asked, 12 launched
+    return {"shared": kernel.metadata.shared, **counts, "launched_warps": launched,
+            "per_sm": programs_per_sm(counts["regs"] or 255, launched, kernel.metadata.shared)}
 
 
 def main() -> None:
@@ -184,6 +215,7 @@ def main() -> None:
     parser.add_argument("--default-only", action="store_true", help="only the configuration used without autotuning")
     parser.add_argument("--config", type=int, nargs=4, metavar=("BLOCK_M", "BLOCK_N", "WARPS", "STAGES"),
                         help="only this configuration, for the launches whose autotuner tries it")
+    parser.add_argument("--launch", help="only the launches whose label contains this, e.g. warp-specialized")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--dtype", choices=["bfloat16", "float16", "float32"], default="bfloat16",
                         help="the operands' dtype")
@@ -197,6 +229,8 @@ def main() -> None:
         _JOBS.clear()
         rows = []
         for launch in launches:
+            if args.launch and args.launch not in launch.label:
+                continue
             configs = launch.configs
             if args.default_only:
                 configs = [(launch.kwargs.get("BLOCK_M"), launch.kwargs.get("BLOCK_N"),
@@ -211,6 +245,8 @@ def main() -> None:
         for (launch, (block_m, block_n, warps, stages)), got in zip(rows, results, strict=True):
             blocks = f"{block_m} x {block_n}" if block_m else "-"
             shared = f"{got['shared'] / 1024:.0f}" + (" (too much)" if got["shared"] > MAX_SHARED else "")
+            if got["launched_warps"] != warps:
+                warps = f"{warps} ({got['launched_warps']} launched)"
             print(f"| {launch.label} | {launch.fn.__name__} | {_flags(launch)} | {blocks} | {warps} | {stages} | "
                   f"{got['regs']} | {got['spill_ops']} | {shared} | {got['per_sm']} | {got['ex2']} | {got['hgmma']} | "
                   f"{got['hmma']} |", flush=True)

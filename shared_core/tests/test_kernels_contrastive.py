@@ -17,7 +17,8 @@ from selfsup.core import objectives as obj
 from selfsup.core.kernels import _chunked_lse
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
-BACKENDS = ["chunked"] + (["triton", "triton-fused", "triton-gemm"] if kernels.triton_available() else [])
+TRITON_BACKENDS = ["triton", "triton-fused", "triton-gemm", "triton-ws", "triton-gemm-ws"]
+BACKENDS = ["chunked"] + (TRITON_BACKENDS if kernels.triton_available() else [])
 
 
 def _implementation(backend):
@@ -200,7 +201,7 @@ def test_chunked_lse_of_a_row_or_column_with_every_logit_excluded_is_minus_infin
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="bf16 tl.dot is only exact on a GPU")
-@pytest.mark.parametrize("backend", ["triton", "triton-fused", "triton-gemm"])
+@pytest.mark.parametrize("backend", TRITON_BACKENDS)
 @pytest.mark.parametrize("name", CASES)
 @pytest.mark.parametrize("temperature", [0.1, 0.01])  # direct exponentials at 0.1, a running max at 0.01
 def test_bf16_operands_on_gpu(use_backend, backend, name, temperature):
@@ -345,7 +346,8 @@ def test_the_triton_algorithm_is_chosen_by_name(monkeypatch, stage):
     monkeypatch.setenv(name, "fused")
     assert _triton_lse.chosen_algorithm(stage) == "fused"
     monkeypatch.setenv(name, "atomic")
-    expected = {"forward": "'rows', 'fused' or 'auto'", "backward": "'rows', 'fused', 'gemm' or 'auto'"}[stage]
+    expected = {"forward": "'rows', 'fused', 'rows-ws' or 'auto'",
+                "backward": "'rows', 'fused', 'gemm', 'rows-ws', 'gemm-ws' or 'auto'"}[stage]
     with pytest.raises(ValueError, match=f"{name} must be {expected}, got 'atomic'"):
         _triton_lse.chosen_algorithm(stage)
 

@@ -37,6 +37,7 @@ fp32 (``RESCALED``).
 
 from __future__ import annotations
 
+import functools
 import os
 
 import torch
@@ -45,18 +46,22 @@ import triton.language as tl
 
 from selfsup.core.kernels import _algorithm_tuner
 from selfsup.core.kernels._chunked_lse import direct_weights
+from selfsup.core.kernels._triton_tma import (
+    TMA_MAX_BLOCK,
+    ensure_allocator,
+    load_block,
+    load_entries,
+    load_rows,
+    matrix_source,
+    tma_ready,
+    vector_source,
+)
 from selfsup.core.kernels.contrastive_lse import TRITON_MAX_DIM
 
 _empty = torch.empty  # output allocator (tests poison it)
 
 LOG2E = 1.4426950408889634
 LN2 = 0.6931471805599453
-
-
-@triton.jit
-def load_block(PTR, idx, idx_ok, offs_d, d_ok, stride):
-    """Rows ``idx`` of a row-major ``(n, dim)`` matrix as an ``(len(idx), BLOCK_D)`` tile, zero outside."""
-    return tl.load(PTR + idx[:, None] * stride + offs_d[None, :], mask=idx_ok[:, None] & d_ok[None, :], other=0.0)
 
 
 @triton.jit
@@ -72,9 +77,11 @@ def program_block(PTR, n, dim, stride, BLOCK: tl.constexpr, BLOCK_D: tl.constexp
 
 
 @triton.jit
-def load_stats(LSE, G, idx, idx_ok):
-    """The base-2 LSE and the upstream gradient of rows (or columns) ``idx``, zero outside."""
-    return tl.load(LSE + idx, mask=idx_ok, other=0.0) * 1.4426950408889634, tl.load(G + idx, mask=idx_ok, other=0.0)
+def load_stats(LSE, G, idx, idx_ok, first=0, TMA: tl.constexpr = False):
+    """The base-2 LSE and the upstream gradient of rows (or columns) ``idx``, zero outside; ``TMA``: ``LSE`` and
+    ``G`` are :func:`._triton_tma.vector_source` descriptors and ``idx`` starts at ``first``."""
+    return (load_entries(LSE, first, idx, idx_ok, 0.0, TMA) * 1.4426950408889634,
+            load_entries(G, first, idx, idx_ok, 0.0, TMA))
 
 
 @triton.jit
@@ -95,7 +102,7 @@ TINY_COLUMN_SUM = 2.0 ** -100
 def _lse_fwd_kernel(Q, K, EXCL, LSE, BOUND, COLSUM, n_rows, n_cols, dim, scale_log2, stride_q, stride_k,
                     HAS_EXCL: tl.constexpr, PRECISION: tl.constexpr, COLUMN_SUMS: tl.constexpr,
                     ONLY_TINY: tl.constexpr, DIRECT: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-                    BLOCK_D: tl.constexpr):
+                    BLOCK_D: tl.constexpr, WARP_SPECIALIZE: tl.constexpr = False):
     """Row LSE by online softmax over the column blocks; ``DIRECT`` (every base-2 logit within about +-58, see
     :func:`.contrastive_lse.direct_exponentials`): by plain sums of ``2^s``, no running max.
 
@@ -105,9 +112,14 @@ def _lse_fwd_kernel(Q, K, EXCL, LSE, BOUND, COLSUM, n_rows, n_cols, dim, scale_l
     no second exponential. ``ONLY_TINY``: the rows whose ``COLSUM`` is below ``TINY_COLUMN_SUM`` (their sum lost
     to underflow) are done, the others skipped (a program with none scans no column). With ``DIRECT`` the column
     sums are ``sum_i 2^s_ij`` themselves (no bound, none underflows).
+
+    ``WARP_SPECIALIZE`` (row LSE only): the loads through tensor descriptors and the loop split into producer and
+    consumer warpgroups (:mod:`._triton_tma`).
     """
+    tl.static_assert(not (WARP_SPECIALIZE and (COLUMN_SUMS or ONLY_TINY)), "warp-specialized: row LSE only")
     pid = tl.program_id(0)
-    rows = pid * BLOCK_M + tl.arange(0, BLOCK_M)
+    first = pid * BLOCK_M
+    rows = first + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
     row_ok = rows < n_rows
     d_ok = offs_d < dim
@@ -115,19 +127,22 @@ def _lse_fwd_kernel(Q, K, EXCL, LSE, BOUND, COLSUM, n_rows, n_cols, dim, scale_l
     if ONLY_TINY:  # 7.9e-31 = 2^-100; a block without a tiny row scans no column
         row_ok = row_ok & (tl.load(COLSUM + rows, mask=row_ok, other=1.0) < 7.888609052210118e-31)
         n_scan = tl.where(tl.max(row_ok.to(tl.int32), 0) > 0, n_cols, 0)
-    q = load_block(Q, rows, row_ok, offs_d, d_ok, stride_q)
+    q = load_rows(matrix_source(Q, n_rows, dim, stride_q, BLOCK_M, BLOCK_D, WARP_SPECIALIZE), first, rows, row_ok,
+                  offs_d, d_ok, stride_q, WARP_SPECIALIZE)
+    k_src = matrix_source(K, n_cols, dim, stride_k, BLOCK_N, BLOCK_D, WARP_SPECIALIZE)
     excl = rows
-    if HAS_EXCL:
-        excl = tl.load(EXCL + rows, mask=row_ok, other=-1)
+    if HAS_EXCL:  # past the rows: -1, or 0 through a descriptor (those rows are not stored)
+        excl = load_entries(vector_source(EXCL, n_rows, BLOCK_M, WARP_SPECIALIZE), first, rows, row_ok, -1,
+                            WARP_SPECIALIZE)
     bound = 0.0
     if COLUMN_SUMS and not DIRECT:
         bound = tl.load(BOUND)
     m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
     l_i = tl.zeros([BLOCK_M], tl.float32)
-    for start in range(0, n_scan, BLOCK_N):
+    for start in tl.range(0, n_scan, BLOCK_N, warp_specialize=WARP_SPECIALIZE):
         cols = start + tl.arange(0, BLOCK_N)
         col_ok = cols < n_cols
-        k = load_block(K, cols, col_ok, offs_d, d_ok, stride_k)
+        k = load_rows(k_src, start, cols, col_ok, offs_d, d_ok, stride_k, WARP_SPECIALIZE)
         s = _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL, PRECISION)
         if DIRECT:
             p = tl.exp2(s)
@@ -150,12 +165,14 @@ def _lse_fwd_kernel(Q, K, EXCL, LSE, BOUND, COLSUM, n_rows, n_cols, dim, scale_l
 
 
 @triton.jit
-def load_grad_stats(LSE, G, idx, idx_ok, DIRECT: tl.constexpr):
+def load_grad_stats(LSE, G, idx, idx_ok, DIRECT: tl.constexpr, first=0, TMA: tl.constexpr = False):
     """``(lse2, g)`` of rows (or columns) ``idx`` as :func:`load_stats`; ``DIRECT``: ``G`` holds the weights
     ``g * e^-lse`` and the LSE is not read (zeros)."""
-    if DIRECT:
-        return tl.zeros(idx.shape, tl.float32), tl.load(G + idx, mask=idx_ok, other=0.0)
-    return load_stats(LSE, G, idx, idx_ok)
+    if DIRECT:  # one return statement: a compiled kernel generates the code after a static branch's return too
+        lse2, g = tl.zeros(idx.shape, tl.float32), load_entries(G, first, idx, idx_ok, 0.0, TMA)
+    else:
+        lse2, g = load_stats(LSE, G, idx, idx_ok, first, TMA)
+    return lse2, g
 
 
 @triton.jit
@@ -193,35 +210,49 @@ def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, INV_F, DS,
                     n_rows, n_cols, col_lo, col_hi, dim, scale_log2, scale, stride_q, stride_k, stride_dq, stride_ds,
                     HAS_EXCL: tl.constexpr, HAS_ROW: tl.constexpr, HAS_COL: tl.constexpr, PRECISION: tl.constexpr,
                     DIRECT: tl.constexpr, RESCALED: tl.constexpr, STORE_DS: tl.constexpr, ACCUMULATE: tl.constexpr,
-                    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+                    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
+                    WARP_SPECIALIZE: tl.constexpr = False):
     """``dQ = scale * sum_j (g_r_i P_row_ij + g_c_j P_col_ij) K_j`` for a block of rows (:func:`grad_tile`);
     ``RESCALED``: the ``g`` (or weights) came multiplied by ``f`` and ``INV_F`` holds ``1 / f``. ``STORE_DS``: over
     the columns ``col_lo <= j < col_hi`` only (otherwise all ``n_cols``), and each tile's ``dS`` (as cast for the
     tensor cores) is also stored, at ``DS[i, j - col_lo]``; ``ACCUMULATE``: ``dQ`` (fp32) is added to what ``DQ``
-    holds."""
-    _, rows, row_ok, offs_d, d_ok, q = program_block(Q, n_rows, dim, stride_q, BLOCK_M, BLOCK_D)
+    holds. ``WARP_SPECIALIZE``: the loads through tensor descriptors and the loop split into producer and consumer
+    warpgroups (:mod:`._triton_tma`)."""
+    TMA: tl.constexpr = WARP_SPECIALIZE
+    first = tl.program_id(0) * BLOCK_M
+    rows = first + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, BLOCK_D)
+    row_ok = rows < n_rows
+    d_ok = offs_d < dim
+    q = load_rows(matrix_source(Q, n_rows, dim, stride_q, BLOCK_M, BLOCK_D, TMA), first, rows, row_ok, offs_d, d_ok,
+                  stride_q, TMA)
+    k_src = matrix_source(K, n_cols, dim, stride_k, BLOCK_N, BLOCK_D, TMA)
     lse_r2 = tl.zeros([BLOCK_M], tl.float32)
     g_r = tl.zeros([BLOCK_M], tl.float32)
     lse_c2 = tl.zeros([BLOCK_N], tl.float32)
     g_c = tl.zeros([BLOCK_N], tl.float32)
     if HAS_ROW:
-        lse_r2, g_r = load_grad_stats(LSE_R, G_R, rows, row_ok, DIRECT)
+        lse_r2, g_r = load_grad_stats(vector_source(LSE_R, n_rows, BLOCK_M, TMA and not DIRECT),
+                                      vector_source(G_R, n_rows, BLOCK_M, TMA), rows, row_ok, DIRECT, first, TMA)
+    if HAS_COL:
+        lse_c_src = vector_source(LSE_C, n_cols, BLOCK_N, TMA and not DIRECT)
+        g_c_src = vector_source(G_C, n_cols, BLOCK_N, TMA)
     excl = rows
-    if HAS_EXCL:
-        excl = tl.load(EXCL + rows, mask=row_ok, other=-1)
+    if HAS_EXCL:  # past the rows: -1, or 0 through a descriptor (those rows are not stored)
+        excl = load_entries(vector_source(EXCL, n_rows, BLOCK_M, TMA), first, rows, row_ok, -1, TMA)
     acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
     lo = 0
     hi = n_cols
     if STORE_DS:
         lo = col_lo
         hi = col_hi
-    for start in range(lo, hi, BLOCK_N):
+    for start in tl.range(lo, hi, BLOCK_N, warp_specialize=WARP_SPECIALIZE):
         cols = start + tl.arange(0, BLOCK_N)
         col_ok = cols < hi
-        k = load_block(K, cols, col_ok, offs_d, d_ok, stride_k)
+        k = load_rows(k_src, start, cols, col_ok, offs_d, d_ok, stride_k, TMA)
         s = _tile_logits(q, k, cols, col_ok, excl, scale_log2, HAS_EXCL, PRECISION)
         if HAS_COL:
-            lse_c2, g_c = load_grad_stats(LSE_C, G_C, cols, col_ok, DIRECT)
+            lse_c2, g_c = load_grad_stats(lse_c_src, g_c_src, cols, col_ok, DIRECT, start, TMA)
         p = grad_tile(s, lse_r2, g_r, lse_c2, g_c, HAS_ROW, HAS_COL, DIRECT).to(k.dtype)
         acc += tl.dot(p, k, input_precision=PRECISION)
         if STORE_DS:
@@ -312,10 +343,12 @@ WIDE_BLOCK_D = 512  # feature blocks from this on take a launcher's ``wide`` con
 
 def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zero: list[str] | None = None,
              wide: list[tuple[int, int, int, int]] | None = None, wide_from: int = WIDE_BLOCK_D,
-             restore_value: list[str] | None = None, extra: list[tuple[int, int, int, int]] | None = None):
+             restore_value: list[str] | None = None, extra: list[tuple[int, int, int, int]] | None = None,
+             default: tuple[int, int, int, int] = (64, 64, 8, 3)):
     """Autotuned launcher on a GPU over (BLOCK_M, BLOCK_N) pairs x :data:`WARPS_STAGES`, and the
     ``(BLOCK_M, BLOCK_N, num_warps, num_stages)`` of ``extra`` besides (e.g. :data:`TWO_PER_SM`); otherwise one
-    configuration (small under the interpreter). ``launch(grid_fn, *args, **kwargs)``. ``reset_to_zero``: the outputs
+    configuration: ``default`` on a GPU, 32 x 32 at 4 warps under the interpreter.
+    ``launch(grid_fn, *args, **kwargs)``. ``reset_to_zero``: the outputs
     a kernel accumulates into (atomically), zeroed before each configuration the autotuner tries and before the real
     launch, which would otherwise add every trial's result; ``restore_value``: the outputs a kernel adds to what they
     held before the launch, copied before the trials and restored after each.
@@ -338,8 +371,7 @@ def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zer
             elif wide and kwargs["BLOCK_D"] >= wide_from:
                 block_m, block_n, warps, stages = wide[0]
             else:
-                block_m = block_n = 64
-                warps, stages = 8, 3
+                block_m, block_n, warps, stages = default
             meta = {"BLOCK_M": block_m, "BLOCK_N": block_n}
             return kernel[grid(meta)](*args, **kwargs, **meta, num_warps=warps, num_stages=stages)
         launch_one.reset_to_zero, launch_one.kernel, launch_one.configs_for = reset_to_zero or [], kernel, configs_for
@@ -380,6 +412,21 @@ _BACKWARD = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)], [*_KEY, 
 _BACKWARD_STORE_DS = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)],
                               [*_KEY, "HAS_ROW", "HAS_COL"], wide=_WIDE_BACKWARD, restore_value=["DQ"],
                               extra=TWO_PER_SM)
+# The warp-specialized row kernels (:mod:`._triton_tma`; the losses' "rows-ws" and "gemm-ws" algorithms): 4 warps
+# per program become 12 (a producer warpgroup and two consumers), feature blocks up to 256 (a TMA block's limit). The
+# configurations that compile for sm_90 at D=256 bf16 within an sm_90 block's 227 KiB of shared memory and without
+# spills (``benchmarks/kernels/sm90_static.py``): the forward takes 129-193 KiB; the backward 130-195 KiB for a bf16
+# dQ, and storing dS with an fp32 dQ (the gemm backward's) 225 KiB at the two configurations of its own list, where
+# the launches that add into dQ (``ACCUMULATE``) spill in the epilogue (a consumer's 64 x 256 fp32 tile twice).
+WARP_SPECIALIZED_FORWARD = [(128, 64, 4, 2), (128, 64, 4, 3), (128, 64, 4, 4), (128, 128, 4, 2), (256, 64, 4, 2)]
+WARP_SPECIALIZED_BACKWARD = [(128, 64, 4, 2), (128, 64, 4, 3), (128, 32, 4, 3), (128, 32, 4, 4), (64, 64, 4, 3)]
+WARP_SPECIALIZED_STORE_DS = [(128, 32, 4, 2), (64, 64, 4, 2)]
+_FORWARD_WS = launcher(_lse_fwd_kernel, [], [*_KEY, "ONLY_TINY"], extra=WARP_SPECIALIZED_FORWARD,
+                       default=WARP_SPECIALIZED_FORWARD[0])
+_BACKWARD_WS = launcher(_lse_bwd_kernel, [], [*_KEY, "HAS_ROW", "HAS_COL"], extra=WARP_SPECIALIZED_BACKWARD,
+                        default=WARP_SPECIALIZED_BACKWARD[0])
+_BACKWARD_STORE_DS_WS = launcher(_lse_bwd_kernel, [], [*_KEY, "HAS_ROW", "HAS_COL"], restore_value=["DQ"],
+                                 extra=WARP_SPECIALIZED_STORE_DS, default=WARP_SPECIALIZED_STORE_DS[0])
 _BACKWARD_FUSED = launcher(_lse_bwd_fused_kernel, [(32, 64), (64, 64), (32, 128), (64, 128), (128, 64)],
                            [*_KEY, "HAS_ROW", "HAS_COL"], reset_to_zero=["DQ"], wide=_WIDE_BACKWARD_FUSED)
 
@@ -394,6 +441,11 @@ BACKWARD = "auto"
 # SimCLR's 2N form (row LSE of Z @ Z^T, diagonal left out): "rows" (the kernels above on (Z, Z)), "symmetric"
 # (:mod:`._triton_self_lse`, the upper triangle of tiles only) or "auto"; ``SELFSUP_TRITON_SELF`` overrides it.
 SELF = "auto"
+# The warp-specialized row kernels (:mod:`._triton_tma`, algorithms "rows-ws" and "gemm-ws") among the "auto"
+# candidates of the forward and the backward: "off" (they run only where named) or "auto"; ``SELFSUP_TRITON_WARP_
+# SPECIALIZE`` overrides it. Off by default until they have run on a GPU: their producer/consumer split is Triton's
+# own experimental Hopper pass.
+WARP_SPECIALIZE = "off"
 # Where the caller bounds the logits (:func:`.contrastive_lse.direct_exponentials`): "direct" (``2^s`` itself, no
 # running max, one exponential per logit in the backward instead of two) or "online" (as for unbounded logits);
 # ``SELFSUP_TRITON_EXP`` overrides it.
@@ -416,14 +468,19 @@ def transpose_exclusion(exclude: torch.Tensor | None, n_cols: int) -> torch.Tens
 
 def _row_lse(a: torch.Tensor, b: torch.Tensor, exclude, scale: float, *, out: torch.Tensor | None = None,
              bound: torch.Tensor | None = None, colsum: torch.Tensor | None = None,
-             only_tiny: bool = False, direct: bool = False) -> torch.Tensor:
+             only_tiny: bool = False, direct: bool = False, warp_specialize: bool = False) -> torch.Tensor:
     """Row LSE of ``scale * a @ b.T`` into ``out`` (new if None); with ``colsum`` (and ``bound``, unless ``direct``)
     the column sums are added into ``colsum``; ``only_tiny`` fills only the rows whose ``colsum`` is tiny (see
-    :func:`_lse_fwd_kernel`)."""
+    :func:`_lse_fwd_kernel`). ``warp_specialize`` (row LSE only): the warp-specialized kernel."""
     n_rows, dim = a.shape
     lse = _empty(n_rows, device=a.device, dtype=torch.float32) if out is None else out
     column_sums = colsum is not None and not only_tiny
     launch = _FORWARD_COLUMN_SUMS if column_sums else _FORWARD
+    if warp_specialize:
+        if colsum is not None:
+            raise ValueError("the warp-specialized forward computes row LSE only")
+        launch = functools.partial(_FORWARD_WS, WARP_SPECIALIZE=True)
+        ensure_allocator()
     launch(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),),
            a, b, exclude if exclude is not None else lse, lse, bound if bound is not None else lse,
            colsum if colsum is not None else lse, n_rows, b.shape[0], dim, scale * LOG2E,
@@ -454,23 +511,47 @@ def _fused_forward(q, k, exclude, scale, direct: bool = False) -> tuple[torch.Te
     return lse_r, lse_c
 
 
-_ALGORITHMS = {"forward": ("rows", "fused", "auto"), "backward": ("rows", "fused", "gemm", "auto"),
-               "self": ("rows", "symmetric", "auto"), "exp": ("direct", "online"), "normalize": ("fused", "torch")}
+_ALGORITHMS = {"forward": ("rows", "fused", "rows-ws", "auto"),
+               "backward": ("rows", "fused", "gemm", "rows-ws", "gemm-ws", "auto"),
+               "self": ("rows", "symmetric", "auto"), "exp": ("direct", "online"), "normalize": ("fused", "torch"),
+               "warp_specialize": ("off", "auto")}
 
 
 def chosen_algorithm(stage: str) -> str:
-    """The algorithm for ``stage``: ``"forward"`` -> ``"rows"``, ``"fused"`` or ``"auto"`` (:data:`FORWARD`),
-    ``"backward"`` -> the same or ``"gemm"`` (:data:`BACKWARD`), ``"self"`` -> ``"rows"``, ``"symmetric"`` or
-    ``"auto"`` (:data:`SELF`), ``"exp"`` -> ``"direct"`` or ``"online"`` (:data:`EXP`), ``"normalize"`` ->
-    ``"fused"`` or ``"torch"`` (:data:`NORMALIZE`), unless ``SELFSUP_TRITON_FORWARD`` / ``_BACKWARD`` / ``_SELF`` /
-    ``_EXP`` / ``_NORMALIZE`` names one. ``"auto"`` is resolved per problem by :func:`resolve_algorithm`."""
+    """The algorithm for ``stage``: ``"forward"`` -> ``"rows"``, ``"fused"``, ``"rows-ws"`` or ``"auto"``
+    (:data:`FORWARD`), ``"backward"`` -> the same or ``"gemm"``, ``"gemm-ws"`` (:data:`BACKWARD`), ``"self"`` ->
+    ``"rows"``, ``"symmetric"`` or ``"auto"`` (:data:`SELF`), ``"exp"`` -> ``"direct"`` or ``"online"``
+    (:data:`EXP`), ``"normalize"`` -> ``"fused"`` or ``"torch"`` (:data:`NORMALIZE`), ``"warp_specialize"`` ->
+    ``"off"`` or ``"auto"`` (:data:`WARP_SPECIALIZE`), unless ``SELFSUP_TRITON_FORWARD`` / ``_BACKWARD`` / ``_SELF``
+    / ``_EXP`` / ``_NORMALIZE`` / ``_WARP_SPECIALIZE`` names one. ``"auto"`` is resolved per problem by
+    :func:`resolve_algorithm`."""
     name = f"SELFSUP_TRITON_{stage.upper()}"
-    defaults = {"forward": FORWARD, "backward": BACKWARD, "self": SELF, "exp": EXP, "normalize": NORMALIZE}
+    defaults = {"forward": FORWARD, "backward": BACKWARD, "self": SELF, "exp": EXP, "normalize": NORMALIZE,
+                "warp_specialize": WARP_SPECIALIZE}
     chosen = os.environ.get(name, defaults[stage])
     allowed = _ALGORITHMS[stage]
     if chosen not in allowed:
         raise ValueError(f"{name} must be {', '.join(map(repr, allowed[:-1]))} or {allowed[-1]!r}, got {chosen!r}")
     return chosen
+
+
+def warp_specializable(algorithm: str, *tensors: torch.Tensor | None) -> bool:
+    """Whether the warp-specialized algorithms (``"rows-ws"``, ``"gemm-ws"``) are candidates for a problem whose
+    kernels read ``tensors`` (operands, exclusion, statistics; ``None`` skipped), given the stage's ``algorithm``:
+    one of them named, or ``"auto"`` with ``chosen_algorithm("warp_specialize") == "auto"`` (they have not run on a
+    GPU yet, so ``"auto"`` leaves them out by default). And the problem suits them: on an sm_90 or newer GPU (or
+    under the interpreter), feature blocks up to 256 and every tensor readable by a tensor descriptor
+    (:func:`._triton_tma.tma_ready`)."""
+    if not (algorithm.endswith("-ws") or (algorithm == "auto" and chosen_algorithm("warp_specialize") == "auto")):
+        return False
+    tensors = [t for t in tensors if t is not None]
+    q = tensors[0]
+    if q.device.type == "cuda":
+        if torch.cuda.get_device_capability(q.device)[0] < 9:
+            return False
+    elif not _interpreting():
+        return False
+    return max(16, triton.next_power_of_2(q.shape[1])) <= TMA_MAX_BLOCK and tma_ready(*tensors)
 
 
 def resolve_algorithm(stage: str, algorithm: str | None, runs: dict, device: torch.device, key: tuple) -> str:
@@ -480,6 +561,10 @@ def resolve_algorithm(stage: str, algorithm: str | None, runs: dict, device: tor
     algorithm = algorithm or chosen_algorithm(stage)
     if algorithm == "auto":
         return _algorithm_tuner.fastest(stage, key, runs, device)
+    if algorithm.endswith("-ws") and algorithm not in runs:
+        raise ValueError(f"the warp-specialized {stage} {algorithm!r} needs an sm_90 or newer GPU, feature dims up "
+                         f"to {TMA_MAX_BLOCK} and 16-byte aligned rows (see warp_specializable), and this problem "
+                         f"lacks at least one of them")
     if algorithm not in runs:
         raise ValueError(f"algorithm must be {' or '.join(map(repr, [*runs, 'auto']))}, got {algorithm!r}")
     return algorithm
@@ -531,7 +616,8 @@ def lse_forward(q: torch.Tensor, k: torch.Tensor, exclude: torch.Tensor | None, 
 
     ``algorithm`` (default ``chosen_algorithm("forward")``) for the column LSE: ``"rows"`` runs the row kernel again
     with the operands swapped (every tile computed twice); ``"fused"`` takes both from one pass
-    (:func:`_fused_forward`); ``"auto"`` the faster of the two on this problem (:func:`resolve_algorithm`).
+    (:func:`_fused_forward`); ``"rows-ws"`` is ``"rows"`` with the warp-specialized kernel (:func:`warp_specializable`);
+    ``"auto"`` the fastest on this problem (:func:`resolve_algorithm`).
     ``direct``: the logits are bounded (:func:`use_direct`), no running max.
     """
     direct = use_direct(direct)
@@ -539,25 +625,31 @@ def lse_forward(q: torch.Tensor, k: torch.Tensor, exclude: torch.Tensor | None, 
         return _row_lse(q, k, exclude, scale, direct=direct), None
     runs = {"rows": lambda: _row_forward(q, k, exclude, scale, direct),
             "fused": lambda: _fused_forward(q, k, exclude, scale, direct)}
+    if warp_specializable(algorithm or chosen_algorithm("forward"), q, k, exclude):
+        runs["rows-ws"] = lambda: _row_forward(q, k, exclude, scale, direct, warp_specialize=True)
     key = (q.dtype, tuple(q.shape), tuple(k.shape), exclude is not None, direct)
     return runs[resolve_algorithm("forward", algorithm, runs, q.device, key)]()
 
 
-def _row_forward(q, k, exclude, scale, direct: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Row and column LSE by two launches of the row kernel, the second with the operands swapped."""
-    return (_row_lse(q, k, exclude, scale, direct=direct),
-            _row_lse(k, q, transpose_exclusion(exclude, k.shape[0]), scale, direct=direct))
+def _row_forward(q, k, exclude, scale, direct: bool = False,
+                 warp_specialize: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row and column LSE by two launches of the row kernel (warp-specialized with ``warp_specialize``), the second
+    with the operands swapped."""
+    return (_row_lse(q, k, exclude, scale, direct=direct, warp_specialize=warp_specialize),
+            _row_lse(k, q, transpose_exclusion(exclude, k.shape[0]), scale, direct=direct,
+                     warp_specialize=warp_specialize))
 
 
 def _grad_rows(a, b, exclude, scale, row_stats, col_stats, direct: bool = False,
                out_dtype: torch.dtype = torch.float32, inv_f: torch.Tensor | None = None, *,
                out: torch.Tensor | None = None, columns: tuple[int, int] | None = None,
-               ds: torch.Tensor | None = None, accumulate: bool = False) -> torch.Tensor:
+               ds: torch.Tensor | None = None, accumulate: bool = False, warp_specialize: bool = False) -> torch.Tensor:
     """``scale * dS @ b`` for ``dS`` built from (lse, g) of a's rows and/or b's rows (as columns); ``direct``:
     (lse, weights ``g * e^-lse``) instead. ``inv_f``: the g (weights) came scaled by ``f`` (:func:`half_grad_scale`),
     the products are multiplied by ``inv_f`` in fp32. Accumulated in fp32, stored as ``out_dtype`` (into ``out`` if
     given, added to it with ``accumulate``). ``columns``: ``(lo, hi)``, only b's rows ``lo..hi-1`` (default all);
-    ``ds``: their ``dS`` (times ``f``, in a's dtype) is also stored, ``ds[i, j - lo]``."""
+    ``ds``: their ``dS`` (times ``f``, in a's dtype) is also stored, ``ds[i, j - lo]``. ``warp_specialize``: the
+    warp-specialized kernel."""
     n_rows, dim = a.shape
     if out is None:
         out = _empty(n_rows, dim, device=a.device, dtype=out_dtype)
@@ -565,6 +657,9 @@ def _grad_rows(a, b, exclude, scale, row_stats, col_stats, direct: bool = False,
     lse_r, g_r = row_stats if row_stats is not None else (out, out)
     lse_c, g_c = col_stats if col_stats is not None else (out, out)
     launch = _BACKWARD_STORE_DS if ds is not None else _BACKWARD
+    if warp_specialize:
+        launch = functools.partial(_BACKWARD_STORE_DS_WS if ds is not None else _BACKWARD_WS, WARP_SPECIALIZE=True)
+        ensure_allocator()
     launch(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),),
            a, b, exclude if exclude is not None else out, lse_r, lse_c, g_r, g_c, out,
            inv_f if inv_f is not None else out, ds if ds is not None else out,
@@ -621,12 +716,12 @@ def _dk_product(ds: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 
 
 def _grad_gemm(q, k, exclude, scale, rows, cols, direct: bool = False, out_dtype: torch.dtype = torch.float32,
-               inv_f: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+               inv_f: torch.Tensor | None = None, warp_specialize: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """``(dq, dk)`` with each tile computed once and no atomics: for each chunk of :func:`gemm_chunk` columns (keys),
     the row kernel adds the chunk's share of ``dQ`` (fp32) and stores its ``dS (B, chunk)``, and cuBLAS takes the
     chunk's ``dK = scale * dS^T @ Q`` (:func:`_dk_product`). 4 B N D matmul FLOPs in Triton and 2 in cuBLAS; ``dS``
     written once and read once (``B N`` elements), at most :data:`GEMM_CHUNK_BYTES` of it held. Stats and ``inv_f``
-    as in :func:`_grad_rows`."""
+    as in :func:`_grad_rows`; ``warp_specialize``: the warp-specialized row kernel."""
     (n_rows, dim), n_cols = q.shape, k.shape[0]
     chunk = gemm_chunk(n_rows, n_cols, q.element_size())
     dq = torch.empty(n_rows, dim, device=q.device, dtype=torch.float32)
@@ -635,7 +730,7 @@ def _grad_gemm(q, k, exclude, scale, rows, cols, direct: bool = False, out_dtype
     for lo in range(0, n_cols, chunk):
         hi = min(lo + chunk, n_cols)
         _grad_rows(q, k, exclude, scale, rows, cols, direct, inv_f=inv_f, out=dq, columns=(lo, hi), ds=ds,
-                   accumulate=lo > 0)
+                   accumulate=lo > 0, warp_specialize=warp_specialize)
         part = _dk_product(ds[:, : hi - lo], q).mul_(scale)
         if inv_f is not None:
             part.mul_(inv_f)
@@ -685,7 +780,8 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | 
     with the operands swapped for dK), computing every tile twice (8 B N D FLOPs of matmul); ``"fused"`` computes
     each tile once for both (6 B N D), at the price of ``N / BLOCK_N * B * D`` fp32 atomic adds into dQ, whose
     summation order then varies from run to run; ``"gemm"`` computes each tile once too, in the row kernel, which
-    stores ``dS`` chunk by chunk for cuBLAS to take ``dK`` (:func:`_grad_gemm`, deterministic); ``"auto"`` the
+    stores ``dS`` chunk by chunk for cuBLAS to take ``dK`` (:func:`_grad_gemm`, deterministic); ``"rows-ws"`` and
+    ``"gemm-ws"``: the same with the warp-specialized row kernel (:func:`warp_specializable`); ``"auto"`` the
     fastest on this problem (:func:`resolve_algorithm`). ``direct``: the logits are bounded (:func:`use_direct`), one
     exponential per logit instead of two. fp16 operands: the weights are rescaled (:func:`half_grad_scale`).
     """
@@ -699,13 +795,21 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | 
     runs = {"rows": lambda: _grad_two_launches(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f),
             "fused": lambda: _grad_fused(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f),
             "gemm": lambda: _grad_gemm(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f)}
+    if warp_specializable(algorithm or chosen_algorithm("backward"), q, k, exclude, *rows, *(cols or ())):
+        runs["rows-ws"] = lambda: _grad_two_launches(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f,
+                                                     warp_specialize=True)
+        runs["gemm-ws"] = lambda: _grad_gemm(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f,
+                                             warp_specialize=True)
     key = (q.dtype, tuple(q.shape), tuple(k.shape), exclude is not None, cols is not None, direct, out_dtype)
     return runs[resolve_algorithm("backward", algorithm, runs, q.device, key)]()
 
 
 def _grad_two_launches(q, k, exclude, scale, rows, cols, direct: bool = False, out_dtype: torch.dtype = torch.float32,
-                       inv_f: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(dq, dk)`` by the row kernel twice, for dQ and then with the operands (and statistics) swapped for dK."""
-    dq = _grad_rows(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f)
-    dk = _grad_rows(k, q, transpose_exclusion(exclude, k.shape[0]), scale, cols, rows, direct, out_dtype, inv_f)
+                       inv_f: torch.Tensor | None = None,
+                       warp_specialize: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(dq, dk)`` by the row kernel twice, for dQ and then with the operands (and statistics) swapped for dK;
+    ``warp_specialize``: the warp-specialized kernel."""
+    dq = _grad_rows(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f, warp_specialize=warp_specialize)
+    dk = _grad_rows(k, q, transpose_exclusion(exclude, k.shape[0]), scale, cols, rows, direct, out_dtype, inv_f,
+                    warp_specialize=warp_specialize)
     return dq, dk
