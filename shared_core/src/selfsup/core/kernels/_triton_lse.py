@@ -21,6 +21,10 @@ streams every block of the second once; the one-pass variants below are timed ag
   the backward row kernel does ``4D`` = 1024 matmul FLOPs per logit, and an exponential takes the time of about
   256 tensor-core FLOPs on an H100 (16 per clock per SM against 4096), so the second one was up to a fifth of the
   kernel's time where the two do not overlap.
+- warp-specialized (``WARP_SPECIALIZE``; the algorithms "rows-ws" and "gemm-ws", :func:`warp_specializable`): the
+  row kernels with every load through a tensor (TMA) descriptor and the tile loop split by Triton's Hopper pass into a
+  producer warpgroup and two consumers that share the K tiles (:mod:`._triton_tma`); not yet run on a GPU, so among
+  ``"auto"``'s candidates only with ``SELFSUP_TRITON_WARP_SPECIALIZE=auto``.
 
 Measured on an H100 at N=32768, D=256, bf16 (``benchmarks/kernels/profile_contrastive.py``): an
 earlier single forward, which wrote per-row-block column partials with a second exponential per
