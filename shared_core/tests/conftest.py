@@ -43,3 +43,22 @@ def use_backend(monkeypatch):
             return "triton"
         return name
     return use
+
+
+@pytest.fixture
+def untuned_gpu_launch(monkeypatch):
+    """``untuned_gpu_launch() -> (kernel, seen)``: the Triton launchers set to launch once, as on a GPU without
+    autotuning, and a stand-in kernel whose launches record their grid and keyword arguments in ``seen``."""
+    def make():
+        from selfsup.core.kernels import _triton_lse
+
+        monkeypatch.setattr(_triton_lse, "_autotuning", lambda: False)
+        monkeypatch.setattr(_triton_lse, "_interpreting", lambda: False)
+        seen = {}
+
+        class Kernel:
+            def __getitem__(self, grid):
+                return lambda *args, **kwargs: seen.update(grid=grid, **kwargs)
+
+        return Kernel(), seen
+    return make

@@ -395,7 +395,7 @@ def test_kernels_that_accumulate_atomically_are_zeroed_between_autotuning_trials
 
 
 @pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
-def test_wide_feature_blocks_take_the_configurations_that_fit(monkeypatch):
+def test_wide_feature_blocks_take_the_configurations_that_fit(monkeypatch, untuned_gpu_launch):
     """From BLOCK_D=512 the autotuner tries a launcher's ``wide`` configurations instead of the usual ones (which
     pass an sm_90 block's shared memory there), and without autotuning the first of them runs."""
     from selfsup.core.kernels import _triton_lse as T
@@ -416,15 +416,8 @@ def test_wide_feature_blocks_take_the_configurations_that_fit(monkeypatch):
     earlier = T.launcher(T._lse_bwd_kernel, [(64, 64)], ["n_rows"], wide=wide, wide_from=256)  # e.g. the heads
     assert earlier.configs_for(128) == usual and earlier.configs_for(256) == wide
 
-    monkeypatch.setattr(T, "_autotuning", lambda: False)
-    monkeypatch.setattr(T, "_interpreting", lambda: False)
-    seen = {}
-
-    class Kernel:
-        def __getitem__(self, grid):
-            return lambda *args, **kwargs: seen.update(grid=grid, **kwargs)
-
-    one = T.launcher(Kernel(), [(64, 64)], ["n_rows"], wide=wide)
+    kernel, seen = untuned_gpu_launch()
+    one = T.launcher(kernel, [(64, 64)], ["n_rows"], wide=wide)
     one(lambda meta: (meta["BLOCK_M"],), BLOCK_D=512)
     assert seen == {"grid": (32,), "BLOCK_D": 512, "BLOCK_M": 32, "BLOCK_N": 32, "num_warps": 8, "num_stages": 2}
     one(lambda meta: (meta["BLOCK_M"],), BLOCK_D=256)
@@ -432,7 +425,7 @@ def test_wide_feature_blocks_take_the_configurations_that_fit(monkeypatch):
 
 
 @pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
-def test_extra_configurations_are_tried_besides_the_usual_ones_below_the_wide_blocks(monkeypatch):
+def test_extra_configurations_are_tried_besides_the_usual_ones_below_the_wide_blocks(monkeypatch, untuned_gpu_launch):
     """A launcher's ``extra`` configurations (the row kernels': one warpgroup, two programs per multiprocessor) are
     timed after the usual ones, each once, where the usual ones are tried; from ``wide_from`` on the ``wide`` ones
     alone. Without autotuning the usual default runs."""
@@ -458,15 +451,8 @@ def test_extra_configurations_are_tried_besides_the_usual_ones_below_the_wide_bl
     for others in (T._BACKWARD_FUSED, S._BACKWARD):  # these spill in it (kernels-sm90-static.md)
         assert not set(T.TWO_PER_SM) & set(others.configs_for(256))
 
-    monkeypatch.setattr(T, "_autotuning", lambda: False)
-    monkeypatch.setattr(T, "_interpreting", lambda: False)
-    seen = {}
-
-    class Kernel:
-        def __getitem__(self, grid):
-            return lambda *args, **kwargs: seen.update(**kwargs)
-
-    T.launcher(Kernel(), [(64, 64)], ["n_rows"], extra=extra)(lambda meta: (1,), BLOCK_D=256)
+    kernel, seen = untuned_gpu_launch()
+    T.launcher(kernel, [(64, 64)], ["n_rows"], extra=extra)(lambda meta: (1,), BLOCK_D=256)
     assert (seen["BLOCK_M"], seen["BLOCK_N"], seen["num_warps"], seen["num_stages"]) == (64, 64, 8, 3)
 
 

@@ -153,7 +153,7 @@ def test_descriptors_made_in_a_kernel_get_torch_scratch_unless_the_caller_set_an
     assert contextvars.copy_context().run(kept)
 
 
-def test_warp_specialized_launchers_try_their_own_configurations_at_four_warps(monkeypatch, T):
+def test_warp_specialized_launchers_try_their_own_configurations_at_four_warps(monkeypatch, T, untuned_gpu_launch):
     """The autotuner of each warp-specialized launcher times its own list (4 warps asked, a producer and two
     consumers launched); without autotuning on a GPU the first of it runs, and the row wrappers pass
     ``WARP_SPECIALIZE``."""
@@ -162,15 +162,8 @@ def test_warp_specialized_launchers_try_their_own_configurations_at_four_warps(m
         assert launch.configs_for(256) == configs and all(w == 4 for _, _, w, _ in configs)
     assert T._BACKWARD_STORE_DS_WS.restore_value == ["DQ"]
 
-    monkeypatch.setattr(T, "_autotuning", lambda: False)
-    monkeypatch.setattr(T, "_interpreting", lambda: False)
-    seen = {}
-
-    class Kernel:
-        def __getitem__(self, grid):
-            return lambda *args, **kwargs: seen.update(grid=grid, **kwargs)
-
-    T.launcher(Kernel(), [], ["n_rows"], extra=[(128, 32, 4, 2)], default=(128, 32, 4, 2))(
+    kernel, seen = untuned_gpu_launch()
+    T.launcher(kernel, [], ["n_rows"], extra=[(128, 32, 4, 2)], default=(128, 32, 4, 2))(
         lambda meta: (300 // meta["BLOCK_M"],), BLOCK_D=64)
     assert seen == {"grid": (2,), "BLOCK_D": 64, "BLOCK_M": 128, "BLOCK_N": 32, "num_warps": 4, "num_stages": 2}
 
