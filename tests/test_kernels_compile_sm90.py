@@ -25,7 +25,7 @@ triton = pytest.importorskip("triton")
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "kernels" / "sm90_static.py"
 PTXAS = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas"
 COLUMNS = ["launch", "kernel", "flags", "blocks", "warps", "stages", "regs", "spills", "shared", "per_sm", "ex2",
-           "hgmma", "hmma"]
+           "hgmma", "hmma", "consumers"]
 
 
 def _compile(*options: str, configs: tuple[str, ...] = ("--default-only",)) -> list[dict]:
@@ -115,8 +115,9 @@ def test_direct_exponentials_halve_the_backward_exponentials(compiled):
 def test_warp_specialized_row_kernels_split_into_three_warpgroups():
     """Every configuration of the warp-specialized row kernels at D=256 (forward, backward, and storing dS for the
     gemm backward, the launch adding into dQ too) compiles into a producer and two consumer warpgroups: 12 warps
-    launched for the 4 asked, one program per multiprocessor within an sm_90 block's shared memory, wgmma, no
-    spills but in the epilogue of the launches adding into the fp32 dQ."""
+    launched for the 4 asked, one program per multiprocessor within an sm_90 block's shared memory, wgmma, the two
+    consumers each with their own rows (at 64-row blocks they would both take the same: not in the lists), no spills
+    but in the epilogue of the launches adding into the fp32 dQ."""
     from selfsup.core.kernels import _triton_lse as T
 
     rows = _compile("--dims", "256", "--launch", "warp-specialized", configs=())
@@ -129,6 +130,7 @@ def test_warp_specialized_row_kernels_split_into_three_warpgroups():
         m, n = (int(x) for x in row["blocks"].split(" x "))
         assert (m, n, 4, int(row["stages"])) in configs and row["warps"] == "4 (12 launched)", row
         assert "too much" not in row["shared"] and row["per_sm"] == "1" and int(row["hgmma"]) > 0, row
+        assert row["consumers"] == "2, split", row  # each consumer its own half of the rows
         assert row["spills"] == "0" or "ACCUMULATE" in row["flags"], row
     for kernel, configs in [*expected.items(), ("STORE_DS", T.WARP_SPECIALIZED_STORE_DS)]:
         compiled = {r["blocks"] + r["stages"] for r in rows

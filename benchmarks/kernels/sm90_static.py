@@ -9,9 +9,10 @@ sm_90 in every configuration its autotuner would try, and its cubin read with ``
 local-memory (spill) loads and stores in the SASS, the shared memory Triton asks for (over the 227 KiB an sm_90 block
 may take the configuration cannot launch), how many programs (blocks) of it one multiprocessor holds at once
 (:func:`programs_per_sm`; a warp-specialized kernel launches 12 warps for the 4 asked, the warps column says so, and
-its registers are those per thread at launch, which the warpgroups then redistribute with ``setmaxnreg``), and per
+its registers are those per thread at launch, which the warpgroups then redistribute with ``setmaxnreg``), per
 kernel the exponentials (``MUFU.EX2``) and tensor-core instructions in the SASS: ``HGMMA`` (Hopper's warpgroup MMA,
-wgmma) and ``HMMA`` (the warp-level MMA of earlier GPUs, which Triton falls back to where a tile does not suit wgmma).
+wgmma) and ``HMMA`` (the warp-level MMA of earlier GPUs, which Triton falls back to where a tile does not suit wgmma),
+and for a warp-specialized kernel whether its consumer warpgroups split the rows (:func:`consumers`).
 Static counts: no timing. ``--default-only``: only the configuration a launch takes without autotuning; ``--config M
 N W S``: only that one, where the launch's autotuner tries it; ``--launch``: only the launches whose label contains
 it.
@@ -177,6 +178,22 @@ def _sass_counts(cubin: bytes) -> dict:
             "hgmma": len(re.findall(r"\bHGMMA\.", sass)), "hmma": len(re.findall(r"\bHMMA\.", sass))}
 
 
+def consumers(ttgir: str) -> str:
+    """A warp-specialized kernel's consumer partitions, from its TTGIR: how many, and whether each does its own work
+    (``"2, split"``) or they run the same code on the same rows (``"2, identical"``: a 64-row block, which the pass
+    does not divide); ``"-"`` for a kernel that is not warp-specialized. Compared with the partition bodies' async
+    task ids, locations and argument numbers (barriers and buffers) left out."""
+    pieces = re.split(r"\n(\s*)partition\d+\(", ttgir)
+    bodies = []
+    for indent, body in zip(pieces[1::2], pieces[2::2], strict=True):
+        end = body.find("\n" + indent + "}")
+        bodies.append(re.sub(r"async_task_id = array<i32: \d+>|loc\([^)]*\)|#loc\d*|%arg\d+", "",
+                             body if end < 0 else body[:end]))
+    if len(bodies) < 2:
+        return "-"
+    return f"{len(bodies)}, {'split' if len(set(bodies)) == len(bodies) else 'identical'}"
+
+
 def programs_per_sm(regs: int, warps: int, shared: int) -> int:
     """Blocks of a kernel one sm_90 multiprocessor holds at once, from its registers per thread, warps per block and
     shared memory (bytes): the fewest that the register file, the shared memory and the warp slots allow (0: it
@@ -205,7 +222,8 @@ def compile_one(index: int) -> dict:
     counts = _sass_counts(kernel.asm["cubin"])
     launched = kernel.metadata.num_warps  # warp specialization adds warpgroups: 4 asked, 12 launched
     return {"shared": kernel.metadata.shared, **counts, "launched_warps": launched,
-            "per_sm": programs_per_sm(counts["regs"] or 255, launched, kernel.metadata.shared)}
+            "per_sm": programs_per_sm(counts["regs"] or 255, launched, kernel.metadata.shared),
+            "consumers": consumers(kernel.asm["ttgir"])}
 
 
 def main() -> None:
@@ -222,8 +240,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"Triton {triton.__version__}, target sm_90 (H100), compiled on CPU; {args.dtype} operands, N={args.n}")
     print("| launch | kernel | flags | BLOCK_M x BLOCK_N | warps | stages | regs/thread | spill loads+stores | "
-          "shared KiB | per SM | MUFU.EX2 | HGMMA | HMMA |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "shared KiB | per SM | MUFU.EX2 | HGMMA | HMMA | consumers |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for d in args.dims:
         launches = capture(args.n, d, getattr(torch, args.dtype))
         _JOBS.clear()
@@ -249,7 +267,7 @@ def main() -> None:
                 warps = f"{warps} ({got['launched_warps']} launched)"
             print(f"| {launch.label} | {launch.fn.__name__} | {_flags(launch)} | {blocks} | {warps} | {stages} | "
                   f"{got['regs']} | {got['spill_ops']} | {shared} | {got['per_sm']} | {got['ex2']} | {got['hgmma']} | "
-                  f"{got['hmma']} |", flush=True)
+                  f"{got['hmma']} | {got['consumers']} |", flush=True)
     sys.stdout.flush()
 
 

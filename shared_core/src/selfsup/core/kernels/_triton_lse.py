@@ -417,14 +417,16 @@ _BACKWARD_STORE_DS = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)],
                               [*_KEY, "HAS_ROW", "HAS_COL"], wide=_WIDE_BACKWARD, restore_value=["DQ"],
                               extra=TWO_PER_SM)
 # The warp-specialized row kernels (:mod:`._triton_tma`; the losses' "rows-ws" and "gemm-ws" algorithms): 4 warps
-# per program become 12 (a producer warpgroup and two consumers), feature blocks up to 256 (a TMA block's limit). The
-# configurations that compile for sm_90 at D=256 bf16 within an sm_90 block's 227 KiB of shared memory and without
-# spills (``benchmarks/kernels/sm90_static.py``): the forward takes 129-193 KiB; the backward 130-195 KiB for a bf16
-# dQ, and storing dS with an fp32 dQ (the gemm backward's) 225 KiB at the two configurations of its own list, where
-# the launches that add into dQ (``ACCUMULATE``) spill in the epilogue (a consumer's 64 x 256 fp32 tile twice).
+# per program become 12 (a producer warpgroup and two consumers), feature blocks up to 256 (a TMA block's limit). Rows
+# blocks of 128 or more only: the pass gives each consumer half of them, but a 64-row block (one wgmma's height)
+# whole to both (the TTGIR: the same rows, stored twice; a launch adding into dQ would add twice). The configurations
+# that compile for sm_90 at D=256 bf16 within an sm_90 block's 227 KiB of shared memory and without spills
+# (``benchmarks/kernels/sm90_static.py``): the forward takes 129-193 KiB; the backward 145-195 KiB for a bf16 dQ, and
+# storing dS with an fp32 dQ (the gemm backward's) 225 KiB at the one configuration of its list, where the launches
+# that add into dQ (``ACCUMULATE``) spill in the epilogue (a consumer's 64 x 256 fp32 tile twice).
 WARP_SPECIALIZED_FORWARD = [(128, 64, 4, 2), (128, 64, 4, 3), (128, 64, 4, 4), (128, 128, 4, 2), (256, 64, 4, 2)]
-WARP_SPECIALIZED_BACKWARD = [(128, 64, 4, 2), (128, 64, 4, 3), (128, 32, 4, 3), (128, 32, 4, 4), (64, 64, 4, 3)]
-WARP_SPECIALIZED_STORE_DS = [(128, 32, 4, 2), (64, 64, 4, 2)]
+WARP_SPECIALIZED_BACKWARD = [(128, 64, 4, 2), (128, 64, 4, 3), (128, 32, 4, 3), (128, 32, 4, 4)]
+WARP_SPECIALIZED_STORE_DS = [(128, 32, 4, 2)]
 _FORWARD_WS = launcher(_lse_fwd_kernel, [], [*_KEY, "ONLY_TINY"], extra=WARP_SPECIALIZED_FORWARD,
                        default=WARP_SPECIALIZED_FORWARD[0])
 _BACKWARD_WS = launcher(_lse_bwd_kernel, [], [*_KEY, "HAS_ROW", "HAS_COL"], extra=WARP_SPECIALIZED_BACKWARD,
