@@ -7,8 +7,9 @@ reductions), meeting the producer at mbarriers only: no ``bar.sync`` across the 
 run while the other's matmul does (the overlap ``TWO_PER_SM`` seeks with two programs per multiprocessor, here with
 the K tiles shared). Its pass needs every load of the kernel to go through a tensor descriptor, 4 warps per program
 (it makes 12), and no reduction over the rows inside the loop (so not the one-pass forward's column sums), and fails
-to compile otherwise (``benchmarks/kernels/sm90_static.py`` compiles each variant for sm_90 without a GPU). A masked
-row past the matrix reads zeros either way: TMA fills what lies outside the descriptor's shape with zeros.
+to compile otherwise; it divides blocks of 128 rows or more between the consumers, but gives a 64-row block whole to
+both (``benchmarks/kernels/sm90_static.py`` compiles each variant for sm_90 without a GPU and checks the split). A
+masked row past the matrix reads zeros either way: TMA fills what lies outside the descriptor's shape with zeros.
 
 A descriptor asks 16-byte aligned base addresses and row strides and a contiguous last dimension
 (:func:`tma_ready`), blocks of at most 256 elements per dimension and, made inside a kernel, a global scratch
