@@ -113,17 +113,19 @@ def test_direct_exponentials_halve_the_backward_exponentials(compiled):
 
 
 def test_warp_specialized_row_kernels_split_into_three_warpgroups():
-    """Every configuration of the warp-specialized row kernels at D=256 (forward, backward, and storing dS for the
-    gemm backward, the launch adding into dQ too) compiles into a producer and two consumer warpgroups: 12 warps
-    launched for the 4 asked, one program per multiprocessor within an sm_90 block's shared memory, wgmma, the two
-    consumers each with their own rows (at 64-row blocks they would both take the same: not in the lists), no spills
-    but in the epilogue of the launches adding into the fp32 dQ."""
+    """Every configuration of the warp-specialized row kernels at D=256 (forward, also with the 2N form's excluded
+    diagonal, backward, and storing dS for the gemm backward, the launch adding into dQ too) compiles into a producer
+    and two consumer warpgroups: 12 warps launched for the 4 asked, one program per multiprocessor within an sm_90
+    block's shared memory, wgmma, the two consumers each with their own rows (at 64-row blocks they would both take
+    the same: not in the lists), no spills but in the epilogue of the launches adding into the fp32 dQ."""
     from selfsup.core.kernels import _triton_lse as T
 
     rows = _compile("--dims", "256", "--launch", "warp-specialized", configs=())
     assert all("WARP_SPECIALIZE" in r["flags"] for r in rows)
-    assert {r["launch"] for r in rows} == {f"InfoNCE {stage}, warp-specialized{direct}" for direct in ("", ", direct")
-                                           for stage in ("forward, rows", "backward, rows", "backward, gemm")}
+    assert {r["launch"] for r in rows} == {f"{stage}, warp-specialized{direct}" for direct in ("", ", direct")
+                                           for stage in ("InfoNCE forward, rows", "InfoNCE backward, rows",
+                                                         "InfoNCE backward, gemm", "2N form forward, rows")}
+    assert any("HAS_EXCL" in r["flags"] for r in rows)  # the 2N form's diagonal, through a descriptor
     expected = {"_lse_fwd_kernel": T.WARP_SPECIALIZED_FORWARD, "_lse_bwd_kernel": T.WARP_SPECIALIZED_BACKWARD}
     for row in rows:
         configs = T.WARP_SPECIALIZED_STORE_DS if "STORE_DS" in row["flags"] else expected[row["kernel"]]

@@ -128,6 +128,8 @@ def capture(n: int, d: int, dtype: torch.dtype = torch.bfloat16) -> list[Launch]
                 q, k, None, scale, direct, warp_specialize=True),
             "InfoNCE backward, rows, warp-specialized": lambda direct: T._grad_two_launches(
                 q, k, None, scale, (lse, g), (lse, g), direct, dtype, inv_f, warp_specialize=True),
+            "2N form forward, rows, warp-specialized": lambda direct: T._row_lse(
+                q, q, diagonal, scale, direct=direct, warp_specialize=True),
             "InfoNCE backward, gemm, warp-specialized": lambda direct: [T._grad_rows(
                 q, k, None, scale, (lse, g), (lse, g), direct, inv_f=inv_f, out=dq, columns=(lo, lo + chunk),
                 ds=ds, accumulate=lo > 0, warp_specialize=True) for lo in (0, chunk)],

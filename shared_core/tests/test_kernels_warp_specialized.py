@@ -104,9 +104,12 @@ def test_auto_times_the_warp_specialized_algorithms_only_when_turned_on(monkeypa
 
     monkeypatch.setattr(_algorithm_tuner, "fastest", fastest)
     q, k, exclude, g_r, g_c = _problem(2, d=32)
+    T.lse_forward(q, k, exclude, 5.0, False, "auto")  # the row LSE alone: the row kernel, or warp-specialized
+    row_only = candidates.pop("forward", ["rows"])  # one candidate: no choice to make
     lse_r, lse_c = T.lse_forward(q, k, exclude, 5.0, True, "auto")
     T.lse_backward(q, k, exclude, 5.0, lse_r, lse_c, g_r, g_c, "auto")
     extra = {"off": ([], []), "auto": (["rows-ws"], ["rows-ws", "gemm-ws"])}[setting]
+    assert row_only == ["rows", *extra[0]]
     assert candidates == {"forward": ["rows", "fused", *extra[0]], "backward": ["rows", "fused", "gemm", *extra[1]]}
 
 

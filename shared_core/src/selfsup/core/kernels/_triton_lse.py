@@ -623,15 +623,22 @@ def lse_forward(q: torch.Tensor, k: torch.Tensor, exclude: torch.Tensor | None, 
     ``algorithm`` (default ``chosen_algorithm("forward")``) for the column LSE: ``"rows"`` runs the row kernel again
     with the operands swapped (every tile computed twice); ``"fused"`` takes both from one pass
     (:func:`_fused_forward`); ``"rows-ws"`` is ``"rows"`` with the warp-specialized kernel (:func:`warp_specializable`);
-    ``"auto"`` the fastest on this problem (:func:`resolve_algorithm`).
+    ``"auto"`` the fastest on this problem (:func:`resolve_algorithm`). For the row LSE alone the row kernel runs,
+    warp-specialized under ``"rows-ws"`` (or ``"auto"``, timed, where that is a candidate).
     ``direct``: the logits are bounded (:func:`use_direct`), no running max.
     """
     direct = use_direct(direct)
-    if not need_col:
-        return _row_lse(q, k, exclude, scale, direct=direct), None
+    algorithm = algorithm or chosen_algorithm("forward")
+    if not need_col:  # the row kernel, warp-specialized or not
+        runs = {"rows": lambda: _row_lse(q, k, exclude, scale, direct=direct)}
+        if warp_specializable(algorithm, q, k, exclude):
+            runs["rows-ws"] = lambda: _row_lse(q, k, exclude, scale, direct=direct, warp_specialize=True)
+        key = (q.dtype, tuple(q.shape), tuple(k.shape), exclude is not None, direct, "rows only")
+        named = algorithm if algorithm in ("rows-ws", "auto") else "rows"  # "fused" needs the columns
+        return runs[resolve_algorithm("forward", named, runs, q.device, key)](), None
     runs = {"rows": lambda: _row_forward(q, k, exclude, scale, direct),
             "fused": lambda: _fused_forward(q, k, exclude, scale, direct)}
-    if warp_specializable(algorithm or chosen_algorithm("forward"), q, k, exclude):
+    if warp_specializable(algorithm, q, k, exclude):
         runs["rows-ws"] = lambda: _row_forward(q, k, exclude, scale, direct, warp_specialize=True)
     key = (q.dtype, tuple(q.shape), tuple(k.shape), exclude is not None, direct)
     return runs[resolve_algorithm("forward", algorithm, runs, q.device, key)]()
