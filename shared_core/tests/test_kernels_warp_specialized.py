@@ -79,6 +79,9 @@ def test_warp_specialized_algorithms_are_candidates_only_where_named_or_turned_o
     assert not T.warp_specializable("rows-ws", wide, wide)
     odd = torch.randn(9, 6, device=DEVICE)[1:]  # rows of 24 bytes
     assert not T.warp_specializable("rows-ws", odd, odd)
+    fp32 = torch.randn(8, 256, device=DEVICE)  # 1 KiB rows: a Q block and two K tiles pass 227 KiB of shared memory
+    assert not T.warp_specializable("rows-ws", fp32) and T.warp_specializable("rows-ws", fp32[:, :128].contiguous())
+    assert T.warp_specializable("rows-ws", fp32.bfloat16())
     monkeypatch.setenv("SELFSUP_TRITON_WARP_SPECIALIZE", "on")
     with pytest.raises(ValueError, match="SELFSUP_TRITON_WARP_SPECIALIZE must be 'off' or 'auto', got 'on'"):
         T.chosen_algorithm("warp_specialize")
