@@ -118,8 +118,9 @@ def capture(n: int, d: int, dtype: torch.dtype = torch.bfloat16) -> list[Launch]
         "2N form forward, symmetric": lambda direct: S.self_lse_forward(q, scale, direct=direct),
         "2N form backward, symmetric": lambda direct: S.self_lse_backward(q, scale, lse, g, direct=direct),
     }
-    if d <= T.TMA_MAX_BLOCK:  # the warp-specialized row kernels (TMA blocks of at most 256 features); the gemm
-        # backward's over two chunks of columns, the second added into dQ (ACCUMULATE)
+    if d <= T.TMA_MAX_BLOCK and dtype != torch.float32:  # the warp-specialized row kernels (TMA blocks of at most
+        # 256 features, half operands: warp_specializable); the gemm backward's over two chunks of columns, the second
+        # added into dQ (ACCUMULATE)
         chunk = n // 2
         ds, dq = torch.empty(n, chunk, dtype=dtype), torch.zeros(n, d)
         inv_f = torch.ones(1) if dtype == torch.float16 else None  # fp16: the rescaled weights' kernels

@@ -79,9 +79,7 @@ def test_warp_specialized_algorithms_are_candidates_only_where_named_or_turned_o
     assert not T.warp_specializable("rows-ws", wide, wide)
     odd = torch.randn(9, 6, device=DEVICE)[1:]  # rows of 24 bytes
     assert not T.warp_specializable("rows-ws", odd, odd)
-    fp32 = torch.randn(8, 256, device=DEVICE)  # 1 KiB rows: a Q block and two K tiles pass 227 KiB of shared memory
-    assert not T.warp_specializable("rows-ws", fp32) and T.warp_specializable("rows-ws", fp32[:, :128].contiguous())
-    assert T.warp_specializable("rows-ws", fp32.bfloat16())
+
     monkeypatch.setenv("SELFSUP_TRITON_WARP_SPECIALIZE", "on")
     with pytest.raises(ValueError, match="SELFSUP_TRITON_WARP_SPECIALIZE must be 'off' or 'auto', got 'on'"):
         T.chosen_algorithm("warp_specialize")
@@ -92,6 +90,25 @@ def test_cpu_tensors_outside_the_interpreter_are_not_warp_specializable(monkeypa
     q = torch.randn(8, 32)
     monkeypatch.setattr(T, "_interpreting", lambda: False)
     assert not T.warp_specializable("rows-ws", q, q)
+
+
+def test_on_a_gpu_only_half_operands_are_warp_specializable(monkeypatch, T):
+    """Compiled for sm_90, fp32 operands (tf32) leave the loop unsplit and the program spilling; bf16 and fp16 split."""
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
+
+    class OnGpu(torch.Tensor):  # a CPU tensor that says it lives on a GPU (the check reads the device type only)
+        @property
+        def device(self):
+            return torch.device("cuda", 0)
+
+    def on_gpu(dtype):
+        return torch.randn(8, 64).to(dtype).as_subclass(OnGpu)
+
+    for dtype in (torch.bfloat16, torch.float16):
+        assert T.warp_specializable("rows-ws", on_gpu(dtype))
+    assert not T.warp_specializable("rows-ws", on_gpu(torch.float32))
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))
+    assert not T.warp_specializable("rows-ws", on_gpu(torch.bfloat16))  # no TMA before sm_90
 
 
 @pytest.mark.parametrize("setting", ["off", "auto"])

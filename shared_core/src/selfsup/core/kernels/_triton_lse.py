@@ -424,9 +424,6 @@ _BACKWARD_STORE_DS = launcher(_lse_bwd_kernel, [(64, 64), (64, 128), (128, 64)],
 # (``benchmarks/kernels/sm90_static.py``): the forward takes 129-193 KiB; the backward 145-195 KiB for a bf16 dQ, and
 # storing dS with an fp32 dQ (the gemm backward's) 225 KiB at the one configuration of its list, where the launches
 # that add into dQ (``ACCUMULATE``) spill in the epilogue (a consumer's 64 x 256 fp32 tile twice).
-# Their Q block (128 rows) and two K tiles (64 rows) in an sm_90 block's 227 KiB: feature blocks of at most 512 bytes
-# (256 bf16 / fp16 features, 128 fp32 ones; at 1 KiB, fp32 at 256, the smallest configuration asks 256 KiB).
-WARP_SPECIALIZED_MAX_ROW_BYTES = 512
 WARP_SPECIALIZED_FORWARD = [(128, 64, 4, 2), (128, 64, 4, 3), (128, 64, 4, 4), (128, 128, 4, 2), (256, 64, 4, 2)]
 WARP_SPECIALIZED_BACKWARD = [(128, 64, 4, 2), (128, 64, 4, 3), (128, 32, 4, 3), (128, 32, 4, 4)]
 WARP_SPECIALIZED_STORE_DS = [(128, 32, 4, 2)]
@@ -548,21 +545,21 @@ def warp_specializable(algorithm: str, *tensors: torch.Tensor | None) -> bool:
     """Whether the warp-specialized algorithms (``"rows-ws"``, ``"gemm-ws"``) are candidates for a problem whose
     kernels read ``tensors`` (operands, exclusion, statistics; ``None`` skipped), given the stage's ``algorithm``:
     one of them named, or ``"auto"`` with ``chosen_algorithm("warp_specialize") == "auto"`` (they have not run on a
-    GPU yet, so ``"auto"`` leaves them out by default). And the problem suits them: on an sm_90 or newer GPU (or
-    under the interpreter), feature blocks up to 256 and of at most :data:`WARP_SPECIALIZED_MAX_ROW_BYTES`, and every
-    tensor readable by a tensor descriptor (:func:`._triton_tma.tma_ready`)."""
+    GPU yet, so ``"auto"`` leaves them out by default). And the problem suits them: on an sm_90 or newer GPU with bf16
+    or fp16 operands (or under the interpreter, any), feature blocks up to 256 and every tensor readable by a tensor
+    descriptor (:func:`._triton_tma.tma_ready`). With fp32 operands (tf32 matmuls) Triton's pass leaves the loop
+    alone and the 4-warp program spills by the tens of thousands of instructions (``sm90_static.py --dtype
+    float32``)."""
     if not (algorithm.endswith("-ws") or (algorithm == "auto" and chosen_algorithm("warp_specialize") == "auto")):
         return False
     tensors = [t for t in tensors if t is not None]
     q = tensors[0]
     if q.device.type == "cuda":
-        if torch.cuda.get_device_capability(q.device)[0] < 9:
+        if torch.cuda.get_device_capability(q.device)[0] < 9 or q.dtype not in (torch.bfloat16, torch.float16):
             return False
     elif not _interpreting():
         return False
-    block_d = max(16, triton.next_power_of_2(q.shape[1]))
-    return (block_d <= TMA_MAX_BLOCK and block_d * q.element_size() <= WARP_SPECIALIZED_MAX_ROW_BYTES
-            and tma_ready(*tensors))
+    return max(16, triton.next_power_of_2(q.shape[1])) <= TMA_MAX_BLOCK and tma_ready(*tensors)
 
 
 def resolve_algorithm(stage: str, algorithm: str | None, runs: dict, device: torch.device, key: tuple) -> str:
@@ -574,8 +571,8 @@ def resolve_algorithm(stage: str, algorithm: str | None, runs: dict, device: tor
         return _algorithm_tuner.fastest(stage, key, runs, device)
     if algorithm.endswith("-ws") and algorithm not in runs:
         raise ValueError(f"the warp-specialized {stage} {algorithm!r} needs an sm_90 or newer GPU, feature dims up "
-                         f"to {TMA_MAX_BLOCK} (128 in fp32) and 16-byte aligned rows (see warp_specializable), and "
-                         f"this problem lacks at least one of them")
+                         f"to {TMA_MAX_BLOCK}, bf16 or fp16 operands and 16-byte aligned rows (see "
+                         f"warp_specializable), and this problem lacks at least one of them")
     if algorithm not in runs:
         raise ValueError(f"algorithm must be {' or '.join(map(repr, [*runs, 'auto']))}, got {algorithm!r}")
     return algorithm
