@@ -94,13 +94,15 @@ def dk_gemm_stage(n: int, d: int) -> None:
               f"{2 * chunk * d * n / ms / 1e9:.1f} TFLOP/s; x{chunks} chunks per step: {ms * chunks:.3f} ms")
 
 
-def chosen_configs() -> None:
+def chosen_configs(launchers=None) -> None:
     """The configuration each launcher's autotuner kept, per problem it tuned (its key: the shapes and the flags the
-    launcher is keyed on, then the argument dtypes), e.g. whether the one-warpgroup ``TWO_PER_SM`` won."""
-    for label, launch in (("row forward", T._FORWARD), ("one-pass forward", T._FORWARD_COLUMN_SUMS),
-                          ("row backward", T._BACKWARD), ("fused backward", T._BACKWARD_FUSED),
-                          ("gemm backward's row kernel", T._BACKWARD_STORE_DS),
-                          ("symmetric forward", S._FORWARD), ("symmetric backward", S._BACKWARD)):
+    launcher is keyed on, then the argument dtypes), e.g. whether the one-warpgroup ``TWO_PER_SM`` won; ``launchers``:
+    ``(label, launcher)`` pairs (default: those of the losses' usual kernels)."""
+    launchers = launchers or (("row forward", T._FORWARD), ("one-pass forward", T._FORWARD_COLUMN_SUMS),
+                              ("row backward", T._BACKWARD), ("fused backward", T._BACKWARD_FUSED),
+                              ("gemm backward's row kernel", T._BACKWARD_STORE_DS),
+                              ("symmetric forward", S._FORWARD), ("symmetric backward", S._BACKWARD))
+    for label, launch in launchers:
         for key, config in getattr(getattr(launch, "tuned", None), "cache", {}).items():
             print(f"{label} kept {config} for {key[:len(launch.tuned.keys)]}")
 

@@ -22,6 +22,7 @@ import argparse
 
 import torch
 from bench_kernels import gpu_time_ms, with_triton  # the script's folder is on sys.path
+from profile_contrastive import chosen_configs
 
 from selfsup.core.kernels import _triton_lse as T
 
@@ -87,13 +88,6 @@ def whole_step(n: int, d: int) -> None:
               flush=True)
 
 
-def chosen_configs() -> None:
-    for label, launch in (("warp-specialized forward", T._FORWARD_WS), ("warp-specialized backward", T._BACKWARD_WS),
-                          ("warp-specialized gemm row kernel", T._BACKWARD_STORE_DS_WS)):
-        for key, config in getattr(getattr(launch, "tuned", None), "cache", {}).items():
-            print(f"{label} kept {config} for {key[:len(launch.tuned.keys)]}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=32768)
@@ -104,7 +98,8 @@ def main() -> None:
     agreement(4096, args.d, scale)
     stages(args.n, args.d, scale)
     whole_step(args.n, args.d)
-    chosen_configs()
+    chosen_configs((("warp-specialized forward", T._FORWARD_WS), ("warp-specialized backward", T._BACKWARD_WS),
+                    ("warp-specialized gemm row kernel", T._BACKWARD_STORE_DS_WS)))
 
 
 if __name__ == "__main__":

@@ -80,8 +80,7 @@ def _launcher_flags(launcher) -> tuple[bool, bool]:
     """Whether a launcher runs its kernel warp-specialized, and storing dS (launchers of one kernel differ so)."""
     from selfsup.core.kernels import _triton_lse as T
 
-    return (launcher in (T._FORWARD_WS, T._BACKWARD_WS, T._BACKWARD_STORE_DS_WS),
-            launcher in (T._BACKWARD_STORE_DS, T._BACKWARD_STORE_DS_WS))
+    return launcher.warp_specialized, launcher in (T._BACKWARD_STORE_DS, T._BACKWARD_STORE_DS_WS)
 
 
 def _launch_flags(launch: Launch) -> tuple[bool, bool]:

@@ -178,8 +178,8 @@ def test_descriptors_made_in_a_kernel_get_torch_scratch_unless_the_caller_set_an
 
 def test_warp_specialized_launchers_try_their_own_configurations_at_four_warps(monkeypatch, T, untuned_gpu_launch):
     """The autotuner of each warp-specialized launcher times its own list (4 warps asked, a producer and two
-    consumers launched); without autotuning on a GPU the first of it runs, and the row wrappers pass
-    ``WARP_SPECIALIZE``."""
+    consumers launched); without autotuning on a GPU the first of it runs, every launch with ``WARP_SPECIALIZE``
+    after Triton's scratch allocator is ensured; the row wrappers take these launchers."""
     for launch, configs in ((T._FORWARD_WS, T.WARP_SPECIALIZED_FORWARD), (T._BACKWARD_WS, T.WARP_SPECIALIZED_BACKWARD),
                             (T._BACKWARD_STORE_DS_WS, T.WARP_SPECIALIZED_STORE_DS)):
         assert launch.configs_for(256) == configs and all(w == 4 for _, _, w, _ in configs)
@@ -187,16 +187,20 @@ def test_warp_specialized_launchers_try_their_own_configurations_at_four_warps(m
     assert T._BACKWARD_STORE_DS_WS.restore_value == ["DQ"]
 
     kernel, seen = untuned_gpu_launch()
-    T.launcher(kernel, [], ["n_rows"], extra=[(128, 32, 4, 2)], default=(128, 32, 4, 2))(
+    allocated_before = []  # what the kernel had been launched with when the allocator was ensured: nothing yet
+    monkeypatch.setattr(T, "ensure_allocator", lambda: allocated_before.append(dict(seen)))
+    T.launcher(kernel, [], ["n_rows"], extra=[(128, 32, 4, 2)], default=(128, 32, 4, 2), warp_specialize=True)(
         lambda meta: (300 // meta["BLOCK_M"],), BLOCK_D=64)
-    assert seen == {"grid": (2,), "BLOCK_D": 64, "BLOCK_M": 128, "BLOCK_N": 32, "num_warps": 4, "num_stages": 2}
+    assert seen == {"grid": (2,), "BLOCK_D": 64, "BLOCK_M": 128, "BLOCK_N": 32, "num_warps": 4, "num_stages": 2,
+                    "WARP_SPECIALIZE": True}
+    assert allocated_before == [{}]
+    assert T._FORWARD_WS.warp_specialized and T._BACKWARD_WS.warp_specialized
+    assert T._BACKWARD_STORE_DS_WS.warp_specialized and not T._FORWARD.warp_specialized
 
     launched = []
-    monkeypatch.setattr(T, "_FORWARD_WS", lambda grid, *args, **kwargs: launched.append(("forward", kwargs)))
-    monkeypatch.setattr(T, "_BACKWARD_WS", lambda grid, *args, **kwargs: launched.append(("backward", kwargs)))
-    monkeypatch.setattr(T, "ensure_allocator", lambda: launched.append(("allocator", {})))
+    monkeypatch.setattr(T, "_FORWARD_WS", lambda grid, *args, **kwargs: launched.append("forward"))
+    monkeypatch.setattr(T, "_BACKWARD_WS", lambda grid, *args, **kwargs: launched.append("backward"))
     q = torch.randn(8, 32)
     T._row_lse(q, q, None, 1.0, warp_specialize=True)
     T._grad_rows(q, q, None, 1.0, (q[:, 0], q[:, 1]), None, warp_specialize=True)
-    assert [name for name, _ in launched] == ["allocator", "forward", "allocator", "backward"]
-    assert launched[1][1]["WARP_SPECIALIZE"] and launched[3][1]["WARP_SPECIALIZE"]
+    assert launched == ["forward", "backward"]

@@ -41,7 +41,6 @@ fp32 (``RESCALED``).
 
 from __future__ import annotations
 
-import functools
 import os
 
 import torch
@@ -69,15 +68,18 @@ LN2 = 0.6931471805599453
 
 
 @triton.jit
-def program_block(PTR, n, dim, stride, BLOCK: tl.constexpr, BLOCK_D: tl.constexpr):
+def program_block(PTR, n, dim, stride, BLOCK: tl.constexpr, BLOCK_D: tl.constexpr, TMA: tl.constexpr = False):
     """This program's block of ``BLOCK`` rows of a row-major ``(n, dim)`` matrix: its first index, the indices and
-    their mask, the feature offsets and their mask, and the ``(BLOCK, BLOCK_D)`` tile (zero outside)."""
+    their mask, the feature offsets and their mask, and the ``(BLOCK, BLOCK_D)`` tile (zero outside; ``TMA``: read
+    through a tensor descriptor, :mod:`._triton_tma`)."""
     first = tl.program_id(0) * BLOCK
     idx = first + tl.arange(0, BLOCK)
     offs_d = tl.arange(0, BLOCK_D)
     idx_ok = idx < n
     d_ok = offs_d < dim
-    return first, idx, idx_ok, offs_d, d_ok, load_block(PTR, idx, idx_ok, offs_d, d_ok, stride)
+    tile = load_rows(matrix_source(PTR, n, dim, stride, BLOCK, BLOCK_D, TMA), first, idx, idx_ok, offs_d, d_ok,
+                     stride, TMA)
+    return first, idx, idx_ok, offs_d, d_ok, tile
 
 
 @triton.jit
@@ -223,13 +225,7 @@ def _lse_bwd_kernel(Q, K, EXCL, LSE_R, LSE_C, G_R, G_C, DQ, INV_F, DS,
     holds. ``WARP_SPECIALIZE``: the loads through tensor descriptors and the loop split into producer and consumer
     warpgroups (:mod:`._triton_tma`)."""
     TMA: tl.constexpr = WARP_SPECIALIZE
-    first = tl.program_id(0) * BLOCK_M
-    rows = first + tl.arange(0, BLOCK_M)
-    offs_d = tl.arange(0, BLOCK_D)
-    row_ok = rows < n_rows
-    d_ok = offs_d < dim
-    q = load_rows(matrix_source(Q, n_rows, dim, stride_q, BLOCK_M, BLOCK_D, TMA), first, rows, row_ok, offs_d, d_ok,
-                  stride_q, TMA)
+    first, rows, row_ok, offs_d, d_ok, q = program_block(Q, n_rows, dim, stride_q, BLOCK_M, BLOCK_D, TMA)
     k_src = matrix_source(K, n_cols, dim, stride_k, BLOCK_N, BLOCK_D, TMA)
     lse_r2 = tl.zeros([BLOCK_M], tl.float32)
     g_r = tl.zeros([BLOCK_M], tl.float32)
@@ -348,27 +344,30 @@ WIDE_BLOCK_D = 512  # feature blocks from this on take a launcher's ``wide`` con
 def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zero: list[str] | None = None,
              wide: list[tuple[int, int, int, int]] | None = None, wide_from: int = WIDE_BLOCK_D,
              restore_value: list[str] | None = None, extra: list[tuple[int, int, int, int]] | None = None,
-             default: tuple[int, int, int, int] = (64, 64, 8, 3)):
+             default: tuple[int, int, int, int] = (64, 64, 8, 3), warp_specialize: bool = False):
     """Autotuned launcher on a GPU over (BLOCK_M, BLOCK_N) pairs x :data:`WARPS_STAGES`, and the
     ``(BLOCK_M, BLOCK_N, num_warps, num_stages)`` of ``extra`` besides (e.g. :data:`TWO_PER_SM`); otherwise one
     configuration: ``default`` on a GPU, 32 x 32 at 4 warps under the interpreter.
     ``launch(grid_fn, *args, **kwargs)``. ``reset_to_zero``: the outputs
     a kernel accumulates into (atomically), zeroed before each configuration the autotuner tries and before the real
     launch, which would otherwise add every trial's result; ``restore_value``: the outputs a kernel adds to what they
-    held before the launch, copied before the trials and restored after each.
+    held before the launch, copied before the trials and restored after each. ``warp_specialize``: every launch
+    passes ``WARP_SPECIALIZE=True`` and first makes sure Triton has a scratch allocator for the tensor descriptors
+    the kernel then makes (:mod:`._triton_tma`).
 
     ``wide``: the ``(BLOCK_M, BLOCK_N, num_warps, num_stages)`` tried instead from ``BLOCK_D`` = ``wide_from``
     (:data:`WIDE_BLOCK_D`) on, where a Q block and the pipelined K blocks of the usual sizes pass the 227 KiB of shared
     memory of an sm_90 block (``benchmarks/kernels/sm90_static.py`` compiles each for the H100 without a GPU: at
     D=512 one of the twelve usual configurations of the row kernels fitted, none of the symmetric backward's).
-    ``launch.kernel`` and ``launch.configs_for(block_d)`` say what it runs."""
+    ``launch.kernel``, ``launch.configs_for(block_d)`` and ``launch.warp_specialized`` say what it runs."""
     usual = list(dict.fromkeys([(m, n, w, st) for m, n in blocks for w, st in WARPS_STAGES] + (extra or [])))
 
     def configs_for(block_d: int) -> list[tuple[int, int, int, int]]:
         return wide if wide and block_d >= wide_from else usual
 
+    tuned = None
     if not _autotuning():
-        def launch_one(grid, *args, **kwargs):
+        def run(grid, *args, **kwargs):
             if _interpreting():
                 block_m = block_n = 32
                 warps, stages = 4, 3
@@ -378,25 +377,30 @@ def launcher(kernel, blocks: list[tuple[int, int]], key: list[str], reset_to_zer
                 block_m, block_n, warps, stages = default
             meta = {"BLOCK_M": block_m, "BLOCK_N": block_n}
             return kernel[grid(meta)](*args, **kwargs, **meta, num_warps=warps, num_stages=stages)
-        launch_one.reset_to_zero, launch_one.kernel, launch_one.configs_for = reset_to_zero or [], kernel, configs_for
-        launch_one.restore_value = restore_value or []
-        return launch_one
-    configs = [triton.Config({"BLOCK_M": m, "BLOCK_N": n}, num_warps=w, num_stages=st)
-               for m, n, w, st in dict.fromkeys(usual + (wide or []))]  # each once, in both lists or not
+    else:
+        configs = [triton.Config({"BLOCK_M": m, "BLOCK_N": n}, num_warps=w, num_stages=st)
+                   for m, n, w, st in dict.fromkeys(usual + (wide or []))]  # each once, in both lists or not
 
-    def prune(candidates, named_args, **kwargs):
-        chosen = configs_for(kwargs["BLOCK_D"])
-        return [c for c in candidates
-                if (c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"], c.num_warps, c.num_stages) in chosen]
+        def prune(candidates, named_args, **kwargs):
+            chosen = configs_for(kwargs["BLOCK_D"])
+            return [c for c in candidates
+                    if (c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"], c.num_warps, c.num_stages) in chosen]
 
-    tuned = triton.autotune(configs=configs, key=key, reset_to_zero=reset_to_zero, restore_value=restore_value,
-                            prune_configs_by={"early_config_prune": prune})(kernel)
+        tuned = triton.autotune(configs=configs, key=key, reset_to_zero=reset_to_zero, restore_value=restore_value,
+                                prune_configs_by={"early_config_prune": prune})(kernel)
+
+        def run(grid, *args, **kwargs):
+            return tuned[grid](*args, **kwargs)
 
     def launch(grid, *args, **kwargs):
-        return tuned[grid](*args, **kwargs)
-    launch.tuned, launch.reset_to_zero, launch.kernel, launch.configs_for = (tuned, reset_to_zero or [], kernel,
-                                                                             configs_for)
-    launch.restore_value = restore_value or []
+        if warp_specialize:
+            ensure_allocator()
+            kwargs["WARP_SPECIALIZE"] = True
+        return run(grid, *args, **kwargs)
+    if tuned is not None:
+        launch.tuned = tuned
+    launch.kernel, launch.configs_for, launch.warp_specialized = kernel, configs_for, warp_specialize
+    launch.reset_to_zero, launch.restore_value = reset_to_zero or [], restore_value or []
     return launch
 
 
@@ -428,11 +432,12 @@ WARP_SPECIALIZED_FORWARD = [(128, 64, 4, 2), (128, 64, 4, 3), (128, 64, 4, 4), (
 WARP_SPECIALIZED_BACKWARD = [(128, 64, 4, 2), (128, 64, 4, 3), (128, 32, 4, 3), (128, 32, 4, 4)]
 WARP_SPECIALIZED_STORE_DS = [(128, 32, 4, 2)]
 _FORWARD_WS = launcher(_lse_fwd_kernel, [], [*_KEY, "ONLY_TINY"], extra=WARP_SPECIALIZED_FORWARD,
-                       default=WARP_SPECIALIZED_FORWARD[0])
+                       default=WARP_SPECIALIZED_FORWARD[0], warp_specialize=True)
 _BACKWARD_WS = launcher(_lse_bwd_kernel, [], [*_KEY, "HAS_ROW", "HAS_COL"], extra=WARP_SPECIALIZED_BACKWARD,
-                        default=WARP_SPECIALIZED_BACKWARD[0])
+                        default=WARP_SPECIALIZED_BACKWARD[0], warp_specialize=True)
 _BACKWARD_STORE_DS_WS = launcher(_lse_bwd_kernel, [], [*_KEY, "HAS_ROW", "HAS_COL"], restore_value=["DQ"],
-                                 extra=WARP_SPECIALIZED_STORE_DS, default=WARP_SPECIALIZED_STORE_DS[0])
+                                 extra=WARP_SPECIALIZED_STORE_DS, default=WARP_SPECIALIZED_STORE_DS[0],
+                                 warp_specialize=True)
 _BACKWARD_FUSED = launcher(_lse_bwd_fused_kernel, [(32, 64), (64, 64), (32, 128), (64, 128), (128, 64)],
                            [*_KEY, "HAS_ROW", "HAS_COL"], reset_to_zero=["DQ"], wide=_WIDE_BACKWARD_FUSED)
 
@@ -481,12 +486,9 @@ def _row_lse(a: torch.Tensor, b: torch.Tensor, exclude, scale: float, *, out: to
     n_rows, dim = a.shape
     lse = _empty(n_rows, device=a.device, dtype=torch.float32) if out is None else out
     column_sums = colsum is not None and not only_tiny
-    launch = _FORWARD_COLUMN_SUMS if column_sums else _FORWARD
-    if warp_specialize:
-        if colsum is not None:
-            raise ValueError("the warp-specialized forward computes row LSE only")
-        launch = functools.partial(_FORWARD_WS, WARP_SPECIALIZE=True)
-        ensure_allocator()
+    if warp_specialize and colsum is not None:
+        raise ValueError("the warp-specialized forward computes row LSE only")
+    launch = _FORWARD_WS if warp_specialize else _FORWARD_COLUMN_SUMS if column_sums else _FORWARD
     launch(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),),
            a, b, exclude if exclude is not None else lse, lse, bound if bound is not None else lse,
            colsum if colsum is not None else lse, n_rows, b.shape[0], dim, scale * LOG2E,
@@ -559,7 +561,7 @@ def warp_specializable(algorithm: str, *tensors: torch.Tensor | None) -> bool:
             return False
     elif not _interpreting():
         return False
-    return max(16, triton.next_power_of_2(q.shape[1])) <= TMA_MAX_BLOCK and tma_ready(*tensors)
+    return _block_d(q.shape[1]) <= TMA_MAX_BLOCK and tma_ready(*tensors)
 
 
 def resolve_algorithm(stage: str, algorithm: str | None, runs: dict, device: torch.device, key: tuple) -> str:
@@ -671,10 +673,10 @@ def _grad_rows(a, b, exclude, scale, row_stats, col_stats, direct: bool = False,
     lo, hi = columns if columns is not None else (0, b.shape[0])
     lse_r, g_r = row_stats if row_stats is not None else (out, out)
     lse_c, g_c = col_stats if col_stats is not None else (out, out)
-    launch = _BACKWARD_STORE_DS if ds is not None else _BACKWARD
     if warp_specialize:
-        launch = functools.partial(_BACKWARD_STORE_DS_WS if ds is not None else _BACKWARD_WS, WARP_SPECIALIZE=True)
-        ensure_allocator()
+        launch = _BACKWARD_STORE_DS_WS if ds is not None else _BACKWARD_WS
+    else:
+        launch = _BACKWARD_STORE_DS if ds is not None else _BACKWARD
     launch(lambda meta: (triton.cdiv(n_rows, meta["BLOCK_M"]),),
            a, b, exclude if exclude is not None else out, lse_r, lse_c, g_r, g_c, out,
            inv_f if inv_f is not None else out, ds if ds is not None else out,
