@@ -114,18 +114,18 @@ def with_triton(settings: dict[str, str], fn):
 # exponentials per logit in the backward, where the losses' unit vectors now take one (SELFSUP_TRITON_EXP).
 # "PyTorch normalisation": F.normalize and the positive logits in PyTorch, as in those tables, instead of one fused
 # kernel forward and one per view backward (SELFSUP_TRITON_NORMALIZE, benchmarks/results/kernels-step-ops.md).
-_ROWS = {"FORWARD": "rows", "BACKWARD": "rows", "EXP": "direct", "NORMALIZE": "fused"}
-TRITON_VARIANTS = [("selfsup triton", {**_ROWS, "FORWARD": "auto", "BACKWARD": "auto"}),
-                   ("selfsup triton, row kernels", _ROWS),
-                   ("selfsup triton, online exponentials", {**_ROWS, "EXP": "online"}),
-                   ("selfsup triton, PyTorch normalisation", {**_ROWS, "NORMALIZE": "torch"}),
-                   ("selfsup triton, one-pass forward", {**_ROWS, "FORWARD": "fused"}),
-                   ("selfsup triton, fused backward", {**_ROWS, "BACKWARD": "fused"}),
-                   ("selfsup triton, gemm backward", {**_ROWS, "BACKWARD": "gemm"}),
+ROW_KERNELS = {"FORWARD": "rows", "BACKWARD": "rows", "EXP": "direct", "NORMALIZE": "fused"}
+TRITON_VARIANTS = [("selfsup triton", {**ROW_KERNELS, "FORWARD": "auto", "BACKWARD": "auto"}),
+                   ("selfsup triton, row kernels", ROW_KERNELS),
+                   ("selfsup triton, online exponentials", {**ROW_KERNELS, "EXP": "online"}),
+                   ("selfsup triton, PyTorch normalisation", {**ROW_KERNELS, "NORMALIZE": "torch"}),
+                   ("selfsup triton, one-pass forward", {**ROW_KERNELS, "FORWARD": "fused"}),
+                   ("selfsup triton, fused backward", {**ROW_KERNELS, "BACKWARD": "fused"}),
+                   ("selfsup triton, gemm backward", {**ROW_KERNELS, "BACKWARD": "gemm"}),
                    ("selfsup triton, one-pass forward + fused backward",
-                    {**_ROWS, "FORWARD": "fused", "BACKWARD": "fused"}),
+                    {**ROW_KERNELS, "FORWARD": "fused", "BACKWARD": "fused"}),
                    ("selfsup triton, one-pass forward + gemm backward",
-                    {**_ROWS, "FORWARD": "fused", "BACKWARD": "gemm"})]
+                    {**ROW_KERNELS, "FORWARD": "fused", "BACKWARD": "gemm"})]
 # ... and at every SimCLR 2N-form shape.
 SELF_VARIANTS = [("selfsup triton", {"SELF": "auto", "NORMALIZE": "fused"}),
                  ("selfsup triton, row kernels", {"SELF": "rows", "NORMALIZE": "fused"}),

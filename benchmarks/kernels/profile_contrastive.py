@@ -160,9 +160,10 @@ def prologue_stages(n: int, d: int, scale: float) -> None:
                   f"fused kernels' {moved // size} passes over (N, D))")
 
 
-def whole_step(n: int, d: int) -> None:
-    """The benchmark's step (symmetric InfoNCE forward + backward on raw bf16 embeddings) per backward, and where
-    its time goes beyond the LSE kernels: the CUDA time of every op, from torch.profiler."""
+def whole_step(n: int, d: int, variants=None, op_table: bool = True) -> None:
+    """The benchmark's step (symmetric InfoNCE forward + backward on raw bf16 embeddings) per Triton variant
+    (``variants``: ``(label, settings)`` pairs, default the benchmark's ``TRITON_VARIANTS``), and with ``op_table``
+    where its time goes beyond the LSE kernels: the CUDA time of every op, from torch.profiler."""
     from bench_kernels import TRITON_VARIANTS, with_triton
     from losses import fused_symmetric_info_nce
 
@@ -173,10 +174,13 @@ def whole_step(n: int, d: int) -> None:
         q.grad = k.grad = None
         fused_symmetric_info_nce(q, k, "triton").backward()
 
-    for label, settings in TRITON_VARIANTS:
+    for label, settings in variants or TRITON_VARIANTS:
         run = with_triton(settings, step)
         ms = gpu_time_ms(run)
-        print(f"whole step, {label}: {ms:.3f} ms  {8 * n * n * d / ms / 1e9:.1f} TFLOP/s (counting 8N^2D)")
+        print(f"whole step, {label}: {ms:.3f} ms  {8 * n * n * d / ms / 1e9:.1f} TFLOP/s (counting 8N^2D)",
+              flush=True)
+        if not op_table:
+            continue
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
             for _ in range(3):
                 run()

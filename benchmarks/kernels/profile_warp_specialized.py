@@ -21,8 +21,8 @@ from __future__ import annotations
 import argparse
 
 import torch
-from bench_kernels import gpu_time_ms, with_triton  # the script's folder is on sys.path
-from profile_contrastive import chosen_configs
+from bench_kernels import ROW_KERNELS, gpu_time_ms  # the script's folder is on sys.path
+from profile_contrastive import chosen_configs, whole_step
 
 from selfsup.core.kernels import _triton_lse as T
 
@@ -69,23 +69,12 @@ def stages(n: int, d: int, scale: float) -> None:
               flush=True)
 
 
-def whole_step(n: int, d: int) -> None:
-    from losses import fused_symmetric_info_nce
-
-    q = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
-    k = torch.randn(n, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
-
-    def step():
-        q.grad = k.grad = None
-        fused_symmetric_info_nce(q, k, "triton").backward()
-
-    common = {"EXP": "direct", "NORMALIZE": "fused"}
-    for label, settings in (("auto, warp-specialized candidates", {"FORWARD": "auto", "BACKWARD": "auto",
-                                                                    "WARP_SPECIALIZE": "auto"}),
-                            ("rows-ws forward + gemm-ws backward", {"FORWARD": "rows-ws", "BACKWARD": "gemm-ws"})):
-        ms = gpu_time_ms(with_triton({**common, **settings}, step))
-        print(f"whole step, {label}: {ms:.3f} ms  {8 * n * n * d / ms / 1e9:.1f} TFLOP/s (counting 8N^2D)",
-              flush=True)
+# The whole step (3.): "auto" over every algorithm, warp-specialized ones included, and fixed to them.
+WHOLE_STEP_VARIANTS = (
+    ("auto, warp-specialized candidates",
+     {**ROW_KERNELS, "FORWARD": "auto", "BACKWARD": "auto", "WARP_SPECIALIZE": "auto"}),
+    ("rows-ws forward + gemm-ws backward", {**ROW_KERNELS, "FORWARD": "rows-ws", "BACKWARD": "gemm-ws"}),
+)
 
 
 def main() -> None:
@@ -97,7 +86,7 @@ def main() -> None:
     scale = 1 / 0.07
     agreement(4096, args.d, scale)
     stages(args.n, args.d, scale)
-    whole_step(args.n, args.d)
+    whole_step(args.n, args.d, WHOLE_STEP_VARIANTS, op_table=False)
     chosen_configs((("warp-specialized forward", T._FORWARD_WS), ("warp-specialized backward", T._BACKWARD_WS),
                     ("warp-specialized gemm row kernel", T._BACKWARD_STORE_DS_WS)))
 
