@@ -633,18 +633,18 @@ def lse_forward(q: torch.Tensor, k: torch.Tensor, exclude: torch.Tensor | None, 
     """
     direct = use_direct(direct)
     algorithm = algorithm or chosen_algorithm("forward")
+    ws_candidates = warp_specializable(algorithm, q, k, exclude)
+    key = (q.dtype, tuple(q.shape), tuple(k.shape), exclude is not None, direct)
     if not need_col:  # the row kernel, warp-specialized or not
         runs = {"rows": lambda: _row_lse(q, k, exclude, scale, direct=direct)}
-        if warp_specializable(algorithm, q, k, exclude):
+        if ws_candidates:
             runs["rows-ws"] = lambda: _row_lse(q, k, exclude, scale, direct=direct, warp_specialize=True)
-        key = (q.dtype, tuple(q.shape), tuple(k.shape), exclude is not None, direct, "rows only")
         named = algorithm if algorithm in ("rows-ws", "auto") else "rows"  # "fused" needs the columns
-        return runs[resolve_algorithm("forward", named, runs, q.device, key)](), None
+        return runs[resolve_algorithm("forward", named, runs, q.device, (*key, "rows only"))](), None
     runs = {"rows": lambda: _row_forward(q, k, exclude, scale, direct),
             "fused": lambda: _fused_forward(q, k, exclude, scale, direct)}
-    if warp_specializable(algorithm, q, k, exclude):
+    if ws_candidates:
         runs["rows-ws"] = lambda: _row_forward(q, k, exclude, scale, direct, warp_specialize=True)
-    key = (q.dtype, tuple(q.shape), tuple(k.shape), exclude is not None, direct)
     return runs[resolve_algorithm("forward", algorithm, runs, q.device, key)]()
 
 
@@ -802,6 +802,7 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | 
     fastest on this problem (:func:`resolve_algorithm`). ``direct``: the logits are bounded (:func:`use_direct`), one
     exponential per logit instead of two. fp16 operands: the weights are rescaled (:func:`half_grad_scale`).
     """
+    algorithm = algorithm or chosen_algorithm("backward")
     direct = use_direct(direct)
     inv_f, g_r, g_c = half_rescaled(q.dtype, g_r, g_c if lse_c is not None else None)
     if direct:
@@ -812,7 +813,7 @@ def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, algorithm: str | 
     runs = {"rows": lambda: _grad_two_launches(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f),
             "fused": lambda: _grad_fused(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f),
             "gemm": lambda: _grad_gemm(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f)}
-    if warp_specializable(algorithm or chosen_algorithm("backward"), q, k, exclude, *rows, *(cols or ())):
+    if warp_specializable(algorithm, q, k, exclude, *rows, *(cols or ())):
         runs["rows-ws"] = lambda: _grad_two_launches(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f,
                                                      warp_specialize=True)
         runs["gemm-ws"] = lambda: _grad_gemm(q, k, exclude, scale, rows, cols, direct, out_dtype, inv_f,
