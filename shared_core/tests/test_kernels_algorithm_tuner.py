@@ -203,4 +203,3 @@ def test_the_dk_product_split_by_hand_matches_one_matmul():
     torch.testing.assert_close(T._dk_product(ds[:44].float(), q[:44].float()).double(), ds[:44].t() @ q[:44],
                                rtol=1e-5, atol=1e-5)
     assert tuner.chosen() == {}  # a single candidate (44 rows), nothing timed
-
