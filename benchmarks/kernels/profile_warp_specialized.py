@@ -5,7 +5,9 @@ They have not run on a GPU before this script, and their producer/consumer split
 pass, so ``gpu_kernels.sh`` runs this last, under a timeout: a kernel that hangs costs only this script. In order:
 
 1. Agreement at N=4096: row and column LSE, dQ and dK of each warp-specialized algorithm against the row kernels'
-   (relative norm of the difference; bf16 operands, fp32 accumulation: ~1e-3 is rounding, O(1) is wrong).
+   (``_algorithm_tuner.disagreement``, the relative norm of the difference ``"auto"`` checks before timing, ``inf``
+   where the two are not finite at the same places; bf16 operands, fp32 accumulation: ~1e-3 is rounding, O(1) is
+   wrong).
 2. At N x D (default 32768 x 256), bf16: the forward (``rows``, ``rows-ws``, ``fused``) and the backward (``rows``,
    ``rows-ws``, ``gemm``, ``gemm-ws``), median ms and TFLOP/s counting the matmul FLOPs each executes.
 3. The whole step (symmetric InfoNCE forward + backward) with ``"auto"`` over every algorithm, warp-specialized ones
@@ -25,15 +27,12 @@ from bench_kernels import ROW_KERNELS, gpu_time_ms  # the script's folder is on 
 from profile_contrastive import chosen_configs, whole_step
 
 from selfsup.core.kernels import _triton_lse as T
+from selfsup.core.kernels._algorithm_tuner import disagreement
 
 
 def _unit(n: int, d: int, seed: int) -> torch.Tensor:
     gen = torch.Generator(device="cuda").manual_seed(seed)
     return torch.nn.functional.normalize(torch.randn(n, d, device="cuda", generator=gen), dim=1).bfloat16()
-
-
-def _relative(got: torch.Tensor, want: torch.Tensor) -> float:
-    return float((got.double() - want.double()).norm() / want.double().norm())
 
 
 def agreement(n: int, d: int, scale: float) -> None:
@@ -43,12 +42,12 @@ def agreement(n: int, d: int, scale: float) -> None:
         lse = T.lse_forward(q, k, None, scale, True, "rows", direct=direct)
         ws = T.lse_forward(q, k, None, scale, True, "rows-ws", direct=direct)
         print(f"agreement N={n} D={d}{', direct' if direct else ''}: forward rows-ws vs rows: row LSE "
-              f"{_relative(ws[0], lse[0]):.2e}, column LSE {_relative(ws[1], lse[1]):.2e}", flush=True)
+              f"{disagreement(ws[0], lse[0]):.2e}, column LSE {disagreement(ws[1], lse[1]):.2e}", flush=True)
         rows = T.lse_backward(q, k, None, scale, *lse, g, g, "rows", direct=direct)
         for algorithm in ("rows-ws", "gemm-ws"):
             got = T.lse_backward(q, k, None, scale, *lse, g, g, algorithm, direct=direct)
-            print(f"  backward {algorithm} vs rows: dQ {_relative(got[0], rows[0]):.2e}, "
-                  f"dK {_relative(got[1], rows[1]):.2e}", flush=True)
+            print(f"  backward {algorithm} vs rows: dQ {disagreement(got[0], rows[0]):.2e}, "
+                  f"dK {disagreement(got[1], rows[1]):.2e}", flush=True)
 
 
 def stages(n: int, d: int, scale: float) -> None:
