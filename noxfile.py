@@ -25,7 +25,9 @@ def _install(session: nox.Session, *requirements: str) -> None:
 
 
 def _pytest(session: nox.Session, *paths: str) -> None:
-    session.run("python", "-m", "pytest", "-q", *paths, *session.posargs)
+    """Every test session lists its 25 slowest tests, so a slow one shows in the log; the root conftest.py fails any
+    test phase over SELFSUP_TEST_TIME_LIMIT (120 s)."""
+    session.run("python", "-m", "pytest", "-q", "--durations=25", *paths, *session.posargs)
 
 
 @nox.session(python=PYTHON, name="tests")
