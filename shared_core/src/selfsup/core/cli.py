@@ -1,10 +1,12 @@
-"""The ``selfsup`` command: ``list``, ``pretrain``, ``eval``, ``bench`` (also ``python -m selfsup.core``).
+"""The ``selfsup`` command: ``list``, ``pretrain``, ``embed``, ``eval``, ``bench`` (also ``python -m selfsup.core``).
 
+    selfsup pretrain vision ~/photos --output runs/photos        # your own files: one command (own_data_cli.py)
+    selfsup embed vision ~/photos --encoder-dir runs/photos/encoder --output photos.parquet
     selfsup list
     selfsup pretrain --method simclr --encoder mlp --encoder-args '{"in_dim": 64}' --dataset digits \\
-        --epochs 20 --batch-size 256 --output runs/simclr            # add --resume auto to continue
+        --epochs 20 --batch-size 256 --output runs/simclr            # a registered dataset; --resume auto continues
     selfsup eval --encoder-dir runs/simclr/encoder --dataset digits
-    selfsup bench core --preset smoke
+    selfsup bench core --preset smoke                                 # selfsup bench DOMAIN --help: its flags
 
 Multi-process: ``torchrun --nproc_per_node 4 -m selfsup.core pretrain ...`` (see the README).
 """
@@ -13,11 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from selfsup.core import registry
+from selfsup.core.data.skips import TooManyBadItems
+from selfsup.core.own_data_cli import add_embed_arguments, add_pretrain_arguments, cmd_embed, own_data
+from selfsup.core.own_data_cli import cmd_pretrain as cmd_pretrain_own_data
 
 
 def _json_arg(text: str) -> dict[str, Any]:
@@ -43,21 +49,33 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
+    if getattr(args, "dataset", None) is None:
+        if args.domain_name is None:
+            raise ValueError("give a DOMAIN and a PATH (selfsup pretrain vision ~/photos), or --dataset NAME; "
+                             f"installed domains: {', '.join(registry.available('domain')) or 'none'}")
+        return cmd_pretrain_own_data(args)
+    missing = [flag for flag in ("method", "encoder", "output") if getattr(args, flag, None) is None]
+    if missing:
+        raise ValueError(f"--dataset needs {', '.join('--' + m for m in missing)}")
+    return _pretrain_registered(args)
+
+
+def _pretrain_registered(args: argparse.Namespace) -> int:
     from selfsup.core import distributed
     from selfsup.core.hub import save_pretrained
     from selfsup.core.train import TrainConfig, Trainer
 
-    values = json.loads(Path(args.config).read_text()) if args.config else {}
+    values = json.loads(Path(args.config).read_text()) if getattr(args, "config", None) else {}
     for key in ("epochs", "max_steps", "batch_size", "lr", "weight_decay", "optimizer", "warmup_steps",
                 "grad_accum", "clip_grad_norm", "amp", "checkpoint_every", "seed", "num_workers", "resume",
-                "on_nonfinite", "log_every"):
-        value = getattr(args, key)
+                "on_nonfinite", "log_every", "max_bad_fraction"):
+        value = getattr(args, key, None)
         if value is not None:
             values[key] = value
     values["output_dir"] = str(args.output)
     config = TrainConfig.from_dict(values)
-    encoder = registry.create_encoder(args.encoder, **args.encoder_args)
-    method = registry.create_method(args.method, encoder, **args.method_args)
+    encoder = registry.create_encoder(args.encoder, **getattr(args, "encoder_args", {}))
+    method = registry.create_method(args.method, encoder, **getattr(args, "method_args", {}))
     dataset = registry.create_dataset(args.dataset, **args.dataset_args)
     trainer = Trainer(method, dataset, config, collate_fn=getattr(dataset, "collate", None))
     summary = trainer.fit()
@@ -94,29 +112,56 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
-    registry.get("bench", args.domain)(rest)
+    if args.domain is None or args.domain in ("-h", "--help"):
+        print("usage: selfsup bench SUITE [its flags]; selfsup bench SUITE --help lists them.\n"
+              f"installed suites: {', '.join(registry.available('bench'))}")
+        return 0
+    try:
+        registry.get("bench", args.domain)(rest)
+    except SystemExit as done:  # a suite's own argparse: --help (0) or a usage error (2), already printed
+        return done.code if isinstance(done.code, int) else 2
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _version() -> str:
+    from selfsup.core.run_config import installed_versions
+
+    return "  ".join(f"{name} {v}" for name, v in installed_versions().items())
+
+
+def _domain_of(argv: list[str]) -> str | None:
+    """The DOMAIN word of ``pretrain``/``embed`` if it names an installed domain (its data flags are then added)."""
+    words = [w for w in argv[1:] if not w.startswith("-")]
+    if argv and argv[0] in ("pretrain", "embed") and words and words[0] in registry.available("domain"):
+        return words[0]
+    return None
+
+
+def build_parser(domain: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="selfsup", description="Self-supervised learning across domains.")
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="what the installed packages offer")
+    entry = own_data(domain) if domain else None
+    installed = ", ".join(registry.available("domain")) or "none"
 
-    pre = sub.add_parser("pretrain", help="pretrain an encoder with a method on a dataset")
-    pre.add_argument("--method", required=True)
-    pre.add_argument("--encoder", required=True)
-    pre.add_argument("--dataset", required=True)
-    pre.add_argument("--method-args", type=_json_arg, default={})
-    pre.add_argument("--encoder-args", type=_json_arg, default={})
-    pre.add_argument("--dataset-args", type=_json_arg, default={})
-    pre.add_argument("--output", type=Path, required=True)
-    pre.add_argument("--config", help="JSON file of TrainConfig fields (flags override it)")
-    for flag, kind in (("epochs", int), ("max-steps", int), ("batch-size", int), ("lr", float),
-                       ("weight-decay", float), ("optimizer", str), ("warmup-steps", int), ("grad-accum", int),
-                       ("clip-grad-norm", float), ("amp", str), ("checkpoint-every", int), ("seed", int),
-                       ("num-workers", int), ("resume", str), ("on-nonfinite", str), ("log-every", int)):
-        pre.add_argument(f"--{flag}", type=kind, default=None)
+    pre = sub.add_parser("pretrain", help="pretrain an encoder on your own files (DOMAIN PATH) or a registered "
+                                          "dataset (--dataset)",
+                         description="Pretrain an encoder on your own data: selfsup pretrain DOMAIN PATH. "
+                                     f"Installed domains: {installed}; selfsup pretrain DOMAIN --help adds the "
+                                     "domain's data flags. The run folder gets checkpoints, log.jsonl, config.yaml, "
+                                     "skipped.jsonl, summary.json and encoder/.")
+    pre.add_argument("domain_name", nargs="?", metavar="DOMAIN", help=f"one of: {installed}")
+    pre.add_argument("path", nargs="?", type=Path, metavar="PATH",
+                     help="a folder (searched recursively) or a list file (.txt/.csv/.parquet) of your files")
+    add_pretrain_arguments(pre, entry)
+    pre.add_argument("--dataset", default=None, help="a registered dataset instead of DOMAIN PATH (selfsup list)")
+    pre.add_argument("--dataset-args", type=_json_arg, default={}, help="JSON object of the dataset's arguments")
+
+    emb = sub.add_parser("embed", help="write one embedding per file of a folder with a trained encoder")
+    emb.add_argument("domain_name", metavar="DOMAIN", help=f"one of: {installed}")
+    emb.add_argument("path", type=Path, metavar="PATH", help="a folder or list file, read as pretrain reads it")
+    add_embed_arguments(emb)
 
     ev = sub.add_parser("eval", help="kNN, linear probe and RankMe of a saved encoder")
     ev.add_argument("--encoder-dir", type=Path, required=True)
@@ -124,26 +169,41 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--dataset-args", type=_json_arg, default={})
     ev.add_argument("--k", type=int, default=20)
 
-    bench = sub.add_parser("bench", help="run a domain's benchmark suite (its own flags follow)")
-    bench.add_argument("domain")
+    bench = sub.add_parser("bench", help="run a domain's benchmark suite (selfsup bench SUITE --help: its flags)",
+                           add_help=False)
+    bench.add_argument("domain", nargs="?", metavar="SUITE")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args, rest = parser.parse_known_args(argv)
-    if rest and args.command != "bench":
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv else "selfsup"
     try:
+        parser = build_parser(_domain_of(argv))
+        args, rest = parser.parse_known_args(argv)
+        if rest and args.command != "bench":
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        command = args.command
         if args.command == "list":
             return cmd_list(args)
         if args.command == "pretrain":
             return cmd_pretrain(args)
+        if args.command == "embed":
+            return cmd_embed(args)
         if args.command == "eval":
             return cmd_eval(args)
         return cmd_bench(args, rest)
-    except (ValueError, FileNotFoundError, TypeError) as err:
-        print(f"selfsup {args.command}: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"selfsup {command}: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit:
+        raise
+    except Exception as err:  # a user-facing command ends in one line, never a traceback (SELFSUP_DEBUG=1: raise)
+        if os.environ.get("SELFSUP_DEBUG"):
+            raise
+        known = (ValueError, FileNotFoundError, TypeError, TooManyBadItems)
+        what = "" if isinstance(err, known) else f"{type(err).__name__}: "
+        print(f"selfsup {command}: error: {what}{err}", file=sys.stderr)
         return 2
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
-KINDS = ("encoder", "method", "dataset", "bench", "transfer")
+KINDS = ("encoder", "method", "dataset", "bench", "transfer", "domain")
 _REGISTRY: dict[str, dict[str, Callable[..., Any]]] = {kind: {} for kind in KINDS}
 _PLUGINS_LOADED = False
 PLUGIN_GROUP = "selfsup.plugins"
@@ -61,14 +61,22 @@ def register_transfer(domain: str, factory: Callable[..., Any] | None = None):
     return _register("transfer", domain, factory)
 
 
+def register_domain(name: str, factory: Callable[..., Any] | None = None):
+    """Register a domain's own-data entry ``factory() -> OwnData`` (:mod:`selfsup.core.data.own_data`): what
+    ``selfsup pretrain NAME PATH`` and ``selfsup embed NAME PATH`` use."""
+    return _register("domain", name, factory)
+
+
 def register_package(*, encoders: dict[str, Callable[..., Any]] | None = None,
                      methods: dict[str, Callable[..., Any]] | None = None,
                      datasets: dict[str, Callable[..., Any]] | None = None,
                      bench: tuple[str, Callable[..., Any]] | None = None,
-                     transfer: tuple[str, Callable[..., Any]] | None = None, method_prefix: str = "",
+                     transfer: tuple[str, Callable[..., Any]] | None = None,
+                     domain: tuple[str, Callable[..., Any]] | None = None, method_prefix: str = "",
                      encoder_prefix: str = "") -> None:
     """What a domain plugin's ``register()`` does: its encoders, methods (names prefixed, e.g.
-    ``vision_simclr``), datasets, suite ``(name, main)`` and cross-modal task ``(domain, factory)`` in one call."""
+    ``vision_simclr``), datasets, suite ``(name, main)``, cross-modal task ``(domain, factory)`` and own-data entry
+    ``(domain, factory)`` in one call."""
     for name, factory in (encoders or {}).items():
         register_encoder(f"{encoder_prefix}{name}", factory)
     for name, factory in (methods or {}).items():
@@ -79,6 +87,8 @@ def register_package(*, encoders: dict[str, Callable[..., Any]] | None = None,
         register_bench(*bench)
     if transfer is not None:
         register_transfer(*transfer)
+    if domain is not None:
+        register_domain(*domain)
 
 
 def load_plugins() -> None:

@@ -15,13 +15,15 @@ def _transfer(**kwargs):
     return audio_task(**kwargs)
 
 
+def _own_data():
+    from selfsup.audio.own_data import AudioOwnData
+
+    return AudioOwnData()
+
+
 def register() -> None:
-    from selfsup.audio import datasets
     from selfsup.audio.build import ENCODERS, METHODS
     from selfsup.core.registry import register_package
 
     register_package(encoders=ENCODERS, methods=METHODS, method_prefix="audio_", bench=("audio", _bench),
-                     transfer=("audio", _transfer),
-                     datasets={"fsdd": datasets.load_fsdd, "speech_commands": datasets.load_speech_commands,
-                               "esc50": datasets.load_esc50, "audio_folder": datasets.load_audio_folder,
-                               "spoken_words": datasets.synthesize_words})
+                     transfer=("audio", _transfer), domain=("audio", _own_data))

@@ -17,11 +17,7 @@ def _transfer(**kwargs):
 
 def register() -> None:
     from selfsup.core.registry import register_package
-    from selfsup.medical import datasets
     from selfsup.medical.build import ENCODERS, METHODS
 
     register_package(encoders=ENCODERS, methods=METHODS, method_prefix="medical_", bench=("medical", _bench),
-                     transfer=("medical", _transfer),
-                     datasets={"mni_pseudo_subjects": datasets.mni_pseudo_subjects,
-                               "nifti_folder": datasets.load_nifti_folder,
-                               "decathlon": datasets.load_decathlon})
+                     transfer=("medical", _transfer))

@@ -15,14 +15,15 @@ def _transfer(**kwargs):
     return vision_task(**kwargs)
 
 
+def _own_data():
+    from selfsup.vision.own_data import VisionOwnData
+
+    return VisionOwnData()
+
+
 def register() -> None:
     from selfsup.core.registry import register_package
-    from selfsup.vision import datasets
     from selfsup.vision.build import ENCODERS, METHODS
 
     register_package(encoders=ENCODERS, methods=METHODS, method_prefix="vision_", bench=("vision", _bench),
-                     transfer=("vision", _transfer),
-                     datasets={"cifar": datasets.load_cifar, "cifar10_jpeg": datasets.load_cifar10_jpeg,
-                               "digits_images": datasets.load_digits_images,
-                               "fashion_mnist": datasets.load_fashion_mnist,
-                               "image_folder": datasets.load_image_folder})
+                     transfer=("vision", _transfer), domain=("vision", _own_data))

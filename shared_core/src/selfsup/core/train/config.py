@@ -37,6 +37,7 @@ class TrainConfig:
     num_workers: int = 0
     drop_last: bool = True
     on_nonfinite: str = "raise"
+    max_bad_fraction: float = 0.01
     tensorboard: bool = False
     progress: bool = True
     resume: str | None = None
@@ -59,6 +60,8 @@ class TrainConfig:
             problems.append(f"lr must be > 0, got {self.lr}")
         if self.warmup_steps < 0 or self.checkpoint_every < 0:
             problems.append("warmup_steps and checkpoint_every must be >= 0")
+        if not 0 <= self.max_bad_fraction <= 1:
+            problems.append(f"max_bad_fraction must lie in [0, 1], got {self.max_bad_fraction}")
         if not 0 <= self.min_lr_ratio <= 1:
             problems.append(f"min_lr_ratio must lie in [0, 1], got {self.min_lr_ratio}")
         if problems:

@@ -25,6 +25,8 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from selfsup.core import distributed
+from selfsup.core.data.scan import progress_interval
+from selfsup.core.data.skips import SkipLog
 from selfsup.core.train import checkpoint as ckpt
 from selfsup.core.train.config import TrainConfig
 from selfsup.core.train.optim import build_optimizer
@@ -75,10 +77,16 @@ class Trainer:
         dataset: map-style dataset; batches are collated by ``collate_fn`` (default collation).
         config: :class:`TrainConfig`.
         hooks: callables ``hook(trainer, record)`` run after every optimizer step on every rank.
+
+    A batch that is a dict with a ``"skipped"`` list (:meth:`selfsup.core.data.FileSource.collate`) has those records
+    taken out and written to ``skipped.jsonl`` in ``output_dir`` (:attr:`skips`); past ``config.max_bad_fraction``
+    of the items read the run stops with :class:`~selfsup.core.data.TooManyBadItems` (``skips``: a log that already
+    holds what a scan found, by default an empty one counting from the dataset's size). A dataset with
+    ``set_epoch(epoch)`` is told each epoch before its workers start.
     """
 
     def __init__(self, method: nn.Module, dataset: Dataset, config: TrainConfig, *,
-                 collate_fn: Callable | None = None, hooks: Sequence[Hook] = ()) -> None:
+                 collate_fn: Callable | None = None, hooks: Sequence[Hook] = (), skips: SkipLog | None = None) -> None:
         self.config, self.method, self.dataset, self.hooks = config, method, dataset, list(hooks)
         self.distributed = distributed.init_from_env()
         self.rank, self.world = distributed.rank(), distributed.world_size()
@@ -114,6 +122,8 @@ class Trainer:
             self.optimizer, lambda s: warmup_cosine(s, self.total_steps, config.warmup_steps, config.min_lr_ratio))
         self.output_dir = Path(config.output_dir)
         self.logger = RunLogger(self.output_dir, enabled=self.is_main, tensorboard=config.tensorboard)
+        self.skips = skips or SkipLog(self.output_dir / "skipped.jsonl", config.max_bad_fraction, len(dataset))
+        self.items_read = 0  # by this rank: the samples of its batches and the unreadable items replaced in them
         self.last_checkpoint: Path | None = None
         if config.resume:
             self._resume(config.resume)
@@ -206,6 +216,23 @@ class Trainer:
                 f"the learning rate, set clip_grad_norm, check the inputs, or pass on_nonfinite='skip'")
         self.nonfinite_skipped += 1
 
+    def _take_skips(self, batch: Any) -> None:
+        """Log the batch's skip records and stop (on every rank at once) past ``max_bad_fraction``."""
+        if not isinstance(batch, dict) or "skipped" not in batch:
+            return
+        records = batch.pop("skipped")
+        self.items_read += len(records) + (len(batch["index"]) if "index" in batch else 0)
+        if records:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            self.skips.add(records)
+        over = torch.tensor(float(self.skips.over(self.items_read)))
+        if self.distributed:
+            dist.all_reduce(over, op=dist.ReduceOp.MAX)
+        if over.item():
+            self.skips.check(self.items_read)
+            raise RuntimeError("another process read more unusable items than max_bad_fraction allows; see "
+                               f"{self.skips.path}")
+
     def _optimizer_step(self, batches: list[Any]) -> dict[str, Any]:
         cfg = self.config
         losses, logs, ok = [], {}, True
@@ -241,9 +268,9 @@ class Trainer:
         if self.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
         bar = tqdm(total=self.total_steps, initial=self.step, disable=not (self.is_main and cfg.progress),
-                   desc="pretrain", dynamic_ncols=True)
+                   desc="pretrain", dynamic_ncols=True, mininterval=progress_interval())
         start = window_start = time.perf_counter()
-        start_step, window_steps, record = self.step, 0, {}
+        start_step, window_steps, record, data_wait = self.step, 0, {}, 0.0
         samples_per_step = cfg.batch_size * cfg.grad_accum
         batches_per_epoch = self.steps_per_epoch * cfg.grad_accum
         if self.device.type == "cuda":
@@ -253,8 +280,13 @@ class Trainer:
                 self.epoch, self.batch_in_epoch = self.epoch + 1, 0
                 continue
             self.batch_sampler.set_epoch(self.epoch, self.batch_in_epoch)
+            if hasattr(self.dataset, "set_epoch"):
+                self.dataset.set_epoch(self.epoch)
             pending: list[Any] = []
+            asked = time.perf_counter()
             for batch in self.loader:
+                data_wait += time.perf_counter() - asked
+                self._take_skips(batch)
                 pending.append(batch)
                 if len(pending) < cfg.grad_accum:
                     continue
@@ -270,7 +302,10 @@ class Trainer:
                     self.logger.log(record)
                     window_start, window_steps = time.perf_counter(), 0
                 bar.update(1)
-                bar.set_postfix(loss=f"{record['loss']:.4f}")
+                elapsed = time.perf_counter() - start
+                bar.set_postfix(loss=f"{record['loss']:.4f}", refresh=False,
+                                items_s=f"{(self.step - start_step) * samples_per_step / elapsed:.1f}",
+                                data_wait=f"{100 * data_wait / elapsed:.0f}%")
                 due = cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0
                 if due or self.step == self.total_steps:
                     self.save_checkpoint()
@@ -278,6 +313,7 @@ class Trainer:
                     hook(self, record)
                 if self.step >= self.total_steps or self.batch_in_epoch >= batches_per_epoch:
                     break
+                asked = time.perf_counter()
             if not cfg.checkpoint_every and self.batch_in_epoch >= batches_per_epoch and self.step < self.total_steps:
                 self.save_checkpoint()  # default: one checkpoint per epoch
         bar.close()
@@ -288,4 +324,5 @@ class Trainer:
                 "final_loss": record.get("loss"), "wall_s": wall,
                 "samples_per_s": steps * samples_per_step / wall if wall > 0 and steps else 0.0,
                 "peak_memory_mib": peak_memory_mib(self.device), "nonfinite_skipped": self.nonfinite_skipped,
+                "data_wait_s": round(data_wait, 3), "items_skipped": self.skips.count,
                 "checkpoint": str(self.last_checkpoint) if self.last_checkpoint else None}

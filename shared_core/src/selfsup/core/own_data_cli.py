@@ -1,0 +1,243 @@
+"""``selfsup pretrain DOMAIN PATH`` and ``selfsup embed DOMAIN PATH``: a user's own collection, one command each.
+
+Settings come from, in order of precedence: the flags given, ``--config FILE`` (YAML/JSON with the flags' names),
+on ``--resume auto`` the run folder's own ``config.yaml``, then the defaults (the domain's method and encoder, data
+shapes inferred from the files). The resolved settings are written to ``OUTPUT/config.yaml`` before training."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from selfsup.core import distributed, registry
+from selfsup.core.data.own_data import OwnData
+from selfsup.core.data.skips import SkipLog, TooManyBadItems
+from selfsup.core.run_config import read_config, write_config
+
+TRAIN_FLAGS = {"epochs": int, "max-steps": int, "batch-size": int, "lr": float, "weight-decay": float,
+               "optimizer": str, "warmup-steps": int, "grad-accum": int, "clip-grad-norm": float, "amp": str,
+               "checkpoint-every": int, "seed": int, "num-workers": int, "on-nonfinite": str, "log-every": int,
+               "max-bad-fraction": float}
+TRAIN_HELP = {"epochs": "passes over the collection (default 10)", "max-steps": "optimizer steps, capping --epochs",
+              "batch-size": "global batch (default: 256, or the collection's size if smaller)",
+              "num-workers": "DataLoader processes that read and decode (default: CPU cores - 1, at most 8)",
+              "max-bad-fraction": "stop when more than this share of the items seen cannot be read (default 0.01)",
+              "amp": "auto (bf16 on CUDA), bf16 or off", "seed": "seed of the run (default 0)"}
+DATA_CONFIG = "data_config.json"  # beside the saved encoder: the domain and its resolved data options
+
+
+def own_data(domain: str) -> OwnData:
+    """The installed domain's entry, or a one-line error listing the installed ones."""
+    try:
+        return registry.get("domain", domain)()
+    except ValueError:
+        names = registry.available("domain")
+        close = difflib.get_close_matches(domain, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown domain {domain!r}{hint}: installed are {', '.join(names) or 'none'} "
+                         f"(pip install selfsup-<domain>)") from None
+
+
+def _json_arg(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {text!r} ({err.msg})") from err
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
+    return value
+
+
+def add_pretrain_arguments(parser: argparse.ArgumentParser, domain: OwnData | None) -> None:
+    """Every flag defaults to ``argparse.SUPPRESS``: the namespace holds only what was given."""
+    S = argparse.SUPPRESS
+    parser.add_argument("--method", default=S, help="SSL method (default: the domain's, see its README)")
+    parser.add_argument("--encoder", default=S, help="encoder (default: the domain's)")
+    parser.add_argument("--method-args", type=_json_arg, default=S, help="JSON object of method arguments")
+    parser.add_argument("--encoder-args", type=_json_arg, default=S, help="JSON object of encoder arguments")
+    parser.add_argument("--config", default=S, help="YAML or JSON file of these flags' values (flags override it); "
+                                                    "a run's config.yaml is one")
+    parser.add_argument("--output", type=Path, default=S, help="run folder (default runs/DOMAIN-METHOD)")
+    parser.add_argument("--resume", default=S, help="'auto': continue from the newest checkpoint in --output")
+    parser.add_argument("--no-progress", action="store_true", default=S, help="no progress bars")
+    train = parser.add_argument_group("training")
+    for flag, kind in TRAIN_FLAGS.items():
+        train.add_argument(f"--{flag}", type=kind, default=S, help=TRAIN_HELP.get(flag, f"TrainConfig.{flag}"))
+    if domain is not None:
+        group = parser.add_argument_group(f"{domain.name} data (inferred from the files when not given)")
+        domain.add_arguments(group)
+
+
+def _settings(args: argparse.Namespace, domain: OwnData) -> dict[str, Any]:
+    given = {k: v for k, v in vars(args).items()
+             if k not in ("command", "domain_name", "path", "dataset", "dataset_args")}
+    known = {"domain", "path", "method", "encoder", "method_args", "encoder_args", "output",
+             *(f.replace("-", "_") for f in TRAIN_FLAGS), *domain.data_options}
+    settings: dict[str, Any] = {"domain": domain.name, "method": domain.default_method,
+                                "encoder": domain.default_encoder, "method_args": {}, "encoder_args": {},
+                                **domain.data_options}
+    if "config" in given:
+        settings.update(read_config(given.pop("config"), known))
+    output = given.get("output") or settings.get("output")
+    if given.get("resume") == "auto" and output and (Path(output) / "config.yaml").is_file():
+        settings.update(read_config(Path(output) / "config.yaml", known))
+    settings.update({k: v for k, v in given.items() if k not in ("resume", "no_progress")})
+    if args.path is not None:
+        settings["path"] = str(args.path)
+    if not settings.get("path"):
+        raise ValueError("no PATH given (a folder or list file of your data, or 'path:' in --config)")
+    settings.setdefault("output", f"runs/{domain.name}-{settings['method']}")
+    return settings
+
+
+def _train_config(settings: dict[str, Any], n_items: int, resume: str | None, progress: bool):
+    from selfsup.core.train import TrainConfig
+
+    values = {k: settings[k] for k in (f.replace("-", "_") for f in TRAIN_FLAGS) if k in settings}
+    values.setdefault("num_workers", min(8, max(1, (os.cpu_count() or 2) - 1)))
+    values.setdefault("batch_size", min(256, n_items))
+    return TrainConfig.from_dict({**values, "output_dir": str(settings["output"]), "resume": resume,
+                                  "progress": progress})
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from selfsup.core.hub import save_pretrained
+    from selfsup.core.train import Trainer
+
+    domain = own_data(args.domain_name)
+    settings = _settings(args, domain)
+    resume, progress = getattr(args, "resume", None), not getattr(args, "no_progress", False)
+    output = Path(settings["output"])
+    distributed.init_from_env()
+    main = distributed.is_main_process()
+    if main:
+        output.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            (output / "skipped.jsonl").unlink(missing_ok=True)
+            (output / "index.npz").unlink(missing_ok=True)
+    options = {k: settings[k] for k in domain.data_options}
+    seed = settings.get("seed", 0)
+    opened = None
+    if main:  # rank 0 scans and caches the index; the others read the cache
+        opened = domain.open(settings["path"], options, cache=output / "index.npz", seed=seed, replace_bad=True,
+                             progress=progress)
+    distributed.barrier()
+    if not main:
+        opened = domain.open(settings["path"], options, cache=output / "index.npz", seed=seed, replace_bad=True,
+                             progress=False)
+    source, options, scan_skipped = opened
+    settings.update(options)
+    config = _train_config(settings, len(source), resume, progress)
+    scan_bad = source.index.meta.get("scan_skipped", 0)
+    skips = SkipLog(output / "skipped.jsonl", config.max_bad_fraction, seen_before=len(source) + scan_bad)
+    if main:
+        skips.add(scan_skipped)
+    if scan_bad > config.max_bad_fraction * skips.seen_before:
+        examples = "; ".join(f"{r['item']} ({r['reason']})" for r in scan_skipped[:3])
+        raise TooManyBadItems(f"{scan_bad} of the {skips.seen_before} {domain.what} under {settings['path']} cannot "
+                              f"be read, more than --max-bad-fraction {config.max_bad_fraction:g} allows"
+                              + (f"; e.g. {examples}" if examples else "") + f"; all are listed in {skips.path} (a larger "
+                              "--max-bad-fraction trains on the readable ones)")
+    encoder, method = domain.build(options, settings["method"], settings["encoder"], settings["method_args"],
+                                   settings["encoder_args"])
+    if main:
+        write_config(output / "config.yaml", {**settings, "batch_size": config.batch_size,
+                                              "num_workers": config.num_workers})
+    trainer = Trainer(method, source, config, collate_fn=source.collate, skips=skips)
+    summary = trainer.fit()
+    if main:
+        save_pretrained(encoder, output / "encoder")
+        (output / "encoder" / DATA_CONFIG).write_text(json.dumps({"domain": domain.name, "data": options}, indent=2))
+        summary.update(items=len(source), items_skipped=skips.count, skip_reasons=skips.reasons,
+                       encoder=str(output / "encoder"))
+        (output / "summary.json").write_text(json.dumps(summary, indent=2))
+        _print_summary(summary, output)
+    return 0
+
+
+def _print_summary(summary: dict[str, Any], output: Path) -> None:
+    rows = [("steps", summary["steps"]), ("final loss", f"{summary['final_loss']:.4f}"),
+            ("items", summary["items"]), ("items/s", f"{summary['samples_per_s']:.1f}"),
+            ("waiting for data", f"{summary['data_wait_s']:.1f} s of {summary['wall_s']:.1f} s"),
+            ("skipped", f"{summary['items_skipped']} (listed in {output / 'skipped.jsonl'})"
+             if summary["items_skipped"] else "0"),
+            ("encoder", summary["encoder"])]
+    width = max(len(k) for k, _ in rows)
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
+
+
+def add_embed_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--encoder-dir", type=Path, required=True, help="a run's encoder/ folder")
+    parser.add_argument("--output", type=Path, required=True, help="FILE.parquet (id, label, embedding) or FILE.npy "
+                                                                    "(embeddings; ids in FILE.ids.txt)")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--num-workers", type=int, default=None)
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from selfsup.core.data.scan import progress_interval
+    from selfsup.core.hub import load_pretrained
+
+    domain = own_data(args.domain_name)
+    if args.output.suffix.lower() not in (".parquet", ".npy"):
+        raise ValueError(f"--output {args.output}: write .parquet or .npy")
+    data_config = args.encoder_dir / DATA_CONFIG
+    if not data_config.is_file():
+        raise FileNotFoundError(f"{data_config}: not found; --encoder-dir must be a run's encoder/ folder")
+    saved = json.loads(data_config.read_text())
+    if saved["domain"] != domain.name:
+        raise ValueError(f"{args.encoder_dir} was trained on {saved['domain']} data, not {domain.name}")
+    source, options, scan_skipped = domain.open(args.path, saved["data"], cache=None, seed=0, replace_bad=False,
+                                                progress=not args.no_progress)
+    encoder = load_pretrained(args.encoder_dir).eval()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    encoder.to(device)
+    workers = args.num_workers if args.num_workers is not None else min(8, max(1, (os.cpu_count() or 2) - 1))
+    loader = torch.utils.data.DataLoader(source, batch_size=args.batch_size, num_workers=workers,
+                                         collate_fn=source.collate, pin_memory=device.type == "cuda")
+    ids, labels, features, skipped = [], [], [], list(scan_skipped)
+    with torch.no_grad():
+        for batch in tqdm(loader, desc="embed", disable=args.no_progress, mininterval=progress_interval()):
+            skipped += batch.pop("skipped")
+            if not batch:
+                continue
+            batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+            features.append(domain.embed(encoder, batch, options).float().cpu())
+            ids += [source.index.id(int(i)) for i in batch["index"]]
+            labels += batch["label"].tolist()
+    if not features:
+        raise ValueError(f"{args.path}: none of the {domain.what} could be read")
+    matrix = torch.cat(features).numpy()
+    _write_embeddings(args.output, ids, labels, matrix, source.index.classes)
+    print(f"{len(ids)} embeddings of dimension {matrix.shape[1]} written to {args.output}; {len(skipped)} "
+          f"{domain.what} skipped" + (f", e.g. {skipped[0]['item']} ({skipped[0]['reason']})" if skipped else ""))
+    return 0
+
+
+def _write_embeddings(path: Path, ids: list[str], labels: list[int], matrix, classes: list[str]) -> None:
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".npy":
+        np.save(path, matrix)
+        path.with_suffix(".ids.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
+        return
+    try:
+        import pandas as pd
+    except ImportError as err:
+        raise ValueError("writing .parquet needs pandas and pyarrow (pip install pandas pyarrow), or write .npy") \
+            from err
+    frame = pd.DataFrame({"id": ids})
+    if classes:
+        frame["label"] = [classes[k] if k >= 0 else None for k in labels]
+    frame["embedding"] = list(matrix)
+    frame.to_parquet(path, index=False)
