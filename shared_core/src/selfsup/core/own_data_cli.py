@@ -142,8 +142,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         examples = "; ".join(f"{r['item']} ({r['reason']})" for r in scan_skipped[:3])
         raise TooManyBadItems(f"{scan_bad} of the {skips.seen_before} {domain.what} under {settings['path']} cannot "
                               f"be read, more than --max-bad-fraction {config.max_bad_fraction:g} allows"
-                              + (f"; e.g. {examples}" if examples else "") + f"; all are listed in {skips.path} (a larger "
-                              "--max-bad-fraction trains on the readable ones)")
+                              + (f"; e.g. {examples}" if examples else "")
+                              + f"; all are listed in {skips.path} (a larger --max-bad-fraction trains on the rest)")
     encoder, method = domain.build(options, settings["method"], settings["encoder"], settings["method_args"],
                                    settings["encoder_args"])
     if main:

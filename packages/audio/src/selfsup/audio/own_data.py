@@ -28,7 +28,7 @@ FRAME_SECONDS = 0.01  # Kaldi fbank's 10 ms shift
 def infer_frames(durations: np.ndarray) -> int:
     """Frames of the median duration (0.32 to 10 s), rounded to a multiple of 16 (the patch tokens' width)."""
     seconds = float(np.clip(np.median(durations), 0.32, 10.0))
-    return max(32, int(round(seconds / FRAME_SECONDS / 16)) * 16)
+    return max(32, round(seconds / FRAME_SECONDS / 16) * 16)
 
 
 class AudioOwnData(OwnData):
@@ -58,7 +58,7 @@ class AudioOwnData(OwnData):
         durations = index.column("samples") / index.column("rate")
         if options.get("frames") is None:
             frames = infer_frames(durations) if options.get("clip_seconds") is None else \
-                max(32, int(round(options["clip_seconds"] / FRAME_SECONDS / 16)) * 16)
+                max(32, round(options["clip_seconds"] / FRAME_SECONDS / 16) * 16)
             options["frames"] = frames
         if options.get("clip_seconds") is None:
             options["clip_seconds"] = round(options["frames"] * FRAME_SECONDS, 3)
@@ -95,7 +95,7 @@ def estimate_stats(source: AudioFiles, count: int = 128) -> SpectrogramStats:
     for i in dict.fromkeys(picks.tolist()):
         try:
             specs.append(source.read(i)["spec"])
-        except Exception:  # noqa: S112 (a bad file is the training loop's to report)
+        except Exception:
             continue
     if not specs:
         raise ValueError(f"{source.root}: none of the sampled audio files could be read")

@@ -76,7 +76,8 @@ class FileSource(Dataset):
 
     @staticmethod
     def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
-        """Stack the readable samples; ``"skipped"``: every skip record of the batch (an empty batch holds only that)."""
+        """Stack the readable samples; ``"skipped"``: every skip record of the batch (an empty batch holds only
+        that)."""
         skipped = [record for s in samples for record in s["skipped"]]
         good = [{k: v for k, v in s.items() if k != "skipped"} for s in samples if len(s) > 1]
         batch = default_collate(good) if good else {}

@@ -58,7 +58,7 @@ def read_list_file(path: str | Path) -> tuple[list[str], list[str] | None]:
             raise ValueError(f"{path}: reading a Parquet list needs pandas and pyarrow (pip install pandas pyarrow)") \
                 from err
         frame = pd.read_parquet(path)
-        rows = [frame.columns.tolist()] + frame.astype(str).values.tolist()
+        rows = [frame.columns.tolist(), *frame.astype(str).values.tolist()]
     elif suffix in (".csv", ".tsv"):
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle, delimiter="\t" if suffix == ".tsv" else ","))

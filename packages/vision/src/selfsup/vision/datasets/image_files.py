@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms.v2 import functional as TF
 
@@ -51,28 +51,38 @@ def _pil_to_uint8(image: Image.Image, channels: int) -> torch.Tensor:
     return torch.from_numpy(array.copy())[None] if channels == 1 else torch.from_numpy(array.copy()).permute(2, 0, 1)
 
 
+def _on_white(image: torch.Tensor, channels: int) -> torch.Tensor:
+    """uint8 ``(C, H, W)`` with C in 1-4 (grey, grey + alpha, RGB, RGBA) -> ``(channels, H, W)``; transparent pixels
+    composited on white, as Pillow's path does."""
+    if image.shape[0] in (2, 4):
+        alpha = image[-1:].float() / 255
+        image = (image[:-1].float() * alpha + 255 * (1 - alpha)).round().to(torch.uint8)
+    if image.shape[0] == 1 and channels == 3:
+        return image.expand(3, -1, -1).clone()
+    if image.shape[0] == 3 and channels == 1:
+        return TF.rgb_to_grayscale(image)
+    return image
+
+
 def decode_image_file(path: str | Path, channels: int = 3) -> torch.Tensor:
-    """uint8 ``(channels, H, W)`` of an image file (first frame of an animation; EXIF orientation applied):
-    torchvision's decoders for JPEG/PNG/WebP/GIF where they read the file as it is, Pillow for the rest and for
-    what they refuse (CMYK, 16-bit grey, palettes with transparency, BMP, TIFF)."""
+    """uint8 ``(channels, H, W)`` of an image file (first frame of an animation; EXIF orientation applied;
+    transparency on white): torchvision's decoders for JPEG/PNG/WebP/GIF where they read the file as it is, Pillow
+    for the rest and for what they refuse (CMYK, 16-bit grey, BMP, TIFF)."""
     path = Path(path)
     if path.suffix.lower() in _TORCHVISION_SUFFIXES:
         try:
             data = torch.from_numpy(np.fromfile(path, dtype=np.uint8))
-            mode = ImageReadMode.GRAY if channels == 1 else ImageReadMode.RGB
-            image = decode_image(data, mode=mode, apply_exif_orientation=True)
+            image = decode_image(data, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=True)
             if image.dim() == 4:
                 image = image[0]
             if image.dtype == torch.uint16:  # 16-bit PNG: scaled to 8 bits, not clipped
                 image = TF.to_dtype(image, torch.uint8, scale=True)
-            if image.dtype == torch.uint8 and image.shape[0] == channels:
-                return image
+            if image.dtype == torch.uint8 and image.shape[0] in (1, 2, 3, 4):
+                return _on_white(image, channels)
         except RuntimeError:
             pass  # Pillow below reads what libjpeg/libpng refuse here, or says why it cannot
     with Image.open(path) as image:
         image.seek(0)
-        from PIL import ImageOps
-
         return _pil_to_uint8(ImageOps.exif_transpose(image), channels)
 
 
