@@ -85,5 +85,22 @@ def test_bad_configuration_exits_2_with_a_message(tmp_path, capsys):
     assert cli.main(["pretrain", "--method", "simclr", "--encoder", "mlp", "--encoder-args", '{"in_dim": 64}',
                      "--dataset", "digits", "--batch-size", "4096", "--output", str(tmp_path)]) == 2
     assert "larger than the dataset" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        cli.main(["bench", "core", "--data-root", str(tmp_path / "missing")])
+    assert cli.main(["bench", "core", "--data-root", str(tmp_path / "missing")]) == 2
+    assert "missing does not exist" in capsys.readouterr().err
+
+
+def test_help_reaches_the_suite_and_the_domains_and_version_names_the_packages(capsys):
+    assert cli.main(["bench", "core", "--help"]) == 0
+    assert "--preset" in capsys.readouterr().out  # the suite's own flags, not the generic bench usage
+    assert cli.main(["bench"]) == 0 and "installed suites: " in capsys.readouterr().out
+    with pytest.raises(SystemExit) as done:
+        cli.main(["pretrain", "--help"])
+    assert done.value.code == 0 and "DOMAIN" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0 and "selfsup-core 0.1.0" in capsys.readouterr().out
+
+
+def test_pretrain_without_a_domain_or_dataset_says_what_to_give(tmp_path, capsys):
+    assert cli.main(["pretrain", "--output", str(tmp_path)]) == 2
+    assert "give a DOMAIN and a PATH" in capsys.readouterr().err

@@ -123,10 +123,17 @@ def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-def _version() -> str:
-    from selfsup.core.run_config import installed_versions
+class _Version(argparse.Action):
+    """``--version``: the installed selfsup packages, torch and Python, one a line."""
 
-    return "  ".join(f"{name} {v}" for name, v in installed_versions().items())
+    def __init__(self, option_strings, dest, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the installed packages' versions and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from selfsup.core.run_config import installed_versions
+
+        print("\n".join(f"{name} {v}" for name, v in installed_versions().items()))
+        parser.exit()
 
 
 def _domain_of(argv: list[str]) -> str | None:
@@ -139,7 +146,7 @@ def _domain_of(argv: list[str]) -> str | None:
 
 def build_parser(domain: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="selfsup", description="Self-supervised learning across domains.")
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="what the installed packages offer")
     entry = own_data(domain) if domain else None
