@@ -127,7 +127,8 @@ class _Version(argparse.Action):
     """``--version``: the installed selfsup packages, torch and Python, one a line."""
 
     def __init__(self, option_strings, dest, **kwargs) -> None:
-        super().__init__(option_strings, dest, nargs=0, help="print the installed packages' versions and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the installed packages' versions and exit")
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
         from selfsup.core.run_config import installed_versions

@@ -1,0 +1,229 @@
+"""Own data at scale: memory flat in the collection's size, throughput of the folder path, audio by the hour.
+
+    python benchmarks/own_data/bench_own_data.py vision-memory  --pack ../shared/data/vision/cifar10_jpeg.npz
+    python benchmarks/own_data/bench_own_data.py vision-speed   --pack ../shared/data/vision/cifar10_jpeg.npz
+    python benchmarks/own_data/bench_own_data.py audio-memory   --fsdd ../shared/data/audio/fsdd/recordings
+    python benchmarks/own_data/bench_own_data.py vision-peer    --lightly-train /tmp/lt/bin/lightly-train
+
+Each ``selfsup pretrain`` runs as its own process; its peak memory is sampled every 0.1 s as the sum of the RSS of
+the process and its DataLoader workers (psutil). Runs that are compared are interleaved (A B A B ...), and ratios
+are quoted, since the machine is shared."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import soundfile as sf
+
+
+def tree_rss_peak(command: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """``(peak MiB of the process tree, wall s, stdout)`` of ``command``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    root, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        try:
+            total = root.memory_info().rss + sum(c.memory_info().rss for c in root.children(recursive=True))
+            peak = max(peak, total)
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    out = proc.stdout.read()
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{out[-3000:]}")
+    return peak / 2**20, time.perf_counter() - start, out
+
+
+def write_cifar_files(pack: Path, folder: Path, count: int) -> Path:
+    """The first ``count`` training images of the CIFAR-10 JPEG pack as files ``folder/<class>/<i>.jpg``."""
+    with np.load(pack, allow_pickle=False) as npz:
+        data, offsets, labels, split = npz["data"], npz["offsets"], npz["labels"], npz["split"].astype(str)
+    train = np.flatnonzero(split == "train")[:count]
+    for i in train:
+        target = folder / f"class{labels[i]}" / f"{i:05d}.jpg"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data[offsets[i]: offsets[i + 1]].tobytes())
+    return folder
+
+
+def pretrain(domain: str, data: Path, output: Path, steps: int, batch: int, workers: int, *extra: str) -> dict:
+    command = [sys.executable, "-m", "selfsup.core", "pretrain", domain, str(data), "--output", str(output),
+               "--max-steps", str(steps), "--batch-size", str(batch), "--num-workers", str(workers), "--no-progress",
+               "--log-every", "1", *extra]
+    peak, wall, _ = tree_rss_peak(command)
+    summary = json.loads((output / "summary.json").read_text())
+    records = [json.loads(line) for line in (output / "log.jsonl").read_text().splitlines()]
+    steady = records[len(records) // 3:]  # past the first steps (worker start-up, allocator warm-up)
+    rate = batch * len(steady) / sum(r["step_time_s"] for r in steady)
+    return {"peak_rss_mib": round(peak, 1), "wall_s": round(wall, 1), "items_per_s": round(rate, 1),
+            "data_wait_s": summary["data_wait_s"], "train_wall_s": round(summary["wall_s"], 1)}
+
+
+def machine() -> str:
+    info = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in (info.read_text().splitlines() if info.exists() else [])
+             if line.startswith("model name")]
+    cpu = names[0] if names else platform.machine()
+    return f"{cpu}, {psutil.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def vision_memory(args) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        small = write_cifar_files(args.pack, tmp / "small", 2000)
+        large = write_cifar_files(args.pack, tmp / "large", 50000)
+        rows = []
+        for repeat in range(args.repeats):
+            for name, folder in (("2,000 files", small), ("50,000 files", large)):
+                row = pretrain("vision", folder, tmp / f"run-{name[:2]}-{repeat}", args.steps, args.batch,
+                               args.workers, "--encoder", args.encoder)
+                rows.append({"collection": name, "repeat": repeat, **row})
+                print(json.dumps(rows[-1]), flush=True)
+    print(f"\nselfsup pretrain vision, {args.encoder}, SimCLR, {args.steps} steps of {args.batch}, "
+          f"{args.workers} worker(s); {machine()}\n")
+    print("| collection | repeat | peak RSS (MiB, process + workers) | wall s | images/s |\n|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['collection']} | {r['repeat']} | {r['peak_rss_mib']} | {r['wall_s']} | {r['items_per_s']} |")
+    small_peak = max(r["peak_rss_mib"] for r in rows if r["collection"].startswith("2,"))
+    large_peak = max(r["peak_rss_mib"] for r in rows if r["collection"].startswith("50"))
+    print(f"\npeak RSS 50,000 / 2,000 files: {large_peak / small_peak:.3f}")
+
+
+def vision_speed(args) -> None:
+    """Folder path (selfsup pretrain vision) against the in-memory path (the Python API on a decoded ImageArray) on
+    the same images, model, batch and steps."""
+    in_memory = Path(__file__).with_name("in_memory_pretrain.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        folder = write_cifar_files(args.pack, tmp / "files", args.images)
+        rows = []
+        for repeat in range(args.repeats):
+            row = pretrain("vision", folder, tmp / f"folder-{repeat}", args.steps, args.batch, args.workers,
+                           "--encoder", args.encoder, "--image-size", "32")
+            rows.append({"path": "folder (selfsup pretrain vision)", **row})
+            print(json.dumps(rows[-1]), flush=True)
+            out = tmp / f"memory-{repeat}"
+            peak, wall, _ = tree_rss_peak([sys.executable, str(in_memory), str(args.pack), str(out), str(args.images),
+                                           str(args.steps), str(args.batch), args.encoder])
+            records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+            steady = records[len(records) // 3:]
+            rows.append({"path": "in memory (ImageArray, Trainer)", "peak_rss_mib": round(peak, 1),
+                         "wall_s": round(wall, 1),
+                         "items_per_s": round(args.batch * len(steady) / sum(r["step_time_s"] for r in steady), 1)})
+            print(json.dumps(rows[-1]), flush=True)
+    print(f"\n{args.images} CIFAR-10 JPEGs, {args.encoder}, SimCLR at 32 px, {args.steps} steps of {args.batch}, "
+          f"{args.workers} worker(s); {machine()}\n")
+    print("| path | peak RSS (MiB) | wall s | images/s (steps after the first third) |\n|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['path']} | {r['peak_rss_mib']} | {r['wall_s']} | {r['items_per_s']} |")
+    folder_rate = np.mean([r["items_per_s"] for r in rows if r["path"].startswith("folder")])
+    memory_rate = np.mean([r["items_per_s"] for r in rows if r["path"].startswith("in memory")])
+    print(f"\nimages/s folder / in memory: {folder_rate / memory_rate:.3f}")
+
+
+def vision_peer(args) -> None:
+    """selfsup against lightly-train 0.18 on one folder: the same torchvision ResNet-18 (ImageNet stem, as
+    lightly-train's ``torchvision/resnet18``), SimCLR, 32 px crops, batch, workers, fp32 on the CPU. Each tool runs N
+    and 2N steps; its time per step is the difference over N (start-up and scan cancel out)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        folder = write_cifar_files(args.pack, tmp / "files", args.images)
+        tools = {
+            "selfsup": lambda out, steps: [sys.executable, "-m", "selfsup.core", "pretrain", "vision", str(folder),
+                                           "--output", str(out), "--encoder", "resnet18", "--encoder-args",
+                                           '{"cifar_stem": false}', "--image-size", "32", "--max-steps", str(steps),
+                                           "--batch-size", str(args.batch), "--num-workers", str(args.workers),
+                                           "--amp", "off", "--no-progress"],
+            "lightly-train 0.18": lambda out, steps: [
+                args.lightly_train, "pretrain", f"out={out}", f"data={folder}", "model=torchvision/resnet18",
+                "method=simclr", f"batch_size={args.batch}", f"num_workers={args.workers}", "accelerator=cpu",
+                "devices=1", "precision=32-true", "epochs=1000", f"trainer_args.max_steps={steps}",
+                "transform_args.image_size=[32,32]", "loggers.tensorboard=null", "overwrite=true"]}
+        walls = {tool: {} for tool in tools}
+        for repeat in range(args.repeats):
+            for steps in (args.steps, 2 * args.steps):
+                for tool, command in tools.items():
+                    peak, wall, _ = tree_rss_peak(command(tmp / f"{tool[:7]}-{steps}-{repeat}", steps))
+                    walls[tool].setdefault(steps, []).append((wall, peak))
+                    print(json.dumps({"tool": tool, "steps": steps, "repeat": repeat, "wall_s": round(wall, 1),
+                                      "peak_rss_mib": round(peak, 1)}), flush=True)
+    print(f"\n{args.images} CIFAR-10 JPEG files, torchvision ResNet-18 (ImageNet stem), SimCLR, 32 px, batch "
+          f"{args.batch}, {args.workers} worker(s), fp32, CPU; {machine()}\n")
+    print("| tool | s per step ((wall at 2N - wall at N) / N, N = " + str(args.steps) + ") | images/s | peak RSS (MiB) "
+          "|\n|---|---|---|---|")
+    rates = {}
+    for tool, runs in walls.items():
+        per_step = [(b[0] - a[0]) / args.steps for a, b in zip(runs[args.steps], runs[2 * args.steps], strict=True)]
+        rates[tool] = args.batch / float(np.mean(per_step))
+        peak = max(p for r in runs.values() for _, p in r)
+        print(f"| {tool} | {' / '.join(f'{s:.3f}' for s in per_step)} | {rates[tool]:.1f} | {peak:.0f} |")
+    print(f"\nimages/s selfsup / lightly-train: {rates['selfsup'] / rates['lightly-train 0.18']:.3f}")
+
+
+def write_long_audio(recordings: Path, folder: Path, hours: float, file_minutes: float = 10.0) -> Path:
+    """FSDD recordings concatenated (cycling) into files of ``file_minutes`` at 8 kHz, ``hours`` in all."""
+    paths = sorted(recordings.glob("*.wav"))
+    folder.mkdir(parents=True, exist_ok=True)
+    per_file, k = int(file_minutes * 60 * 8000), 0
+    for f in range(round(hours * 60 / file_minutes)):
+        chunks, total = [], 0
+        while total < per_file:
+            wave, rate = sf.read(paths[k % len(paths)], dtype="int16")
+            assert rate == 8000
+            chunks.append(wave)
+            total += len(wave)
+            k += 1
+        sf.write(folder / f"long{f:03d}.wav", np.concatenate(chunks)[:per_file], 8000, subtype="PCM_16")
+    return folder
+
+
+def audio_memory(args) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        folders = {f"{h:g} h": write_long_audio(args.fsdd, tmp / f"{h:g}h", h) for h in args.hours}
+        rows = []
+        for repeat in range(args.repeats):
+            for name, folder in folders.items():
+                row = pretrain("audio", folder, tmp / f"run-{name}-{repeat}", args.steps, args.batch, args.workers,
+                               "--clip-seconds", "1")
+                rows.append({"audio": name, "repeat": repeat, **row})
+                print(json.dumps(rows[-1]), flush=True)
+    print(f"\nselfsup pretrain audio (SSAST, audio_vit_mini_frame, 1 s crops), {args.steps} steps of {args.batch}, "
+          f"{args.workers} worker(s); FSDD concatenated into 10-minute files; {machine()}\n")
+    print("| audio | repeat | peak RSS (MiB, process + workers) | wall s | clips/s |\n|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['audio']} | {r['repeat']} | {r['peak_rss_mib']} | {r['wall_s']} | {r['items_per_s']} |")
+    peaks = {name: max(r["peak_rss_mib"] for r in rows if r["audio"] == name) for name in folders}
+    first, last = next(iter(peaks)), list(peaks)[-1]
+    print(f"\npeak RSS {last} / {first}: {peaks[last] / peaks[first]:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("vision-memory", "vision-speed", "vision-peer", "audio-memory"))
+    parser.add_argument("--lightly-train", default="lightly-train", help="its command (installed apart)")
+    parser.add_argument("--pack", type=Path, default=Path("../shared/data/vision/cifar10_jpeg.npz"))
+    parser.add_argument("--fsdd", type=Path, default=Path("../shared/data/audio/fsdd/recordings"))
+    parser.add_argument("--hours", type=float, nargs="+", default=[1.0, 4.0])
+    parser.add_argument("--images", type=int, default=5000)
+    parser.add_argument("--encoder", default="resnet18")
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    {"vision-memory": vision_memory, "vision-speed": vision_speed, "vision-peer": vision_peer,
+     "audio-memory": audio_memory}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
