@@ -149,3 +149,16 @@ def test_resume_on_a_folder_matches_the_uninterrupted_run(image_folder, tmp_path
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
     step3 = load_file(cut / "checkpoint-00000003" / "model.safetensors")
     assert not all(torch.equal(step3[k], resumed[k]) for k in step3)  # the resumed run did train a step
+
+
+def test_a_parquet_list_with_labels_is_a_collection(image_folder, tmp_path):
+    from selfsup.core.data import index_collection
+    from selfsup.vision.datasets.image_files import IMAGE_SUFFIXES, image_header
+
+    folder, _ = image_folder
+    pd.DataFrame({"path": ["photos/a.png", "photos/b.jpg", "photos/zero.jpg"], "label": ["x", "y", "x"]}).to_parquet(
+        tmp_path / "list.parquet")
+    root, index, skipped = index_collection(tmp_path / "list.parquet", suffixes=IMAGE_SUFFIXES, check=image_header,
+                                            what="images", progress=False)
+    assert root == tmp_path and index.ids() == ["photos/a.png", "photos/b.jpg"] and index.classes == ["x", "y"]
+    assert index.column("label").tolist() == [0, 1] and [r["item"] for r in skipped] == ["photos/zero.jpg"]

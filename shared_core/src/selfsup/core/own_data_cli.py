@@ -138,9 +138,10 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     skips = SkipLog(output / "skipped.jsonl", config.max_bad_fraction, seen_before=len(source) + scan_bad)
     if main:
         skips.add(scan_skipped)
-    if scan_bad > config.max_bad_fraction * skips.seen_before:
+    files = len(source.index) + scan_bad  # items may be parts of files (audio segments): the scan counts files
+    if scan_bad > config.max_bad_fraction * files:
         examples = "; ".join(f"{r['item']} ({r['reason']})" for r in scan_skipped[:3])
-        raise TooManyBadItems(f"{scan_bad} of the {skips.seen_before} {domain.what} under {settings['path']} cannot "
+        raise TooManyBadItems(f"{scan_bad} of the {files} {domain.what} under {settings['path']} cannot "
                               f"be read, more than --max-bad-fraction {config.max_bad_fraction:g} allows"
                               + (f"; e.g. {examples}" if examples else "")
                               + f"; all are listed in {skips.path} (a larger --max-bad-fraction trains on the rest)")
@@ -154,7 +155,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     if main:
         save_pretrained(encoder, output / "encoder")
         (output / "encoder" / DATA_CONFIG).write_text(json.dumps({"domain": domain.name, "data": options}, indent=2))
-        summary.update(items=len(source), items_skipped=skips.count, skip_reasons=skips.reasons,
+        summary.update(items=len(source), files=len(source.index), items_skipped=skips.count, skip_reasons=skips.reasons,
                        encoder=str(output / "encoder"))
         (output / "summary.json").write_text(json.dumps(summary, indent=2))
         _print_summary(summary, output)
@@ -163,7 +164,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 def _print_summary(summary: dict[str, Any], output: Path) -> None:
     rows = [("steps", summary["steps"]), ("final loss", f"{summary['final_loss']:.4f}"),
-            ("items", summary["items"]), ("items/s", f"{summary['samples_per_s']:.1f}"),
+            ("items", f"{summary['items']} from {summary['files']} files"),
+            ("items/s", f"{summary['samples_per_s']:.1f}"),
             ("waiting for data", f"{summary['data_wait_s']:.1f} s of {summary['wall_s']:.1f} s"),
             ("skipped", f"{summary['items_skipped']} (listed in {output / 'skipped.jsonl'})"
              if summary["items_skipped"] else "0"),
@@ -212,7 +214,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
                 continue
             batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
             features.append(domain.embed(encoder, batch, options).float().cpu())
-            ids += [source.index.id(int(i)) for i in batch["index"]]
+            ids += [source.item_id(int(i)) for i in batch["index"]]
             labels += batch["label"].tolist()
     if not features:
         raise ValueError(f"{args.path}: none of the {domain.what} could be read")

@@ -16,7 +16,8 @@ from selfsup.core.data.item_index import ItemIndex
 class FileSource(Dataset):
     """Items ``root / index.id(i)``; a subclass reads one with :meth:`read` (a dict of tensors at the method's working
     size; it raises for a file it cannot use). Each sample also carries ``"index"`` (its position) and ``"label"``
-    (-1 without one).
+    (-1 without one). A subclass whose items are parts of files (segments of long recordings) overrides
+    ``__len__``, :meth:`file_of` and reads ``self.path(self.file_of(i))``.
 
     ``replace_bad=True`` (training) answers a bad item with the next readable one, so every batch keeps its size
     (DDP ranks stay in step); ``False`` (embedding) answers it with no sample. Either way the sample carries the
@@ -41,7 +42,16 @@ class FileSource(Dataset):
         return len(self.index)
 
     def path(self, i: int) -> Path:
+        """The path of file ``i`` of the index."""
         return self.root / self.index.id(i)
+
+    def file_of(self, item: int) -> int:
+        """The index position of the file that item ``item`` comes from (the item itself here)."""
+        return item
+
+    def item_id(self, item: int) -> str:
+        """How skip records and embeddings name an item: its file's id."""
+        return self.index.id(self.file_of(item))
 
     def set_epoch(self, epoch: int) -> None:
         """Called by the trainer before each epoch's loader starts its workers."""
@@ -64,13 +74,13 @@ class FileSource(Dataset):
             try:
                 sample = self.read(j)
             except Exception as err:  # a stranger's file may make a decoder raise anything
-                reason = f"{type(err).__name__}: {err}".replace(str(self.path(j)), "<file>")[:300]
-                skipped.append({"item": self.index.id(j), "reason": reason, "stage": "decode"})
+                reason = f"{type(err).__name__}: {err}".replace(str(self.path(self.file_of(j))), "<file>")[:300]
+                skipped.append({"item": self.item_id(j), "reason": reason, "stage": "decode"})
                 continue
-            label = int(self.labels[j]) if self.labels is not None else -1
+            label = int(self.labels[self.file_of(j)]) if self.labels is not None else -1
             return {**sample, "index": j, "label": label, "skipped": skipped}
         if self.replace_bad:
-            raise RuntimeError(f"{self.max_replacements + 1} items in a row from {self.index.id(i)} on could not be "
+            raise RuntimeError(f"{self.max_replacements + 1} items in a row from {self.item_id(i)} on could not be "
                                f"read; the last: {skipped[-1]['reason']}")
         return {"skipped": skipped}
 

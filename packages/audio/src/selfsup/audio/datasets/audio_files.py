@@ -39,10 +39,13 @@ def read_span(path: str | Path, start: int, count: int) -> torch.Tensor:
 
 
 class AudioFiles(FileSource):
-    """Items ``{"spec": (num_mel_bins, frames)}`` normalised with ``stats`` (AST's convention): the Kaldi fbank of a
-    random ``clip_seconds`` crop of the file (drawn by :meth:`rng`; the whole file, padded with silence, when it is
-    shorter). With ``windows=W`` (embedding) ``{"spec": (W, num_mel_bins, frames)}``: W crops at evenly spaced
-    starts covering the file, pooled by the caller (a file shorter than W crops repeats its crops)."""
+    """Training items are the ``clip_seconds`` segments of every file (a 3-hour recording is 10,800 items of 1 s, a
+    0.2 s word one), so an epoch samples crops across all the audio in proportion to its duration; the index stays
+    one row per file. Item ``{"spec": (num_mel_bins, frames)}`` normalised with ``stats`` (AST's convention): the
+    Kaldi fbank of a ``clip_seconds`` crop that starts at random (:meth:`rng`) inside its segment (the whole file,
+    padded with silence, when it is shorter). With ``windows=W`` (embedding) items are files,
+    ``{"spec": (W, num_mel_bins, frames)}``: W crops at evenly spaced starts covering the file, pooled by the
+    caller (a file shorter than W crops repeats its crops)."""
 
     domain = "audio"
 
@@ -52,6 +55,15 @@ class AudioFiles(FileSource):
         self.clip_seconds, self.frames, self.num_mel_bins = clip_seconds, frames, num_mel_bins
         self.stats, self.windows = stats, windows
         self.samples, self.rates = index.column("samples"), index.column("rate")
+        crops = np.maximum(1, np.round(clip_seconds * self.rates)).astype(np.int64)
+        segments = np.ones(len(index), np.int64) if windows else np.maximum(1, -(-self.samples // crops))
+        self.first = np.concatenate([[0], np.cumsum(segments)])  # item numbers where each file's segments start
+
+    def __len__(self) -> int:
+        return int(self.first[-1])
+
+    def file_of(self, item: int) -> int:
+        return int(np.searchsorted(self.first, item, side="right") - 1)
 
     def spectrogram(self, i: int, start: int) -> torch.Tensor:
         rate = int(self.rates[i])
@@ -59,15 +71,19 @@ class AudioFiles(FileSource):
         spec = fit_frames(kaldi_fbank(wave, rate, num_mel_bins=self.num_mel_bins), self.frames, pad_value=SILENCE)
         return self.stats(spec) if self.stats is not None else spec
 
-    def starts(self, i: int) -> list[int]:
+    def starts(self, item: int) -> list[int]:
+        """Crop starts (samples) of an item in its file."""
+        i = self.file_of(item)
         crop = round(self.clip_seconds * int(self.rates[i]))
         last = max(0, int(self.samples[i]) - crop)
         if self.windows:
             return np.linspace(0, last, self.windows).round().astype(int).tolist()
-        return [int(self.rng(i).integers(0, last + 1))]
+        low = min((item - int(self.first[i])) * crop, last)
+        return [int(self.rng(item).integers(low, min(low + crop, last + 1)))]
 
-    def read(self, i: int) -> dict[str, torch.Tensor]:
-        specs = [self.spectrogram(i, start) for start in self.starts(i)]
+    def read(self, item: int) -> dict[str, torch.Tensor]:
+        i = self.file_of(item)
+        specs = [self.spectrogram(i, start) for start in self.starts(item)]
         return {"spec": torch.stack(specs) if self.windows else specs[0]}
 
     def config(self) -> dict:
