@@ -155,7 +155,6 @@ def test_a_parquet_list_with_labels_is_a_collection(image_folder, tmp_path):
     from selfsup.core.data import index_collection
     from selfsup.vision.datasets.image_files import IMAGE_SUFFIXES, image_header
 
-    folder, _ = image_folder
     pd.DataFrame({"path": ["photos/a.png", "photos/b.jpg", "photos/zero.jpg"], "label": ["x", "y", "x"]}).to_parquet(
         tmp_path / "list.parquet")
     root, index, skipped = index_collection(tmp_path / "list.parquet", suffixes=IMAGE_SUFFIXES, check=image_header,

@@ -155,8 +155,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     if main:
         save_pretrained(encoder, output / "encoder")
         (output / "encoder" / DATA_CONFIG).write_text(json.dumps({"domain": domain.name, "data": options}, indent=2))
-        summary.update(items=len(source), files=len(source.index), items_skipped=skips.count, skip_reasons=skips.reasons,
-                       encoder=str(output / "encoder"))
+        summary.update(items=len(source), files=len(source.index), items_skipped=skips.count,
+                       skip_reasons=skips.reasons, encoder=str(output / "encoder"))
         (output / "summary.json").write_text(json.dumps(summary, indent=2))
         _print_summary(summary, output)
     return 0

@@ -3,9 +3,10 @@
 Defaults: SSAST (masked frame prediction and reconstruction) on the spectrogram Transformer with frame tokens, mini
 on a CPU and tiny on a GPU: the method that needs no labels, no teacher and no k-means targets, on tokens that suit
 speech and sounds alike. The clip length is the collection's median duration, between 0.32 and 10 s, in frames of
-10 ms rounded to a multiple of 16; 128 mel bins at 16 kHz; the spectrogram mean and std from 128 crops spread evenly over
-the collection's audio. An epoch is every ``clip_seconds`` segment of every file once (a random crop inside each). ``embed`` mean-pools the embeddings of ``--embed-windows`` (8) crops at evenly
-spaced starts in each file."""
+10 ms rounded to a multiple of 16; 128 mel bins at 16 kHz; the spectrogram mean and std from 128 crops spread
+evenly over the collection's audio. An epoch is every ``clip_seconds`` segment of every file once (a random crop
+inside each). ``embed`` mean-pools the embeddings of ``--embed-windows`` (8) crops at evenly spaced starts in each
+file."""
 
 from __future__ import annotations
 
