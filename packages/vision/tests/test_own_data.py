@@ -161,3 +161,49 @@ def test_a_parquet_list_with_labels_is_a_collection(image_folder, tmp_path):
                                             what="images", progress=False)
     assert root == tmp_path and index.ids() == ["photos/a.png", "photos/b.jpg"] and index.classes == ["x", "y"]
     assert index.column("label").tolist() == [0, 1] and [r["item"] for r in skipped] == ["photos/zero.jpg"]
+
+
+def write_shards(folder: Path, per_shard: int = 5) -> set[str]:
+    """``shards-000000.tar`` and ``-000001.tar`` in webdataset's layout (``key.jpg`` + ``key.cls``), with an empty
+    and a corrupt image member and a JSON member; returns the good image members' ids."""
+    import io
+    import tarfile
+
+    rng = np.random.default_rng(1)
+    folder.mkdir(parents=True)
+    good = set()
+    for shard in range(2):
+        with tarfile.open(folder / f"shards-{shard:06d}.tar", "w") as tar:
+            def add(name: str, data: bytes) -> None:
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+
+            for k in range(per_shard):
+                buffer = io.BytesIO()
+                Image.fromarray(_noise(rng, 40, 48)).save(buffer, format="JPEG")
+                add(f"sample{shard}{k:03d}.jpg", buffer.getvalue())
+                add(f"sample{shard}{k:03d}.cls", str(k % 2).encode())
+                add(f"sample{shard}{k:03d}.json", b'{"caption": "noise"}')
+                good.add(f"shards-{shard:06d}.tar/sample{shard}{k:03d}.jpg")
+            add(f"empty{shard}.jpg", b"")
+            add(f"broken{shard}.png", b"\x89PNG\r\n\x1a\n" + bytes(50))
+    return good
+
+
+def test_pretrain_and_embed_webdataset_shards(tmp_path):
+    good = write_shards(tmp_path / "shards")
+    spec = str(tmp_path / "shards" / "shards-{000000..000001}.tar")
+    run = tmp_path / "run"
+    assert _pretrain(Path(spec), run, "--max-steps", "2", "--max-bad-fraction", "0.5") == 0
+    skipped = {json.loads(line)["item"] for line in (run / "skipped.jsonl").read_text().splitlines()}
+    assert skipped == {f"shards-{s:06d}.tar/{name}{s}.{ext}" for s in range(2) for name, ext in (("empty", "jpg"),
+                                                                                                 ("broken", "png"))}
+    out = tmp_path / "embeddings.parquet"
+    assert cli.main(["embed", "vision", spec, "--encoder-dir", str(run / "encoder"), "--output", str(out),
+                     "--num-workers", "0", "--no-progress"]) == 0
+    table = pd.read_parquet(out)
+    assert set(table["id"]) == good and len(table) == len(good)
+    assert table.set_index("id")["label"].to_dict()["shards-000001.tar/sample1003.jpg"] == "1"
+    assert cli.main(["pretrain", "vision", str(tmp_path / "shards" / "shards-{000000..000002}.tar"), "--output",
+                     str(tmp_path / "run2")]) == 2  # a missing shard is named, not a traceback

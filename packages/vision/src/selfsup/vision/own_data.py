@@ -1,4 +1,5 @@
-"""``selfsup pretrain vision PATH``: images of a folder or list file, shapes and statistics inferred from them.
+"""``selfsup pretrain vision PATH``: images of a folder, a list file or WebDataset tar shards, shapes and statistics
+inferred from them.
 
 Defaults: SimCLR on a ResNet-18 (lightly-train's default pair for unlabelled photos; contrastive two-view training
 works on any image size and needs no ViT). The crop size the encoder sees is the largest of 32, 64, 96, 128, 160,
@@ -18,7 +19,8 @@ from selfsup.core import registry
 from selfsup.core.data import OwnData, index_collection
 from selfsup.vision.augment import prepare_images, set_normalization
 from selfsup.vision.build import build_method
-from selfsup.vision.datasets.image_files import IMAGE_SUFFIXES, ImageFiles, decode_image_file, fit_square, image_header
+from selfsup.vision.datasets.image_files import IMAGE_SUFFIXES, ImageFiles, decode_image_bytes, fit_square, image_header
+from selfsup.vision.datasets.image_shards import ImageShards, index_shards, is_shard_spec
 
 SIZES = (32, 64, 96, 128, 160, 224)
 
@@ -45,8 +47,13 @@ class VisionOwnData(OwnData):
                             help="1 (grey) or 3 (RGB); default 1 only when every image is grey")
 
     def open(self, path, options, *, cache, seed, replace_bad, progress):
-        root, index, skipped = index_collection(path, suffixes=IMAGE_SUFFIXES, check=image_header, what="images",
-                                                cache=cache, progress=progress)
+        if is_shard_spec(path):
+            root, index, skipped = index_shards(path, cache=cache, progress=progress)
+            kind = ImageShards
+        else:
+            root, index, skipped = index_collection(path, suffixes=IMAGE_SUFFIXES, check=image_header, what="images",
+                                                    cache=cache, progress=progress)
+            kind = ImageFiles
         options = dict(options)
         if options.get("channels") is None:
             options["channels"] = 1 if index.column("gray").all() else 3
@@ -55,8 +62,8 @@ class VisionOwnData(OwnData):
             options["image_size"] = infer_image_size(short, 224 if torch.cuda.is_available() else 64)
         if options.get("work_size") is None:
             options["work_size"] = round(options["image_size"] * 8 / 7)
-        source = ImageFiles(root, index, work_size=options["work_size"], channels=options["channels"], seed=seed,
-                            replace_bad=replace_bad)
+        source = kind(root, index, work_size=options["work_size"], channels=options["channels"], seed=seed,
+                      replace_bad=replace_bad)
         if options.get("mean") is None or options.get("std") is None:
             options["mean"], options["std"] = channel_stats(source)
         return source, options, skipped
@@ -81,7 +88,7 @@ def channel_stats(source: ImageFiles, count: int = 256) -> tuple[list[float], li
     squares = torch.zeros(source.channels, dtype=torch.float64)
     for i in dict.fromkeys(picks.tolist()):
         try:
-            image = fit_square(decode_image_file(source.path(i), source.channels), min(source.work_size, 64))
+            image = fit_square(decode_image_bytes(*source.encoded(i), source.channels), min(source.work_size, 64))
         except Exception:
             continue
         x = image.double().div(255).flatten(1)

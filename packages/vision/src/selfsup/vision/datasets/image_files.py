@@ -3,6 +3,7 @@ lazily in DataLoader workers. Any size and mode: grayscale, RGBA, palette, 16-bi
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -65,14 +66,19 @@ def _on_white(image: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 def decode_image_file(path: str | Path, channels: int = 3) -> torch.Tensor:
-    """uint8 ``(channels, H, W)`` of an image file (first frame of an animation; EXIF orientation applied;
-    transparency on white): torchvision's decoders for JPEG/PNG/WebP/GIF where they read the file as it is, Pillow
-    for the rest and for what they refuse (CMYK, 16-bit grey, BMP, TIFF)."""
+    """uint8 ``(channels, H, W)`` of an image file: :func:`decode_image_bytes` of its bytes."""
     path = Path(path)
-    if path.suffix.lower() in _TORCHVISION_SUFFIXES:
+    return decode_image_bytes(np.fromfile(path, dtype=np.uint8), path.suffix, channels)
+
+
+def decode_image_bytes(data: np.ndarray, suffix: str, channels: int = 3) -> torch.Tensor:
+    """uint8 ``(channels, H, W)`` of an encoded image (``data`` uint8 bytes; ``suffix`` its file's, e.g. ".png"):
+    first frame of an animation, EXIF orientation applied, transparency on white. torchvision's decoders for
+    JPEG/PNG/WebP/GIF where they read the bytes as they are, Pillow for the rest and for what they refuse (CMYK,
+    16-bit grey, BMP, TIFF)."""
+    if suffix.lower() in _TORCHVISION_SUFFIXES:
         try:
-            data = torch.from_numpy(np.fromfile(path, dtype=np.uint8))
-            image = decode_image(data, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=True)
+            image = decode_image(torch.from_numpy(data), mode=ImageReadMode.UNCHANGED, apply_exif_orientation=True)
             if image.dim() == 4:
                 image = image[0]
             if image.dtype == torch.uint16:  # 16-bit PNG: scaled to 8 bits, not clipped
@@ -81,7 +87,7 @@ def decode_image_file(path: str | Path, channels: int = 3) -> torch.Tensor:
                 return _on_white(image, channels)
         except RuntimeError:
             pass  # Pillow below reads what libjpeg/libpng refuse here, or says why it cannot
-    with Image.open(path) as image:
+    with Image.open(io.BytesIO(data.tobytes())) as image:
         image.seek(0)
         return _pil_to_uint8(ImageOps.exif_transpose(image), channels)
 
@@ -105,8 +111,13 @@ class ImageFiles(FileSource):
             raise ValueError(f"channels must be 1 or 3, got {channels}")
         self.work_size, self.channels = work_size, channels
 
+    def encoded(self, i: int) -> tuple[np.ndarray, str]:
+        """``(bytes, suffix)`` of image ``i``."""
+        path = self.path(i)
+        return np.fromfile(path, dtype=np.uint8), path.suffix
+
     def read(self, i: int) -> dict[str, torch.Tensor]:
-        return {"image": fit_square(decode_image_file(self.path(i), self.channels), self.work_size)}
+        return {"image": fit_square(decode_image_bytes(*self.encoded(i), self.channels), self.work_size)}
 
     def config(self) -> dict:
         return {"work_size": self.work_size, "channels": self.channels}
