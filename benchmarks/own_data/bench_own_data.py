@@ -76,26 +76,33 @@ def machine() -> str:
     return f"{cpu}, {psutil.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def vision_memory(args) -> None:
+def memory_comparison(domain: str, groups: dict[str, Path], args, extra: tuple[str, ...], title: str,
+                      unit: str) -> None:
+    """``selfsup pretrain DOMAIN`` on each collection of ``groups`` (name -> path), interleaved ``args.repeats``
+    times; prints the rows, a table, and the largest peak RSS of the last group over the first's."""
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        small = write_cifar_files(args.pack, tmp / "small", 2000)
-        large = write_cifar_files(args.pack, tmp / "large", 50000)
-        rows = []
         for repeat in range(args.repeats):
-            for name, folder in (("2,000 files", small), ("50,000 files", large)):
-                row = pretrain("vision", folder, tmp / f"run-{name[:2]}-{repeat}", args.steps, args.batch,
-                               args.workers, "--encoder", args.encoder)
+            for k, (name, folder) in enumerate(groups.items()):
+                row = pretrain(domain, folder, Path(tmp) / f"run-{k}-{repeat}", args.steps, args.batch,
+                               args.workers, *extra)
                 rows.append({"collection": name, "repeat": repeat, **row})
                 print(json.dumps(rows[-1]), flush=True)
-    print(f"\nselfsup pretrain vision, {args.encoder}, SimCLR, {args.steps} steps of {args.batch}, "
-          f"{args.workers} worker(s); {machine()}\n")
-    print("| collection | repeat | peak RSS (MiB, process + workers) | wall s | images/s |\n|---|---|---|---|---|")
+    print(f"\n{title}, {args.steps} steps of {args.batch}, {args.workers} worker(s); {machine()}\n")
+    print(f"| collection | repeat | peak RSS (MiB, process + workers) | wall s | {unit}/s |\n|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['collection']} | {r['repeat']} | {r['peak_rss_mib']} | {r['wall_s']} | {r['items_per_s']} |")
-    small_peak = max(r["peak_rss_mib"] for r in rows if r["collection"].startswith("2,"))
-    large_peak = max(r["peak_rss_mib"] for r in rows if r["collection"].startswith("50"))
-    print(f"\npeak RSS 50,000 / 2,000 files: {large_peak / small_peak:.3f}")
+    peaks = {name: max(r["peak_rss_mib"] for r in rows if r["collection"] == name) for name in groups}
+    first, last = next(iter(peaks)), list(peaks)[-1]
+    print(f"\npeak RSS {last} / {first}: {peaks[last] / peaks[first]:.3f}")
+
+
+def vision_memory(args) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        groups = {"2,000 files": write_cifar_files(args.pack, Path(tmp) / "small", 2000),
+                  "50,000 files": write_cifar_files(args.pack, Path(tmp) / "large", 50000)}
+        memory_comparison("vision", groups, args, ("--encoder", args.encoder),
+                          f"selfsup pretrain vision, {args.encoder}, SimCLR", "images")
 
 
 def vision_speed(args) -> None:
@@ -188,23 +195,10 @@ def write_long_audio(recordings: Path, folder: Path, hours: float, file_minutes:
 
 def audio_memory(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        folders = {f"{h:g} h": write_long_audio(args.fsdd, tmp / f"{h:g}h", h) for h in args.hours}
-        rows = []
-        for repeat in range(args.repeats):
-            for name, folder in folders.items():
-                row = pretrain("audio", folder, tmp / f"run-{name}-{repeat}", args.steps, args.batch, args.workers,
-                               "--clip-seconds", "1")
-                rows.append({"audio": name, "repeat": repeat, **row})
-                print(json.dumps(rows[-1]), flush=True)
-    print(f"\nselfsup pretrain audio (SSAST, audio_vit_mini_frame, 1 s crops), {args.steps} steps of {args.batch}, "
-          f"{args.workers} worker(s); FSDD concatenated into 10-minute files; {machine()}\n")
-    print("| audio | repeat | peak RSS (MiB, process + workers) | wall s | clips/s |\n|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['audio']} | {r['repeat']} | {r['peak_rss_mib']} | {r['wall_s']} | {r['items_per_s']} |")
-    peaks = {name: max(r["peak_rss_mib"] for r in rows if r["audio"] == name) for name in folders}
-    first, last = next(iter(peaks)), list(peaks)[-1]
-    print(f"\npeak RSS {last} / {first}: {peaks[last] / peaks[first]:.3f}")
+        groups = {f"{h:g} h": write_long_audio(args.fsdd, Path(tmp) / f"{h:g}h", h) for h in args.hours}
+        memory_comparison("audio", groups, args, ("--clip-seconds", "1"),
+                          "selfsup pretrain audio (SSAST, audio_vit_mini_frame, 1 s crops; FSDD concatenated into "
+                          "10-minute files)", "clips")
 
 
 def main() -> None:

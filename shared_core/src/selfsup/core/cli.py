@@ -18,22 +18,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from selfsup.core import registry
 from selfsup.core.data.skips import TooManyBadItems
-from selfsup.core.own_data_cli import add_embed_arguments, add_pretrain_arguments, cmd_embed, own_data
+from selfsup.core.own_data_cli import add_embed_arguments, add_pretrain_arguments, cmd_embed, json_object_arg, own_data
 from selfsup.core.own_data_cli import cmd_pretrain as cmd_pretrain_own_data
-
-
-def _json_arg(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {text!r} ({err.msg})") from err
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
-    return value
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -164,7 +153,7 @@ def build_parser(domain: str | None = None) -> argparse.ArgumentParser:
                      help="a folder (searched recursively) or a list file (.txt/.csv/.parquet) of your files")
     add_pretrain_arguments(pre, entry)
     pre.add_argument("--dataset", default=None, help="a registered dataset instead of DOMAIN PATH (selfsup list)")
-    pre.add_argument("--dataset-args", type=_json_arg, default={}, help="JSON object of the dataset's arguments")
+    pre.add_argument("--dataset-args", type=json_object_arg, default={}, help="JSON object of the dataset's arguments")
 
     emb = sub.add_parser("embed", help="write one embedding per file of a folder with a trained encoder")
     emb.add_argument("domain_name", metavar="DOMAIN", help=f"one of: {installed}")
@@ -174,7 +163,7 @@ def build_parser(domain: str | None = None) -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="kNN, linear probe and RankMe of a saved encoder")
     ev.add_argument("--encoder-dir", type=Path, required=True)
     ev.add_argument("--dataset", required=True)
-    ev.add_argument("--dataset-args", type=_json_arg, default={})
+    ev.add_argument("--dataset-args", type=json_object_arg, default={})
     ev.add_argument("--k", type=int, default=20)
 
     bench = sub.add_parser("bench", help="run a domain's benchmark suite (selfsup bench SUITE --help: its flags)",

@@ -44,7 +44,7 @@ def own_data(domain: str) -> OwnData:
                          f"(pip install selfsup-<domain>)") from None
 
 
-def _json_arg(text: str) -> dict[str, Any]:
+def json_object_arg(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
@@ -59,8 +59,8 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser, domain: OwnData | No
     S = argparse.SUPPRESS
     parser.add_argument("--method", default=S, help="SSL method (default: the domain's, see its README)")
     parser.add_argument("--encoder", default=S, help="encoder (default: the domain's)")
-    parser.add_argument("--method-args", type=_json_arg, default=S, help="JSON object of method arguments")
-    parser.add_argument("--encoder-args", type=_json_arg, default=S, help="JSON object of encoder arguments")
+    parser.add_argument("--method-args", type=json_object_arg, default=S, help="JSON object of method arguments")
+    parser.add_argument("--encoder-args", type=json_object_arg, default=S, help="JSON object of encoder arguments")
     parser.add_argument("--config", default=S, help="YAML or JSON file of these flags' values (flags override it); "
                                                     "a run's config.yaml is one")
     parser.add_argument("--output", type=Path, default=S, help="run folder (default runs/DOMAIN-METHOD)")
