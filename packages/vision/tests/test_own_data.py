@@ -87,9 +87,11 @@ def test_a_config_yaml_runs_again_and_flags_override_it(image_folder, tmp_path):
     assert _pretrain(folder, tmp_path / "first", "--max-steps", "1", "--max-bad-fraction", "0.5",
                      "--image-size", "48") == 0
     assert cli.main(["pretrain", "vision", "--config", str(tmp_path / "first" / "config.yaml"), "--output",
-                     str(tmp_path / "second"), "--max-steps", "2", "--no-progress"]) == 0
+                     str(tmp_path / "second"), "--max-steps", "12", "--batch-size", "8", "--no-progress"]) == 0
     second = (tmp_path / "second" / "config.yaml").read_text()
-    assert "image_size: 48" in second and "max_steps: 2" in second and f"path: {folder}" in second
+    assert "image_size: 48" in second and "max_steps: 12" in second and f"path: {folder}" in second
+    # one batch of 8 an epoch: --max-steps alone runs past the default 10 epochs
+    assert json.loads((tmp_path / "second" / "summary.json").read_text())["steps"] == 12
 
 
 def test_too_many_bad_images_stop_the_run_with_one_line(image_folder, tmp_path, capsys):

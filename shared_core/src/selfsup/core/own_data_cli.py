@@ -24,7 +24,8 @@ TRAIN_FLAGS = {"epochs": int, "max-steps": int, "batch-size": int, "lr": float, 
                "optimizer": str, "warmup-steps": int, "grad-accum": int, "clip-grad-norm": float, "amp": str,
                "checkpoint-every": int, "seed": int, "num-workers": int, "on-nonfinite": str, "log-every": int,
                "max-bad-fraction": float}
-TRAIN_HELP = {"epochs": "passes over the collection (default 10)", "max-steps": "optimizer steps, capping --epochs",
+TRAIN_HELP = {"epochs": "passes over the collection (default 10, or as many as --max-steps needs)",
+              "max-steps": "optimizer steps: the run's length, or with --epochs a cap on it",
               "batch-size": "global batch (default: 256, or the collection's size if smaller)",
               "num-workers": "DataLoader processes that read and decode (default: CPU cores - 1, at most 8)",
               "max-bad-fraction": "stop when more than this share of the items seen cannot be read (default 0.01)",
@@ -101,6 +102,8 @@ def _train_config(settings: dict[str, Any], n_items: int, resume: str | None, pr
 
     values = {k: settings[k] for k in (f.replace("-", "_") for f in TRAIN_FLAGS) if k in settings}
     values.setdefault("num_workers", min(8, max(1, (os.cpu_count() or 2) - 1)))
+    if "max_steps" in values and "epochs" not in values:  # --max-steps alone is the run's length
+        values["epochs"] = 10**9
     values.setdefault("batch_size", min(256, n_items))
     return TrainConfig.from_dict({**values, "output_dir": str(settings["output"]), "resume": resume,
                                   "progress": progress})

@@ -303,9 +303,9 @@ class Trainer:
                     window_start, window_steps = time.perf_counter(), 0
                 bar.update(1)
                 elapsed = time.perf_counter() - start
-                bar.set_postfix(loss=f"{record['loss']:.4f}", refresh=False,
-                                items_s=f"{(self.step - start_step) * samples_per_step / elapsed:.1f}",
-                                data_wait=f"{100 * data_wait / elapsed:.0f}%")
+                bar.set_postfix({"loss": f"{record['loss']:.4f}",
+                                 "items/s": f"{(self.step - start_step) * samples_per_step / elapsed:.1f}",
+                                 "waiting for data": f"{100 * data_wait / elapsed:.0f}%"}, refresh=False)
                 due = cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0
                 if due or self.step == self.total_steps:
                     self.save_checkpoint()
