@@ -55,16 +55,21 @@ def write_cifar_files(pack: Path, folder: Path, count: int) -> Path:
     return folder
 
 
+def steady_rate(log: Path, batch: int) -> float:
+    """Items/s of a run's ``log.jsonl`` (logged every step) past its first third (worker start-up, warm-up)."""
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    steady = records[len(records) // 3:]
+    return batch * len(steady) / sum(r["step_time_s"] for r in steady)
+
+
 def pretrain(domain: str, data: Path, output: Path, steps: int, batch: int, workers: int, *extra: str) -> dict:
     command = [sys.executable, "-m", "selfsup.core", "pretrain", domain, str(data), "--output", str(output),
                "--max-steps", str(steps), "--batch-size", str(batch), "--num-workers", str(workers), "--no-progress",
                "--log-every", "1", *extra]
     peak, wall, _ = tree_rss_peak(command)
     summary = json.loads((output / "summary.json").read_text())
-    records = [json.loads(line) for line in (output / "log.jsonl").read_text().splitlines()]
-    steady = records[len(records) // 3:]  # past the first steps (worker start-up, allocator warm-up)
-    rate = batch * len(steady) / sum(r["step_time_s"] for r in steady)
-    return {"peak_rss_mib": round(peak, 1), "wall_s": round(wall, 1), "items_per_s": round(rate, 1),
+    return {"peak_rss_mib": round(peak, 1), "wall_s": round(wall, 1),
+            "items_per_s": round(steady_rate(output / "log.jsonl", batch), 1),
             "data_wait_s": summary["data_wait_s"], "train_wall_s": round(summary["wall_s"], 1)}
 
 
@@ -121,11 +126,8 @@ def vision_speed(args) -> None:
             out = tmp / f"memory-{repeat}"
             peak, wall, _ = tree_rss_peak([sys.executable, str(in_memory), str(args.pack), str(out), str(args.images),
                                            str(args.steps), str(args.batch), args.encoder])
-            records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
-            steady = records[len(records) // 3:]
             rows.append({"path": "in memory (ImageArray, Trainer)", "peak_rss_mib": round(peak, 1),
-                         "wall_s": round(wall, 1),
-                         "items_per_s": round(args.batch * len(steady) / sum(r["step_time_s"] for r in steady), 1)})
+                         "wall_s": round(wall, 1), "items_per_s": round(steady_rate(out / "log.jsonl", args.batch), 1)})
             print(json.dumps(rows[-1]), flush=True)
     print(f"\n{args.images} CIFAR-10 JPEGs, {args.encoder}, SimCLR at 32 px, {args.steps} steps of {args.batch}, "
           f"{args.workers} worker(s); {machine()}\n")

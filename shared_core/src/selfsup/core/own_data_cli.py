@@ -33,6 +33,11 @@ TRAIN_HELP = {"epochs": "passes over the collection (default 10, or as many as -
 DATA_CONFIG = "data_config.json"  # beside the saved encoder: the domain and its resolved data options
 
 
+def default_workers() -> int:
+    """DataLoader processes when ``--num-workers`` is not given: one core left to the training step, at most 8."""
+    return min(8, max(1, (os.cpu_count() or 2) - 1))
+
+
 def own_data(domain: str) -> OwnData:
     """The installed domain's entry, or a one-line error listing the installed ones."""
     try:
@@ -101,7 +106,7 @@ def _train_config(settings: dict[str, Any], n_items: int, resume: str | None, pr
     from selfsup.core.train import TrainConfig
 
     values = {k: settings[k] for k in (f.replace("-", "_") for f in TRAIN_FLAGS) if k in settings}
-    values.setdefault("num_workers", min(8, max(1, (os.cpu_count() or 2) - 1)))
+    values.setdefault("num_workers", default_workers())
     if "max_steps" in values and "epochs" not in values:  # --max-steps alone is the run's length
         values["epochs"] = 10**9
     values.setdefault("batch_size", min(256, n_items))
@@ -158,8 +163,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     if main:
         save_pretrained(encoder, output / "encoder")
         (output / "encoder" / DATA_CONFIG).write_text(json.dumps({"domain": domain.name, "data": options}, indent=2))
-        summary.update(items=len(source), files=len(source.index), items_skipped=skips.count,
-                       skip_reasons=skips.reasons, encoder=str(output / "encoder"))
+        summary.update(items=len(source), files=len(source.index), skip_reasons=skips.reasons,
+                       encoder=str(output / "encoder"))
         (output / "summary.json").write_text(json.dumps(summary, indent=2))
         _print_summary(summary, output)
     return 0
@@ -206,7 +211,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     encoder = load_pretrained(args.encoder_dir).eval()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     encoder.to(device)
-    workers = args.num_workers if args.num_workers is not None else min(8, max(1, (os.cpu_count() or 2) - 1))
+    workers = args.num_workers if args.num_workers is not None else default_workers()
     loader = torch.utils.data.DataLoader(source, batch_size=args.batch_size, num_workers=workers,
                                          collate_fn=source.collate, pin_memory=device.type == "cuda")
     ids, labels, features, skipped = [], [], [], list(scan_skipped)

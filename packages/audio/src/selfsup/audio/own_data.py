@@ -26,10 +26,14 @@ from selfsup.core.data import OwnData, index_collection
 FRAME_SECONDS = 0.01  # Kaldi fbank's 10 ms shift
 
 
-def infer_frames(durations: np.ndarray) -> int:
-    """Frames of the median duration (0.32 to 10 s), rounded to a multiple of 16 (the patch tokens' width)."""
-    seconds = float(np.clip(np.median(durations), 0.32, 10.0))
+def frames_for(seconds: float) -> int:
+    """Fbank frames of ``seconds``, rounded to a multiple of 16 (the patch tokens' width), at least 32."""
     return max(32, round(seconds / FRAME_SECONDS / 16) * 16)
+
+
+def infer_frames(durations: np.ndarray) -> int:
+    """Frames of the median duration (0.32 to 10 s), see :func:`frames_for`."""
+    return frames_for(float(np.clip(np.median(durations), 0.32, 10.0)))
 
 
 class AudioOwnData(OwnData):
@@ -58,9 +62,8 @@ class AudioOwnData(OwnData):
         options = dict(options)
         durations = index.column("samples") / index.column("rate")
         if options.get("frames") is None:
-            frames = infer_frames(durations) if options.get("clip_seconds") is None else \
-                max(32, round(options["clip_seconds"] / FRAME_SECONDS / 16) * 16)
-            options["frames"] = frames
+            options["frames"] = infer_frames(durations) if options.get("clip_seconds") is None else \
+                frames_for(options["clip_seconds"])
         if options.get("clip_seconds") is None:
             options["clip_seconds"] = round(options["frames"] * FRAME_SECONDS, 3)
         kwargs = {"clip_seconds": options["clip_seconds"], "frames": options["frames"],

@@ -84,8 +84,8 @@ def channel_stats(source: ImageFiles, count: int = 256) -> tuple[list[float], li
     """Per-channel mean and std in [0, 1] units of up to ``count`` images spread evenly over the collection
     (unreadable ones passed over; the defaults of ImageNet-like photos if none can be read)."""
     picks = np.linspace(0, len(source) - 1, min(count, len(source))).round().astype(int)
-    sums, squares, pixels = torch.zeros(source.channels, dtype=torch.float64), 0, 0
-    squares = torch.zeros(source.channels, dtype=torch.float64)
+    sums, squares = (torch.zeros(source.channels, dtype=torch.float64) for _ in range(2))
+    pixels = 0
     for i in dict.fromkeys(picks.tolist()):
         try:
             image = fit_square(decode_image_bytes(*source.encoded(i), source.channels), min(source.work_size, 64))

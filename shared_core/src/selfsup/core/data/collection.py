@@ -37,10 +37,9 @@ def index_collection(path: str | Path, *, suffixes: Sequence[str], check: Check,
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
     source = str(path.resolve())
-    if cache is not None and Path(cache).is_file():
-        index = ItemIndex.load(cache)
-        if index.meta.get("source") == source:
-            return Path(index.meta["root"]), index, []
+    index = ItemIndex.cached(cache, source)
+    if index is not None:
+        return Path(index.meta["root"]), index, []
     labels, classes = None, []
     if path.is_dir():
         root = path

@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import Dataset, default_collate
 
 from selfsup.core.data.item_index import ItemIndex
+from selfsup.core.data.scan import skip_reason
 
 
 class FileSource(Dataset):
@@ -74,7 +75,7 @@ class FileSource(Dataset):
             try:
                 sample = self.read(j)
             except Exception as err:  # a stranger's file may make a decoder raise anything
-                reason = f"{type(err).__name__}: {err}".replace(str(self.path(self.file_of(j))), "<file>")[:300]
+                reason = skip_reason(err, self.path(self.file_of(j)))
                 skipped.append({"item": self.item_id(j), "reason": reason, "stage": "decode"})
                 continue
             label = int(self.labels[self.file_of(j)]) if self.labels is not None else -1

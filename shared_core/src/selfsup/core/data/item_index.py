@@ -59,6 +59,14 @@ class ItemIndex:
         return path
 
     @classmethod
+    def cached(cls, cache: str | Path | None, source: str) -> ItemIndex | None:
+        """The index saved at ``cache`` if there is one and it was made from ``source`` (its ``meta["source"]``)."""
+        if cache is None or not Path(cache).is_file():
+            return None
+        index = cls.load(cache)
+        return index if index.meta.get("source") == source else None
+
+    @classmethod
     def load(cls, path: str | Path) -> ItemIndex:
         with np.load(path, allow_pickle=False) as npz:
             header = json.loads(npz["header"].tobytes().decode())

@@ -27,9 +27,8 @@ def find_files(root: str | Path, suffixes: Sequence[str]) -> tuple[list[str], li
     Names that are not valid UTF-8 or that hold a line break are skip records, not items."""
     root = Path(root)
     found, skipped = [], []
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs.sort()
-        for name in sorted(files):
+    for folder, _, files in os.walk(root, followlinks=False):
+        for name in files:
             if os.path.splitext(name)[1].lower() not in suffixes:
                 continue
             rel = os.path.relpath(os.path.join(folder, name), root)
@@ -81,6 +80,12 @@ def scan_skip(item: str, reason: str) -> dict:
     return {"item": item, "reason": reason, "stage": "scan"}
 
 
+def skip_reason(err: BaseException, path: str | Path) -> str:
+    """A skip record's reason: the exception's type and text, the file's path shown as ``<file>`` (the record names
+    the item already), at most 300 characters."""
+    return f"{type(err).__name__}: {err}".replace(str(path), "<file>")[:300]
+
+
 def check_files(root: Path, items: Sequence[str], check: Check, *, workers: int = 16,
                 progress: bool = True) -> tuple[list[int], list[dict[str, int]], list[dict]]:
     """Run ``check(root / item)`` on every item in ``workers`` threads: ``(kept positions, their check results,
@@ -94,7 +99,7 @@ def check_files(root: Path, items: Sequence[str], check: Check, *, workers: int 
                 return None, "empty file (0 bytes)"
             return check(path), None
         except Exception as err:  # a check of a stranger's file may raise anything: it becomes a reason
-            return None, f"{type(err).__name__}: {err}".replace(str(path), "<file>")[:300]
+            return None, skip_reason(err, path)
 
     kept, facts, skipped = [], [], []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

@@ -17,7 +17,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from selfsup.core.data import ItemIndex
-from selfsup.core.data.scan import progress_interval, scan_skip
+from selfsup.core.data.scan import progress_interval, scan_skip, skip_reason
 from selfsup.vision.datasets.image_files import GRAY_MODES, IMAGE_SUFFIXES, ImageFiles
 
 _HEADER_BYTES = 1 << 16  # enough of an image member for Pillow to read its size and mode
@@ -52,10 +52,9 @@ def index_shards(spec: str | Path, *, cache: Path | None = None,
     ``offset``, ``size`` (the member's bytes), ``width``, ``height``, ``gray`` (and ``label`` from ``.cls``)."""
     shards = expand_shards(spec)
     source = ";".join(str(p.resolve()) for p in shards)
-    if cache is not None and Path(cache).is_file():
-        index = ItemIndex.load(cache)
-        if index.meta.get("source") == source:
-            return Path(index.meta["root"]), index, []
+    index = ItemIndex.cached(cache, source)
+    if index is not None:
+        return Path(index.meta["root"]), index, []
     root = Path(os.path.commonpath([str(p.parent.resolve()) for p in shards]))
     ids, rows, labels, skipped = [], [], {}, []
     for number, shard in enumerate(tqdm(shards, desc="scan shards", unit="shard", disable=not progress,
@@ -84,7 +83,7 @@ def index_shards(spec: str | Path, *, cache: Path | None = None,
                     try:
                         facts = _member_header(handle, member)
                     except Exception as err:  # a stranger's member may make Pillow raise anything
-                        skipped.append(scan_skip(item, f"{type(err).__name__}: {err}"[:300]))
+                        skipped.append(scan_skip(item, skip_reason(err, shard)))
                         continue
                     ids.append(item)
                     rows.append((number, member.offset_data, member.size, facts["width"], facts["height"],
