@@ -22,3 +22,13 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     gap = max(float((two[k] - one[k]).abs().max()) for k in one)
     print(f"max |w_2proc - w_1proc| = {gap:.2e}")
     assert gap < 1e-5
+
+
+def test_a_folder_rank_0_cannot_claim_stops_every_rank(tmp_path):
+    """Rank 0 refuses a non-empty output folder; rank 1 must stop too, not wait for rank 0 forever."""
+    (tmp_path / "two").mkdir()
+    (tmp_path / "two" / "log.jsonl").write_text('{"step": 1}\n')
+    multi = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                            str(SCRIPT), str(tmp_path / "two")], capture_output=True, text=True, timeout=120)
+    assert multi.returncode != 0
+    assert "is not empty" in multi.stderr and "rank 0 could not take the output folder" in multi.stderr

@@ -153,6 +153,24 @@ def test_resume_on_a_folder_matches_the_uninterrupted_run(image_folder, tmp_path
     assert not all(torch.equal(step3[k], resumed[k]) for k in step3)  # the resumed run did train a step
 
 
+def test_a_run_folder_is_owned_and_a_seed_repeats_the_run(image_folder, tmp_path, capsys):
+    folder, _ = image_folder
+    flags = ("--max-steps", "2", "--max-bad-fraction", "0.5", "--seed", "7")
+    assert _pretrain(folder, tmp_path / "a", *flags) == 0
+    assert _pretrain(folder, tmp_path / "b", *flags) == 0
+    a, b = (load_file(tmp_path / run / "encoder" / "model.safetensors") for run in "ab")
+    assert all(torch.equal(a[k], b[k]) for k in a)  # two workers decode and augment: still bit for bit
+    capsys.readouterr()
+    assert _pretrain(folder, tmp_path / "a", *flags) == 2  # a new run over a finished one
+    assert "is not empty" in capsys.readouterr().err
+    assert _pretrain(folder, tmp_path / "a", *flags, "--resume", "auto", "--method", "byol") == 2
+    assert "method 'simclr' -> 'byol'" in capsys.readouterr().err
+    assert _pretrain(folder, tmp_path / "a", "--max-steps", "3", "--max-bad-fraction", "0.5", "--overwrite") == 0
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["steps"] == 3
+    metas = [json.loads((p / "meta.json").read_text()) for p in (tmp_path / "a").glob("checkpoint-*")]
+    assert max(m["step"] for m in metas) == 3 and len({m["run_id"] for m in metas}) == 1  # the old run is gone
+
+
 def test_a_parquet_list_with_labels_is_a_collection(image_folder, tmp_path):
     from selfsup.core.data import index_collection
     from selfsup.vision.datasets.image_files import IMAGE_SUFFIXES, image_header

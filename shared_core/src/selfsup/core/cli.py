@@ -23,6 +23,8 @@ from selfsup.core import registry
 from selfsup.core.data.skips import TooManyBadItems
 from selfsup.core.own_data_cli import add_embed_arguments, add_pretrain_arguments, cmd_embed, json_object_arg, own_data
 from selfsup.core.own_data_cli import cmd_pretrain as cmd_pretrain_own_data
+from selfsup.core.train.run_folder import OutputFolderInUse
+from selfsup.core.train.trainer import NonFiniteLossError
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -52,17 +54,18 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 def _pretrain_registered(args: argparse.Namespace) -> int:
     from selfsup.core import distributed
     from selfsup.core.hub import save_pretrained
-    from selfsup.core.train import TrainConfig, Trainer
+    from selfsup.core.train import TrainConfig, Trainer, seed_everything
 
     values = json.loads(Path(args.config).read_text()) if getattr(args, "config", None) else {}
     for key in ("epochs", "max_steps", "batch_size", "lr", "weight_decay", "optimizer", "warmup_steps",
                 "grad_accum", "clip_grad_norm", "amp", "checkpoint_every", "seed", "num_workers", "resume",
-                "on_nonfinite", "log_every", "max_bad_fraction"):
+                "on_nonfinite", "log_every", "max_bad_fraction", "max_nonfinite_fraction", "overwrite"):
         value = getattr(args, key, None)
         if value is not None:
             values[key] = value
     values["output_dir"] = str(args.output)
     config = TrainConfig.from_dict(values)
+    seed_everything(config.seed)  # before the encoder and method draw their initial weights
     encoder = registry.create_encoder(args.encoder, **getattr(args, "encoder_args", {}))
     method = registry.create_method(args.method, encoder, **getattr(args, "method_args", {}))
     dataset = registry.create_dataset(args.dataset, **args.dataset_args)
@@ -198,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # a user-facing command ends in one line, never a traceback (SELFSUP_DEBUG=1: raise)
         if os.environ.get("SELFSUP_DEBUG"):
             raise
-        known = (ValueError, FileNotFoundError, TypeError, TooManyBadItems)
+        known = (ValueError, OSError, TypeError, TooManyBadItems, NonFiniteLossError, OutputFolderInUse)
         what = "" if isinstance(err, known) else f"{type(err).__name__}: "
         print(f"selfsup {command}: error: {what}{err}", file=sys.stderr)
         return 2

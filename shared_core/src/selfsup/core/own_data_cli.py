@@ -23,13 +23,18 @@ from selfsup.core.run_config import read_config, write_config
 TRAIN_FLAGS = {"epochs": int, "max-steps": int, "batch-size": int, "lr": float, "weight-decay": float,
                "optimizer": str, "warmup-steps": int, "grad-accum": int, "clip-grad-norm": float, "amp": str,
                "checkpoint-every": int, "seed": int, "num-workers": int, "on-nonfinite": str, "log-every": int,
-               "max-bad-fraction": float}
+               "max-bad-fraction": float, "max-nonfinite-fraction": float}
 TRAIN_HELP = {"epochs": "passes over the collection (default 10, or as many as --max-steps needs)",
               "max-steps": "optimizer steps: the run's length, or with --epochs a cap on it",
               "batch-size": "global batch (default: 256, or the collection's size if smaller)",
               "num-workers": "DataLoader processes that read and decode (default: CPU cores - 1, at most 8)",
               "max-bad-fraction": "stop when more than this share of the items seen cannot be read (default 0.01)",
-              "amp": "auto (bf16 on CUDA), bf16 or off", "seed": "seed of the run (default 0)"}
+              "amp": "auto (bf16 on CUDA), bf16 or off", "seed": "seed of the run (default 0)",
+              "on-nonfinite": "raise (default) or skip a step whose loss or gradients are not finite",
+              "max-nonfinite-fraction": "with --on-nonfinite skip: stop when more than this share of the steps were "
+                                        "skipped (default 0.1)"}
+#: Settings that define what a run learns: a resumed run must keep them (with the domain's data options).
+IDENTITY = ("path", "method", "encoder", "method_args", "encoder_args")
 DATA_CONFIG = "data_config.json"  # beside the saved encoder: the domain and its resolved data options
 
 
@@ -70,7 +75,10 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser, domain: OwnData | No
     parser.add_argument("--config", default=S, help="YAML or JSON file of these flags' values (flags override it); "
                                                     "a run's config.yaml is one")
     parser.add_argument("--output", type=Path, default=S, help="run folder (default runs/DOMAIN-METHOD)")
-    parser.add_argument("--resume", default=S, help="'auto': continue from the newest checkpoint in --output")
+    parser.add_argument("--resume", default=S, help="'auto': continue from the newest checkpoint in --output that "
+                                                    "verifies; a checkpoint folder: continue from it")
+    parser.add_argument("--overwrite", action="store_true", default=S,
+                        help="replace the run already in --output (without it, a non-empty --output is refused)")
     parser.add_argument("--no-progress", action="store_true", default=S, help="no progress bars")
     train = parser.add_argument_group("training")
     for flag, kind in TRAIN_FLAGS.items():
@@ -91,18 +99,29 @@ def _settings(args: argparse.Namespace, domain: OwnData) -> dict[str, Any]:
     if "config" in given:
         settings.update(read_config(given.pop("config"), known))
     output = given.get("output") or settings.get("output")
-    if given.get("resume") == "auto" and output and (Path(output) / "config.yaml").is_file():
-        settings.update(read_config(Path(output) / "config.yaml", known))
-    settings.update({k: v for k, v in given.items() if k not in ("resume", "no_progress")})
     if args.path is not None:
-        settings["path"] = str(args.path)
+        given["path"] = str(args.path)
+    if given.get("resume") and output and (Path(output) / "config.yaml").is_file():
+        stored = read_config(Path(output) / "config.yaml", known)
+        _refuse_other_run(Path(output), stored, given, (*IDENTITY, *domain.data_options))
+        settings.update(stored)
+    settings.update({k: v for k, v in given.items() if k not in ("resume", "no_progress", "overwrite")})
     if not settings.get("path"):
         raise ValueError("no PATH given (a folder or list file of your data, or 'path:' in --config)")
     settings.setdefault("output", f"runs/{domain.name}-{settings['method']}")
     return settings
 
 
-def _train_config(settings: dict[str, Any], n_items: int, resume: str | None, progress: bool):
+def _refuse_other_run(output: Path, stored: dict[str, Any], given: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """A resume that names another method, encoder, collection or data option than the run it continues."""
+    differ = [k for k in keys if k in given and k in stored and given[k] != stored[k]]
+    if differ:
+        listed = ", ".join(f"{k} {stored[k]!r} -> {given[k]!r}" for k in differ)
+        raise ValueError(f"cannot resume {output} with other settings than it was trained with ({listed}): drop "
+                         "those flags to continue it, or start a new run in another --output")
+
+
+def _train_config(settings: dict[str, Any], n_items: int, resume: str | None, progress: bool, overwrite: bool):
     from selfsup.core.train import TrainConfig
 
     values = {k: settings[k] for k in (f.replace("-", "_") for f in TRAIN_FLAGS) if k in settings}
@@ -111,24 +130,32 @@ def _train_config(settings: dict[str, Any], n_items: int, resume: str | None, pr
         values["epochs"] = 10**9
     values.setdefault("batch_size", min(256, n_items))
     return TrainConfig.from_dict({**values, "output_dir": str(settings["output"]), "resume": resume,
-                                  "progress": progress})
+                                  "progress": progress, "overwrite": overwrite})
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
-    from selfsup.core.hub import save_pretrained
-    from selfsup.core.train import Trainer
+    from selfsup.core.train.run_folder import claim_on_rank0
 
     domain = own_data(args.domain_name)
     settings = _settings(args, domain)
-    resume, progress = getattr(args, "resume", None), not getattr(args, "no_progress", False)
-    output = Path(settings["output"])
+    resume, overwrite = getattr(args, "resume", None), getattr(args, "overwrite", False)
     distributed.init_from_env()
+    folder = claim_on_rank0(settings["output"], resume=bool(resume), overwrite=overwrite)
+    try:
+        return _pretrain(args, domain, settings, resume, overwrite)
+    finally:
+        if folder is not None:
+            folder.release()
+
+
+def _pretrain(args: argparse.Namespace, domain: OwnData, settings: dict[str, Any], resume: str | None,
+              overwrite: bool) -> int:
+    from selfsup.core.hub import save_pretrained
+    from selfsup.core.train import Trainer, seed_everything
+
+    progress = not getattr(args, "no_progress", False)
+    output = Path(settings["output"])
     main = distributed.is_main_process()
-    if main:
-        output.mkdir(parents=True, exist_ok=True)
-        if not resume:
-            (output / "skipped.jsonl").unlink(missing_ok=True)
-            (output / "index.npz").unlink(missing_ok=True)
     options = {k: settings[k] for k in domain.data_options}
     seed = settings.get("seed", 0)
     opened = None
@@ -141,7 +168,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
                              progress=False)
     source, options, scan_skipped = opened
     settings.update(options)
-    config = _train_config(settings, len(source), resume, progress)
+    config = _train_config(settings, len(source), resume, progress, overwrite)
     scan_bad = source.index.meta.get("scan_skipped", 0)
     skips = SkipLog(output / "skipped.jsonl", config.max_bad_fraction, seen_before=len(source) + scan_bad)
     if main:
@@ -153,6 +180,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
                               f"be read, more than --max-bad-fraction {config.max_bad_fraction:g} allows"
                               + (f"; e.g. {examples}" if examples else "")
                               + f"; all are listed in {skips.path} (a larger --max-bad-fraction trains on the rest)")
+    seed_everything(config.seed)  # before anything draws: the same --seed gives the same weights
     encoder, method = domain.build(options, settings["method"], settings["encoder"], settings["method_args"],
                                    settings["encoder_args"])
     if main:

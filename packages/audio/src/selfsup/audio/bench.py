@@ -27,7 +27,14 @@ from selfsup.audio.build import METHOD_TOKENS, METHODS, build_encoder, build_met
 from selfsup.audio.datasets import AudioClips, SpectrogramDataset, fsdd_takes, load_fsdd, synthesize_words
 from selfsup.audio.features import SpectrogramStats
 from selfsup.audio.probes import logmel_stats_features, probe_suite
-from selfsup.core.bench import add_pretraining_flags, bar_chart, parse_methods, run_suite, suite_parser
+from selfsup.core.bench import (
+    add_pretraining_flags,
+    bar_chart,
+    checkpoint_folder,
+    parse_methods,
+    run_suite,
+    suite_parser,
+)
 from selfsup.core.eval import rankme
 from selfsup.core.train import TrainConfig, Trainer
 
@@ -107,8 +114,8 @@ def pretrain(name: str, encoder: nn.Module, train: AudioClips, stats: Spectrogra
     epochs = args.epochs or preset["epochs"].get(name, preset["default_epochs"])
     steps_per_epoch = len(train) // batch
     with tempfile.TemporaryDirectory() as tmp:
-        config = TrainConfig(output_dir=args.checkpoints or tmp, epochs=epochs, batch_size=batch, optimizer="adamw",
-                             lr=preset["lr"] * batch / 256, weight_decay=preset["weight_decay"],
+        config = TrainConfig(**checkpoint_folder(args, tmp, name, f"seed{args.seed}"), epochs=epochs, batch_size=batch,
+                             optimizer="adamw", lr=preset["lr"] * batch / 256, weight_decay=preset["weight_decay"],
                              warmup_steps=max(1, steps_per_epoch * epochs // 10), ema_momentum=preset["ema_momentum"],
                              seed=args.seed, log_every=20, keep_checkpoints=1, checkpoint_every=10**9,
                              device=str(device), progress=not args.quiet)

@@ -29,7 +29,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from selfsup.core.bench import add_pretraining_flags, bar_chart, parse_methods, run_suite, suite_parser
+from selfsup.core.bench import (
+    add_pretraining_flags,
+    bar_chart,
+    checkpoint_folder,
+    parse_methods,
+    run_suite,
+    suite_parser,
+)
 from selfsup.core.eval import rankme
 from selfsup.core.train import TrainConfig, Trainer
 from selfsup.medical.build import METHODS, build_encoder, build_method
@@ -124,7 +131,8 @@ def pretrain(method_name: str, encoder, train: VolumeSet, preset: dict, args, se
     steps = args.epochs or pretrain_steps(preset, method_name)
     epochs = -(-steps // (len(train) // batch))  # the Trainer drops the last partial batch of each epoch
     with tempfile.TemporaryDirectory() as tmp:
-        config = TrainConfig(output_dir=args.checkpoints or tmp, epochs=epochs, max_steps=steps, batch_size=batch,
+        config = TrainConfig(**checkpoint_folder(args, tmp, method_name, f"seed{seed}"), epochs=epochs, max_steps=steps,
+                             batch_size=batch,
                              optimizer="adamw", lr=preset["lr"], weight_decay=0.01, warmup_steps=max(1, steps // 10),
                              seed=seed, log_every=20, keep_checkpoints=1, checkpoint_every=10**9,
                              device=str(device), progress=not args.quiet)

@@ -59,6 +59,9 @@ class TablePreprocessor:
     Args:
         numeric, categorical: column names (inferred from dtypes when both are None).
         scaling: ``"quantile"`` (to a normal distribution, robust to heavy tails) or ``"standard"``.
+
+    Values that are not numbers (stray strings, NaN, +-inf) in a numeric column are missing: imputed with the
+    column's median and flagged in a ``__missing`` indicator column.
     """
 
     def __init__(self, numeric: Sequence[str] | None = None, categorical: Sequence[str] | None = None,
@@ -99,7 +102,9 @@ class TablePreprocessor:
     def _numeric_values(self, frame: pd.DataFrame) -> np.ndarray:
         if not self.numeric_:
             return np.zeros((len(frame), 0))
-        return frame[self.numeric_].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        values = frame[self.numeric_].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64, copy=True)
+        values[np.isinf(values)] = np.nan  # inf is no measurement: missing, like a stray string
+        return values
 
     @property
     def cardinalities(self) -> list[int]:
@@ -130,6 +135,11 @@ class TablePreprocessor:
             else:
                 scaled = (filled - self.scaler_[0]) / self.scaler_[1]
             scaled[:, self.constant_] = 0.0  # a column constant at fit carries no information
+            broken = ~np.isfinite(scaled).all(axis=0)
+            if broken.any():  # e.g. values near the float64 limit, whose mean or spread overflows
+                names = [self.numeric_[i] for i in np.flatnonzero(broken)]
+                raise ValueError(f"columns {names} cannot be scaled: their values are too large (largest magnitude "
+                                 f"{np.nanmax(np.abs(values[:, broken])):.3g}); rescale them or drop them")
         else:
             scaled = filled
         numeric = np.concatenate([scaled, missing[:, self.indicators_].astype(np.float64)], axis=1)

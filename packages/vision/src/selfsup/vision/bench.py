@@ -21,7 +21,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from selfsup.core.bench import add_pretraining_flags, bar_chart, parse_methods, run_suite, suite_parser
+from selfsup.core.bench import (
+    add_pretraining_flags,
+    bar_chart,
+    checkpoint_folder,
+    parse_methods,
+    run_suite,
+    suite_parser,
+)
 from selfsup.core.eval import knn_accuracy, linear_probe, rankme
 from selfsup.core.train import TrainConfig, Trainer
 from selfsup.vision.augment import prepare_images, set_normalization
@@ -146,7 +153,7 @@ def pretrain(name: str, encoder: nn.Module, train: ImageArray, preset: dict, arg
     if args.knn_every and test is not None:
         curve = KnnCurve(encoder, train, test, mean, std, device, args.knn_every)
     with tempfile.TemporaryDirectory() as tmp:
-        config = TrainConfig(output_dir=args.checkpoints or tmp, epochs=epochs, batch_size=batch,
+        config = TrainConfig(**checkpoint_folder(args, tmp, name, f"seed{args.seed}"), epochs=epochs, batch_size=batch,
                              optimizer=family["optimizer"], lr=family["lr"] * batch / 256,
                              weight_decay=family["weight_decay"], warmup_steps=max(1, steps_per_epoch * epochs // 10),
                              ema_momentum=preset["ema_momentum"], seed=args.seed, log_every=20, keep_checkpoints=1,

@@ -24,7 +24,8 @@ def add_pretraining_flags(parser: argparse.ArgumentParser, *, baselines: str = "
     ``--device``, ``--seed``, ``--quiet``, ``--no-baselines``."""
     parser.add_argument("--epochs", type=int, default=None, help="override the preset's pretraining epochs")
     parser.add_argument("--batch-size", type=int, default=None)
-    parser.add_argument("--checkpoints", default=None, help="keep the checkpoints in this folder (default: temporary)")
+    parser.add_argument("--checkpoints", default=None, help="keep the checkpoints in this folder, a sub-folder per "
+                                                            "method and seed, replaced by a rerun (default: temporary)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -75,3 +76,11 @@ def parse_methods(spec: str, known: Iterable[str]) -> list[str]:
     if unknown or not methods:
         raise ValueError(f"unknown methods {unknown or spec!r}; choose from {known}")
     return methods
+
+
+def checkpoint_folder(args: argparse.Namespace, temporary: str, *run: object) -> dict:
+    """TrainConfig's ``output_dir`` (and ``overwrite``) for one pretraining run of a suite: ``--checkpoints/<run>``,
+    which a rerun of the suite replaces, or the ``temporary`` folder."""
+    if not args.checkpoints:
+        return {"output_dir": temporary}
+    return {"output_dir": str(Path(args.checkpoints).joinpath(*map(str, run))), "overwrite": True}

@@ -6,8 +6,10 @@ from selfsup.core.data.digits import DigitsViews, augment_digit
 from selfsup.core.data.file_source import FileSource
 from selfsup.core.data.item_index import ItemIndex
 from selfsup.core.data.own_data import OwnData
+from selfsup.core.data.safe_pickle import RestrictedUnpickler, UnsafePickleError, load_restricted
 from selfsup.core.data.scan import check_files, find_files, read_list_file
 from selfsup.core.data.skips import SkipLog, TooManyBadItems
 
-__all__ = ["DigitsViews", "FileSource", "ItemIndex", "OwnData", "SkipLog", "TooManyBadItems", "augment_digit",
-           "check_files", "find_files", "index_collection", "read_list_file"]
+__all__ = ["DigitsViews", "FileSource", "ItemIndex", "OwnData", "RestrictedUnpickler", "SkipLog", "TooManyBadItems",
+           "UnsafePickleError", "augment_digit", "check_files", "find_files", "index_collection", "load_restricted",
+           "read_list_file"]

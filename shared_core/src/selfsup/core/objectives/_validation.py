@@ -6,6 +6,11 @@ import torch
 
 from selfsup.core import distributed
 
+
+class NonFiniteValuesError(ValueError):
+    """An objective's input holds NaN or inf: in training, the model diverged or the batch held such values."""
+
+
 _FLOATING = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
@@ -47,7 +52,7 @@ def require_finite(**tensors: torch.Tensor) -> None:
         if not ok:
             n_nan = int(torch.isnan(tensor).sum())
             n_inf = int(torch.isinf(tensor).sum())
-            raise ValueError(f"{name} contains non-finite values ({n_nan} NaN, {n_inf} inf)")
+            raise NonFiniteValuesError(f"{name} contains non-finite values ({n_nan} NaN, {n_inf} inf)")
 
 
 def require_batch(name: str, local_rows: int, minimum: int, gather: bool, why: str) -> None:

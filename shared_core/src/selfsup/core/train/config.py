@@ -12,8 +12,18 @@ class TrainConfig:
 
     ``batch_size`` is the global batch of one forward pass (split across ranks under DDP); one
     optimizer step sees ``batch_size * grad_accum`` samples. ``max_steps`` (optimizer steps)
-    caps ``epochs``. ``resume="auto"`` continues from the newest checkpoint in ``output_dir``.
+    caps ``epochs``. ``resume="auto"`` continues from the newest checkpoint in ``output_dir`` that verifies; a
+    run that does not resume needs an empty ``output_dir`` or ``overwrite=True``. With ``on_nonfinite="skip"``
+    a step with a non-finite loss or gradient is skipped, and the run stops once more than
+    ``max_nonfinite_fraction`` of its steps were.
     """
+
+    #: Settings a resumed run must share with its checkpoint (they shape the trajectory or the data order).
+    FIXED_ON_RESUME = ("batch_size", "grad_accum", "seed", "optimizer", "betas", "warmup_steps", "min_lr_ratio",
+                       "ema_momentum", "ema_momentum_end", "drop_last")
+    #: Settings that only say where and how to report: not compared on resume.
+    OPERATIONAL = ("output_dir", "resume", "overwrite", "progress", "device", "num_workers", "log_every",
+                   "tensorboard")
 
     output_dir: str
     epochs: int = 10
@@ -38,9 +48,11 @@ class TrainConfig:
     drop_last: bool = True
     on_nonfinite: str = "raise"
     max_bad_fraction: float = 0.01
+    max_nonfinite_fraction: float = 0.1
     tensorboard: bool = False
     progress: bool = True
     resume: str | None = None
+    overwrite: bool = False
     device: str | None = None
 
     def __post_init__(self) -> None:
@@ -60,8 +72,9 @@ class TrainConfig:
             problems.append(f"lr must be > 0, got {self.lr}")
         if self.warmup_steps < 0 or self.checkpoint_every < 0:
             problems.append("warmup_steps and checkpoint_every must be >= 0")
-        if not 0 <= self.max_bad_fraction <= 1:
-            problems.append(f"max_bad_fraction must lie in [0, 1], got {self.max_bad_fraction}")
+        for name in ("max_bad_fraction", "max_nonfinite_fraction"):
+            if not 0 <= getattr(self, name) <= 1:
+                problems.append(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         if not 0 <= self.min_lr_ratio <= 1:
             problems.append(f"min_lr_ratio must lie in [0, 1], got {self.min_lr_ratio}")
         if problems:

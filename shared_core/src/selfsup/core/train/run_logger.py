@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,23 @@ class RunLogger:
                 if isinstance(value, (int, float)) and key != "step":
                     self.writer.add_scalar(key, value, record["step"])
 
+    def drop_after(self, step: int) -> None:
+        """Remove the records of steps after ``step`` (a resumed run logs them again)."""
+        if not self.enabled or not self.path.is_file():
+            return
+        kept = [line for line in self.path.read_text().splitlines(keepends=True)
+                if line.strip() and _step_of(line) <= step]
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text("".join(kept))
+        os.replace(tmp, self.path)
+
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def _step_of(line: str) -> float:
+    try:
+        return json.loads(line).get("step", -1)
+    except ValueError:  # a line cut by a killed writer
+        return float("inf")

@@ -10,13 +10,13 @@ progress bar on rank 0.
 from __future__ import annotations
 
 import contextlib
-import random
+import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -27,9 +27,13 @@ from tqdm.auto import tqdm
 from selfsup.core import distributed
 from selfsup.core.data.scan import progress_interval
 from selfsup.core.data.skips import SkipLog
+from selfsup.core.objectives._validation import NonFiniteValuesError
 from selfsup.core.train import checkpoint as ckpt
 from selfsup.core.train.config import TrainConfig
+from selfsup.core.train.guards import first_diverged, nonfinite_inputs
 from selfsup.core.train.optim import build_optimizer
+from selfsup.core.train.rng import rng_state, seed_everything, set_rng_state
+from selfsup.core.train.run_folder import claim_on_rank0
 from selfsup.core.train.run_logger import RunLogger, peak_memory_mib
 from selfsup.core.train.sampler import ResumableBatchSampler
 from selfsup.core.train.schedule import cosine_momentum, warmup_cosine
@@ -38,7 +42,12 @@ Hook = Callable[["Trainer", dict[str, Any]], None]
 
 
 class NonFiniteLossError(RuntimeError):
-    """Raised when the loss or the gradients stop being finite (no checkpoint is written for that step)."""
+    """Raised when the loss, the activations, the gradients or the weights stop being finite, or too many steps were
+    skipped for it (no checkpoint is written for that step)."""
+
+
+def _report(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:
@@ -53,20 +62,15 @@ def _to_device(batch: Any, device: torch.device) -> Any:
     return batch
 
 
-def _rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
-             "numpy": np.random.get_state()}  # noqa: NPY002 (the legacy global state is what users seed)
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
+def _normal(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])  # noqa: NPY002
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+def _key_mismatch(err: RuntimeError) -> str:
+    """The missing/unexpected/size lines of a ``load_state_dict`` error, on one line."""
+    lines = [line.strip() for line in str(err).splitlines()[1:] if line.strip()]
+    text = " ".join(lines) or str(err)
+    return text if len(text) < 600 else text[:600] + " ..."
 
 
 class Trainer:
@@ -83,6 +87,11 @@ class Trainer:
     of the items read the run stops with :class:`~selfsup.core.data.TooManyBadItems` (``skips``: a log that already
     holds what a scan found, by default an empty one counting from the dataset's size). A dataset with
     ``set_epoch(epoch)`` is told each epoch before its workers start.
+
+    The run owns ``config.output_dir`` from construction to the end of :meth:`fit` (:func:`claim_output`): a second
+    run on it is refused, and so is a new run over an old one unless ``config.overwrite``. The trainer seeds the
+    generators (``config.seed``) when it starts a run; seed before building ``method``
+    (:func:`~selfsup.core.train.seed_everything`) for bitwise-repeatable runs.
     """
 
     def __init__(self, method: nn.Module, dataset: Dataset, config: TrainConfig, *,
@@ -97,8 +106,18 @@ class Trainer:
             self.device = torch.device("cuda", torch.cuda.current_device())
         self.autocast = config.amp == "bf16" or (config.amp == "auto" and self.device.type == "cuda")
         self.step = self.epoch = self.batch_in_epoch = self.nonfinite_skipped = 0
+        self.output_dir = Path(config.output_dir)
+        self.folder = claim_on_rank0(self.output_dir, resume=bool(config.resume), overwrite=config.overwrite)
+        try:
+            self._setup(method, dataset, config, collate_fn, skips)
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self, method, dataset, config, collate_fn, skips) -> None:
+        self.run_id, self.resume_changes = uuid.uuid4().hex, {}
         if not config.resume:
-            self._seed(config.seed + self.rank)
+            seed_everything(config.seed + self.rank)
         method.to(self.device)
         self.model = method
         if self.distributed:
@@ -120,7 +139,6 @@ class Trainer:
         self.total_steps = min(total, config.max_steps) if config.max_steps else total
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: warmup_cosine(s, self.total_steps, config.warmup_steps, config.min_lr_ratio))
-        self.output_dir = Path(config.output_dir)
         self.logger = RunLogger(self.output_dir, enabled=self.is_main, tensorboard=config.tensorboard)
         self.skips = skips or SkipLog(self.output_dir / "skipped.jsonl", config.max_bad_fraction, len(dataset))
         self.items_read = 0  # by this rank: the samples of its batches and the unreadable items replaced in them
@@ -144,44 +162,101 @@ class Trainer:
                              f"so no batch would be formed: use batch_size <= {per_rank * self.world} "
                              "or drop_last=False")
 
-    @staticmethod
-    def _seed(seed: int) -> None:
-        torch.manual_seed(seed)
-        random.seed(seed)
-        np.random.seed(seed % 2**32)  # noqa: NPY002
+    def close(self) -> None:
+        """Release the output folder (done by :meth:`fit` when it ends)."""
+        if self.folder is not None:
+            self.folder.release()
+            self.folder = None
 
     def _resume(self, resume: str) -> None:
-        path = ckpt.latest_checkpoint(self.output_dir) if resume == "auto" else Path(resume)
-        if path is None:
-            self._seed(self.config.seed + self.rank)  # nothing to resume: a fresh run
-            return
-        model_state, state = ckpt.load_checkpoint(path)
-        self.method.load_state_dict(model_state)
+        if resume == "auto":
+            found = ckpt.load_latest(self.output_dir, report=_report if self.is_main else lambda _: None)
+            if found is None:
+                seed_everything(self.config.seed + self.rank)  # nothing to resume: a fresh run
+                return
+            path, model_state, state = found
+        else:
+            path = Path(resume)
+            model_state, state = ckpt.load_checkpoint(path)
+        missing = [k for k in ("step", "epoch", "batch_in_epoch", "nonfinite_skipped", "optimizer", "scheduler", "rng",
+                               "config") if k not in state]
+        if missing:
+            raise ckpt.CheckpointError(f"{path / ckpt.STATE_FILE} was not written by the selfsup Trainer "
+                                       f"(no {', '.join(missing)})")
+        self._check_resumed_config(path, state)
+        try:
+            self.method.load_state_dict(model_state)
+        except RuntimeError as err:
+            raise ckpt.CheckpointError(f"{path} holds the weights of another model than this "
+                                       f"{type(self.method).__name__}: {_key_mismatch(err)}") from None
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        self._apply_changed_rates(state["config"])
         self.step, self.epoch = state["step"], state["epoch"]
         self.batch_in_epoch, self.nonfinite_skipped = state["batch_in_epoch"], state["nonfinite_skipped"]
+        self.run_id = state.get("run_id", self.run_id)
         rng = state["rng"]
         if len(rng) != self.world:
             raise ValueError(f"{path} was written by {len(rng)} processes; resume it with the same number "
                              f"(this run has {self.world})")
-        _set_rng_state(rng[self.rank])
+        set_rng_state(rng[self.rank])
         self.last_checkpoint = path
+        self.logger.drop_after(self.step)  # the steps after the checkpoint are run again: their log lines go
+
+    def _check_resumed_config(self, path: Path, state: dict[str, Any]) -> None:
+        """Refuse a resume whose method or trajectory settings differ from the checkpoint's; name the settings
+        that change and are applied."""
+        stored, now = state["config"], self.config.to_dict()
+        method = type(self.method).__name__
+        if state.get("method", method) != method:
+            raise ValueError(f"{path} was written by {state['method']}, not {method}: resume with the same method, "
+                             "or start a new run in another folder")
+        fixed = {k: (stored.get(k), now[k]) for k in TrainConfig.FIXED_ON_RESUME
+                 if k in stored and _normal(stored[k]) != _normal(now[k])}
+        if fixed:
+            listed = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in fixed.items())
+            raise ValueError(f"cannot resume {path} with other settings than it was trained with ({listed}); use the "
+                             "checkpoint's values, or start a new run in another folder")
+        changed = {k: (stored[k], now[k]) for k in now
+                   if k in stored and k not in TrainConfig.OPERATIONAL and _normal(stored[k]) != _normal(now[k])}
+        if changed and self.is_main:
+            _report("resume: applying changed settings: "
+                    + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items()))
+        self.resume_changes = changed
+
+    def _apply_changed_rates(self, stored: dict[str, Any]) -> None:
+        """The optimizer state carries the checkpoint's learning rate and weight decay: put the config's in, and the
+        rate this run's schedule gives the next step."""
+        if stored["lr"] != self.config.lr:
+            factor = self.config.lr / stored["lr"]
+            self.scheduler.base_lrs = [lr * factor for lr in self.scheduler.base_lrs]
+            for group in self.optimizer.param_groups:
+                group["lr"] *= factor
+                group["initial_lr"] = group.get("initial_lr", group["lr"]) * factor
+        # the learning rate of the next step, from this run's schedule (its length may have changed)
+        for group, base, rule in zip(self.optimizer.param_groups, self.scheduler.base_lrs, self.scheduler.lr_lambdas,
+                                     strict=True):
+            group["lr"] = base * rule(self.scheduler.last_epoch)
+        if stored["weight_decay"] != self.config.weight_decay:
+            for group in self.optimizer.param_groups:
+                if group.get("weight_decay") == stored["weight_decay"]:
+                    group["weight_decay"] = self.config.weight_decay
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self) -> Path | None:
         """Write a checkpoint of the current step (rank 0 writes; every rank's RNG state is kept)."""
-        rng = [_rng_state()]
+        rng = [rng_state()]
         if self.distributed:
             rng = [None] * self.world
-            dist.all_gather_object(rng, _rng_state())
+            dist.all_gather_object(rng, rng_state())
         path = None
         if self.is_main:
             state = {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
                      "nonfinite_skipped": self.nonfinite_skipped, "optimizer": self.optimizer.state_dict(),
-                     "scheduler": self.scheduler.state_dict(), "rng": rng, "config": self.config.to_dict()}
+                     "scheduler": self.scheduler.state_dict(), "rng": rng, "config": self.config.to_dict(),
+                     "method": type(self.method).__name__, "run_id": self.run_id}
             path = ckpt.save_checkpoint(self.output_dir, self.step, self.method.state_dict(), state,
-                                        keep=self.config.keep_checkpoints)
+                                        keep=self.config.keep_checkpoints, run_id=self.run_id)
             self.last_checkpoint = path
         distributed.barrier()
         return path
@@ -189,9 +264,15 @@ class Trainer:
     # ------------------------------------------------------------------ training
     def _forward_backward(self, batch: Any, sync: bool) -> tuple[torch.Tensor, dict[str, float], bool]:
         no_sync = self.model.no_sync if self.distributed and not sync else contextlib.nullcontext
+        self.activation_error = None
         with no_sync():
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-                out = self.model(_to_device(batch, self.device))
+            batch = _to_device(batch, self.device)
+            try:
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+                    out = self.model(batch)
+            except NonFiniteValuesError as err:  # an objective met NaN/inf activations: not a data problem
+                self.activation_error = f"{err}; {self._blame(batch)}"
+                out = {"loss": torch.tensor(float("nan"), device=self.device)}
             if not isinstance(out, dict) or "loss" not in out:
                 raise TypeError(f"{type(self.method).__name__}(batch) must return a dict with a 'loss' entry")
             loss = out["loss"]
@@ -208,13 +289,41 @@ class Trainer:
                 and (not isinstance(v, torch.Tensor) or v.numel() == 1)}
         return loss.detach(), logs, ok
 
-    def _non_finite(self, what: str, value: float) -> None:
-        if self.config.on_nonfinite == "raise":
+    @staticmethod
+    def _blame(batch: Any) -> str:
+        bad = nonfinite_inputs(batch)
+        return (f"the batch holds {bad} non-finite input values (bad data)" if bad else
+                "the batch's inputs are finite, so the model diverged")
+
+    def _where(self) -> str:
+        return (f"at step {self.step + 1} (epoch {self.epoch}, batch {self.batch_in_epoch - 1} of the epoch, "
+                "counting from 0)")
+
+    def _non_finite(self, what: str, value: float | str) -> None:
+        cfg = self.config
+        if cfg.on_nonfinite == "raise":
             raise NonFiniteLossError(
-                f"non-finite {what} ({value}) at step {self.step + 1} (epoch {self.epoch}, batch "
-                f"{self.batch_in_epoch - 1} of the epoch, counting from 0); no checkpoint was written for it. Lower "
-                f"the learning rate, set clip_grad_norm, check the inputs, or pass on_nonfinite='skip'")
+                f"non-finite {what} ({value}) {self._where()}; no checkpoint was written for it. Lower the learning "
+                f"rate (now {cfg.lr:g}), set clip_grad_norm, check the inputs, or pass on_nonfinite='skip'")
         self.nonfinite_skipped += 1
+        if self.nonfinite_skipped > cfg.max_nonfinite_fraction * self.total_steps:
+            raise NonFiniteLossError(
+                f"{self.nonfinite_skipped} steps were skipped for non-finite values (the last: {what} {value} "
+                f"{self._where()}), more than max_nonfinite_fraction={cfg.max_nonfinite_fraction:g} of the run's "
+                f"{self.total_steps} steps allows: the training diverged. Lower the learning rate (now {cfg.lr:g}) "
+                "or set clip_grad_norm")
+
+    def _check_weights(self) -> None:
+        """After an optimizer step: stop if a parameter or buffer is no longer finite or has blown up."""
+        found = first_diverged(self.method)
+        if found is None:
+            return
+        name, value = found
+        last = f"the last checkpoint is {self.last_checkpoint}" if self.last_checkpoint else "no checkpoint was written"
+        raise NonFiniteLossError(
+            f"the training diverged {self._where()}: {name!r} is {value:.3g} after the optimizer step; nothing was "
+            f"saved from it ({last}). Lower the learning rate (now {self.config.lr:g}), set clip_grad_norm or "
+            "warmup_steps")
 
     def _take_skips(self, batch: Any) -> None:
         """Log the batch's skip records and stop (on every rank at once) past ``max_bad_fraction``."""
@@ -242,7 +351,10 @@ class Trainer:
             losses.append(loss)
             if not finite:
                 ok = False
-                self._non_finite("loss", float(loss))
+                if self.activation_error:
+                    self._non_finite("activations", self.activation_error)
+                else:
+                    self._non_finite("loss", float(loss))
         if ok:
             params = [p for p in self.method.parameters() if p.grad is not None]
             norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad_norm or float("inf"))
@@ -257,6 +369,8 @@ class Trainer:
         if ok and hasattr(self.method, "update_teacher"):
             self.method.update_teacher(cosine_momentum(self.step, self.total_steps, cfg.ema_momentum,
                                                        cfg.ema_momentum_end))
+        if ok:
+            self._check_weights()
         loss = torch.stack(losses).float().mean()
         if self.distributed:
             dist.all_reduce(loss)
@@ -264,6 +378,13 @@ class Trainer:
         return {"loss": float(loss), **logs, "applied": ok}
 
     def fit(self) -> dict[str, Any]:
+        """Train to ``total_steps``; returns the summary. The output folder is released when it ends."""
+        try:
+            return self._fit()
+        finally:
+            self.close()
+
+    def _fit(self) -> dict[str, Any]:
         cfg = self.config
         if self.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ import soundfile as sf
 import torch
 
 from selfsup.audio.features import SILENCE, SpectrogramStats, fit_frames, kaldi_fbank
+from selfsup.audio.io import sample_problem
 from selfsup.core.data import FileSource, ItemIndex
 
 AUDIO_FILE_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif")
@@ -33,8 +34,9 @@ def read_span(path: str | Path, start: int, count: int) -> torch.Tensor:
         data = handle.read(count, dtype="float32", always_2d=True)
     if data.shape[0] == 0:
         raise ValueError(f"no samples at {start} (the header promised more)")
-    if not np.isfinite(data).all():
-        raise ValueError("non-finite samples")
+    problem = sample_problem(data)
+    if problem:
+        raise ValueError(problem)
     return torch.from_numpy(np.ascontiguousarray(data.mean(axis=1)))[None]
 
 

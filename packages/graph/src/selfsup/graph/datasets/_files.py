@@ -1,9 +1,8 @@
-"""Where the graph loaders look for files, and the working copies that torch-geometric processes."""
+"""Where the graph loaders look for files, and where downloads go."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 
@@ -25,20 +24,3 @@ def find_raw_dir(root: Path, name: str, required: list[str], how_to_get: str) ->
     missing = [f for f in required if not (candidates[0] / f).is_file()]
     raise FileNotFoundError(f"{name}: expected {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''} "
                             f"in {candidates[0]}; {how_to_get}")
-
-
-def working_copy(raw_dir: Path, files: list[str], *parts: str) -> Path:
-    """Copy ``files`` from ``raw_dir`` to ``cache_dir(*parts)/raw`` (read-only data folders stay untouched;
-    torch-geometric writes its processed files next to the copy) and return ``cache_dir(*parts)``.
-    A copy whose files differ in size from the originals is refreshed, processed files included."""
-    root = cache_dir(*parts)
-    raw = root / "raw"
-    stale = any(not (raw / f).is_file() or (raw / f).stat().st_size != (raw_dir / f).stat().st_size for f in files)
-    if stale:
-        shutil.rmtree(root, ignore_errors=True)
-        raw.mkdir(parents=True)
-        for f in files:
-            tmp = raw / (f + ".tmp")
-            shutil.copyfile(raw_dir / f, tmp)
-            tmp.replace(raw / f)
-    return root

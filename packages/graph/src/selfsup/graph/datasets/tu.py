@@ -1,14 +1,18 @@
-"""TU graph-classification benchmarks (MUTAG, PROTEINS, IMDB-BINARY ...) from their published text files."""
+"""TU graph-classification benchmarks (MUTAG, PROTEINS, IMDB-BINARY ...) from their published text files, read in
+place by torch-geometric's text reader (no processed copy: nothing cached can go stale or be swapped)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
+from torch_geometric.data import InMemoryDataset
 from torch_geometric.datasets import TUDataset
+from torch_geometric.io import fs
+from torch_geometric.io.tu import read_tu_data
 from torch_geometric.utils import degree
 
-from selfsup.graph.datasets._files import cache_dir, find_raw_dir, working_copy
+from selfsup.graph.datasets._files import cache_dir, find_raw_dir
 from selfsup.graph.datasets.checks import check_graph
 
 
@@ -23,11 +27,13 @@ def _degree_features(dataset, max_degree: int) -> list:
 
 def load_tu(root: str | Path | None, name: str, *, download: bool = False, max_degree: int = 64) -> list:
     """The graphs of TU dataset ``name`` as a list of ``Data`` (``y`` the graph label), read by
-    ``torch_geometric.datasets.TUDataset`` from ``root/<name>/raw/<name>_A.txt``,
-    ``<name>_graph_indicator.txt``, ``<name>_graph_labels.txt`` (+ optional node labels/attributes).
+    ``torch_geometric.io.read_tu_data`` from ``root/<name>/raw/<name>_A.txt``,
+    ``<name>_graph_indicator.txt``, ``<name>_graph_labels.txt`` (+ optional node labels), as ``TUDataset`` reads
+    them (node labels one-hot; continuous node and edge attributes left out).
 
-    The files are copied to ``$SELFSUP_CACHE/graph/tu`` and processed there. Graphs without node features
-    get one-hot degrees capped at ``max_degree`` (the usual protocol for the social-network sets).
+    With ``download=True`` and no files, they are downloaded into ``$SELFSUP_CACHE/graph/tu-download`` first.
+    Graphs without node features get one-hot degrees capped at ``max_degree`` (the usual protocol for the
+    social-network sets).
     """
     required = [f"{name}_A.txt", f"{name}_graph_indicator.txt", f"{name}_graph_labels.txt"]
     how = (f"get {name}.zip from the TU Dortmund graph-kernel benchmark site and unzip it into {root}/{name}/raw, "
@@ -39,12 +45,8 @@ def load_tu(root: str | Path | None, name: str, *, download: bool = False, max_d
     except FileNotFoundError:
         if not download:
             raise
-        dataset = TUDataset(str(cache_dir("tu-download")), name)
-        raw_dir = None
-    if raw_dir is not None:
-        files = sorted(p.name for p in raw_dir.iterdir() if p.is_file() and p.name.startswith(f"{name}_"))
-        work = working_copy(raw_dir, files, "tu", name)
-        dataset = TUDataset(str(work.parent), name)
+        raw_dir = _download(name, required)
+    dataset = _read(raw_dir, name)
     if len(dataset) == 0:
         raise ValueError(f"{name}: the dataset holds no graphs")
     graphs = list(dataset) if dataset.num_node_features > 0 else _degree_features(dataset, max_degree)
@@ -53,3 +55,30 @@ def load_tu(root: str | Path | None, name: str, *, download: bool = False, max_d
             raise ValueError(f"{name}: graph {i} is empty (no nodes)")
         check_graph(g, f"{name} graph {i}")
     return graphs
+
+
+def _download(name: str, required: list[str]) -> Path:
+    raw_dir = cache_dir("tu-download", name, "raw")
+    if not all((raw_dir / f).is_file() for f in required):
+        fs.cp(f"{TUDataset.url}/{name}.zip", str(raw_dir), extract=True)
+        for file in (raw_dir / name).iterdir():
+            file.replace(raw_dir / file.name)
+    return raw_dir
+
+
+def _read(raw_dir: Path, name: str) -> InMemoryDataset:
+    try:
+        data, slices, sizes = read_tu_data(str(raw_dir), name)
+    except (ValueError, RuntimeError, IndexError) as err:
+        raise ValueError(f"{name}: cannot read the files in {raw_dir} ({type(err).__name__}: {err})") from None
+    if data.x is not None:
+        data.x = data.x[:, sizes["num_node_attributes"]:]
+        if data.x.size(1) == 0:
+            data.x = None
+    if data.edge_attr is not None:
+        data.edge_attr = data.edge_attr[:, sizes["num_edge_attributes"]:]
+        if data.edge_attr.size(1) == 0:
+            data.edge_attr = None
+    dataset = InMemoryDataset()
+    dataset.data, dataset.slices = data, slices
+    return dataset

@@ -41,9 +41,33 @@ def check_nifti_file(path: Path) -> None:
         raise ValueError(f"{path}: expected a 3D volume, the header says shape {shape}")
 
 
+class NamedLoad:
+    """MONAI's ``LoadImaged`` whose failures name the file: a truncated or blank file otherwise surfaces as a
+    nibabel/zlib error deep inside MONAI's pipeline, with no path."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        from monai.transforms import LoadImaged
+
+        self.keys = tuple(keys)
+        self.load = LoadImaged(self.keys, image_only=True, ensure_channel_first=True)
+
+    def __call__(self, data: dict) -> dict:
+        try:
+            return self.load(data)
+        except Exception as err:
+            cause = err
+            while cause.__cause__ is not None:
+                cause = cause.__cause__
+            files = ", ".join(str(data[k]) for k in self.keys if k in data)
+            raise ValueError(f"{files}: cannot read the voxels ({type(cause).__name__}: {cause}); the file is "
+                             "truncated or damaged") from None
+
+
 class CheckVoxels:
     """A step of a MONAI dictionary pipeline: right after loading, each volume is checked by
-    :func:`check_volume` under its file name (NaN voxels would otherwise vanish in the intensity scaling)."""
+    :func:`check_volume` under its file name (NaN voxels would otherwise vanish in the intensity scaling), an image
+    must not be blank (one value throughout), and a label must lie on its image's voxel grid (it is never resized
+    or padded to fit)."""
 
     def __init__(self, keys: Sequence[str]) -> None:
         self.keys = tuple(keys)
@@ -52,7 +76,14 @@ class CheckVoxels:
         for key in self.keys:
             value = data[key]
             where = getattr(value, "meta", {}).get("filename_or_obj", key)
-            check_volume(np.asarray(value), str(where), channel_first=True)
+            voxels = check_volume(np.asarray(value), str(where), channel_first=True)
+            if key == "image" and voxels.min() == voxels.max():
+                raise ValueError(f"{where}: the volume is blank (every voxel is {voxels.flat[0]:g})")
+        if "image" in self.keys and "label" in self.keys:
+            image, label = (tuple(np.shape(data[k])[1:]) for k in ("image", "label"))
+            if image != label:
+                where = getattr(data["label"], "meta", {}).get("filename_or_obj", "the label")
+                raise ValueError(f"{where}: the label has {label} voxels but its image has {image}")
         return data
 
 
@@ -77,7 +108,6 @@ def volume_transforms(size: int | None, spacing: Sequence[float] | None, with_la
         Compose,
         CropForegroundd,
         EnsureTyped,
-        LoadImaged,
         Orientationd,
         Resized,
         ScaleIntensityRangePercentilesd,
@@ -86,7 +116,7 @@ def volume_transforms(size: int | None, spacing: Sequence[float] | None, with_la
 
     keys = ["image", "label"] if with_labels else ["image"]
     modes = ("bilinear", "nearest") if with_labels else ("bilinear",)
-    steps = [LoadImaged(keys, image_only=True, ensure_channel_first=True), CheckVoxels(keys),
+    steps = [NamedLoad(keys), CheckVoxels(keys),
              Orientationd(keys, axcodes="RAS", labels=(("L", "R"), ("P", "A"), ("I", "S")))]
     if spacing is not None:
         steps.append(Spacingd(keys, pixdim=tuple(spacing), mode=modes))
