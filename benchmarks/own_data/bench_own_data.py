@@ -4,6 +4,7 @@
     python benchmarks/own_data/bench_own_data.py vision-speed   --pack ../shared/data/vision/cifar10_jpeg.npz
     python benchmarks/own_data/bench_own_data.py audio-memory   --fsdd ../shared/data/audio/fsdd/recordings
     python benchmarks/own_data/bench_own_data.py vision-peer    --lightly-train /tmp/lt/bin/lightly-train
+    python benchmarks/own_data/bench_own_data.py table-memory   --rows 100000 1000000 10000000
 
 Each ``selfsup pretrain`` runs as its own process; its peak memory is sampled every 0.1 s as the sum of the RSS of
 the process and its DataLoader workers (psutil). Runs that are compared are interleaved (A B A B ...), and ratios
@@ -203,9 +204,59 @@ def audio_memory(args) -> None:
                           "10-minute files)", "clips")
 
 
+def write_table(path: Path, rows: int, chunk: int = 500_000) -> Path:
+    """A CSV of ``rows`` generated rows, always the same schema: an id, 6 numbers (one with 1 % stray text), 3
+    categories (5 to 200 levels), a yes/no flag, an ISO date; written in chunks."""
+    rng = np.random.default_rng(0)
+    import pandas as pd
+
+    for start in range(0, rows, chunk):
+        n = min(chunk, rows - start)
+        group = rng.integers(0, 4, n)
+        frame = pd.DataFrame({"id": np.char.add("r", np.arange(start, start + n).astype(str))})
+        for j in range(6):
+            frame[f"x{j}"] = (rng.normal(size=n) + group * (j % 3)).round(4)
+        frame["x0"] = frame["x0"].astype(str).where(rng.random(n) > 0.01, "n/a")
+        for j, levels in enumerate((5, 30, 200)):
+            frame[f"c{j}"] = np.char.add(f"l{j}-", ((group * 7 + rng.integers(0, levels, n)) % levels).astype(str))
+        frame["flag"] = np.where(rng.random(n) < 0.3, "yes", "no")
+        frame["day"] = (np.datetime64("2020-01-01") + rng.integers(0, 1500, n).astype("timedelta64[D]")).astype(str)
+        frame.to_csv(path, mode="a" if start else "w", header=start == 0, index=False)
+    return path
+
+
+def table_memory(args) -> None:
+    """``selfsup pretrain tabular`` on CSVs of each size in ``--rows`` (largest last), interleaved; the two streamed
+    passes timed by the run itself (``table/fitted.json``: sample + fit, ``table/meta.json``: prepare)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tables = {n: write_table(Path(tmp) / f"rows-{n}.csv", n) for n in args.rows}
+        for repeat in range(args.repeats):
+            for n, path in tables.items():
+                run = pretrain("tabular", path, Path(tmp) / f"run-{n}-{repeat}", args.steps, args.batch, args.workers)
+                table = Path(tmp) / f"run-{n}-{repeat}" / "table"
+                fit = json.loads((table / "fitted.json").read_text())["fit_s"]
+                prepare = json.loads((table / "meta.json").read_text())["prepare_s"]
+                rows.append({"rows": n, "repeat": repeat, "csv_mib": round(path.stat().st_size / 2**20, 1),
+                             "fit_s": fit, "prepare_s": prepare, "prepare_rows_per_s": round(n / prepare), **run})
+                print(json.dumps(rows[-1]), flush=True)
+    print(f"\nselfsup pretrain tabular (SCARF, tabular_mlp), {args.steps} steps of {args.batch}, {args.workers} "
+          f"worker(s); {machine()}\n")
+    print("| rows | repeat | CSV MiB | peak RSS (MiB, process + workers) | sample + fit s | prepare s | prepared "
+          "rows/s | training rows/s | wall s |\n|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['rows']:,} | {r['repeat']} | {r['csv_mib']} | {r['peak_rss_mib']} | {r['fit_s']} | "
+              f"{r['prepare_s']} | {r['prepare_rows_per_s']:,} | {r['items_per_s']} | {r['wall_s']} |")
+    peaks = {n: max(r["peak_rss_mib"] for r in rows if r["rows"] == n) for n in args.rows}
+    ratio = peaks[args.rows[-1]] / peaks[args.rows[0]]
+    print(f"\npeak RSS {args.rows[-1]:,} rows / {args.rows[0]:,} rows: {ratio:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("vision-memory", "vision-speed", "vision-peer", "audio-memory"))
+    parser.add_argument("what", choices=("vision-memory", "vision-speed", "vision-peer", "audio-memory",
+                                         "table-memory"))
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
     parser.add_argument("--lightly-train", default="lightly-train", help="its command (installed apart)")
     parser.add_argument("--pack", type=Path, default=Path("../shared/data/vision/cifar10_jpeg.npz"))
     parser.add_argument("--fsdd", type=Path, default=Path("../shared/data/audio/fsdd/recordings"))
@@ -218,7 +269,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     {"vision-memory": vision_memory, "vision-speed": vision_speed, "vision-peer": vision_peer,
-     "audio-memory": audio_memory}[args.what](args)
+     "audio-memory": audio_memory, "table-memory": table_memory}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).with_name("ddp_own_data_script.py")
 
 
@@ -38,3 +40,17 @@ def test_a_bad_item_is_replaced_and_logged_once_under_two_ranks(tmp_path):
     lines = (tmp_path / "run" / "skipped.jsonl").read_text().splitlines()
     assert [json.loads(line)["item"] for line in lines] == ["n07.num"]
     assert sum(r["items_skipped"] for r in ranks) == 1
+
+
+def test_two_ranks_see_every_row_of_a_table_once_per_epoch(tmp_path):
+    pytest.importorskip("selfsup.tabular")
+    rows = "\n".join(f"{i},{i % 5},c{i % 3}" for i in range(36))
+    (tmp_path / "t.csv").write_text(f"x,y,z\n{rows}\n")
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                          str(SCRIPT), str(tmp_path / "t.csv"), str(tmp_path / "run")], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    ranks = [json.loads((tmp_path / "run" / f"rank{r}.json").read_text()) for r in range(2)]
+    assert all(r["steps"] == 6 for r in ranks)
+    seen = ranks[0]["seen"] + ranks[1]["seen"]
+    assert sorted(seen) == list(range(36)) and not set(ranks[0]["seen"]) & set(ranks[1]["seen"])

@@ -23,16 +23,17 @@ def _frame():
 @pytest.mark.parametrize("scaling", ["quantile", "standard"])
 def test_numeric_scaling_missing_indicators_and_codes(scaling):
     prep = TablePreprocessor(scaling=scaling).fit(_frame())
-    assert prep.numeric_ == ["age", "income", "empty"] and prep.categorical_ == ["city", "flag"]
-    assert prep.feature_names() == ["age", "income", "empty", "age__missing", "empty__missing", "city", "flag"]
+    assert prep.numeric_ == ["age", "income", "empty", "flag"] and prep.categorical_ == ["city"]  # a bool is 0/1
+    assert prep.feature_names() == ["age", "income", "empty", "flag", "age__missing", "empty__missing", "city"]
     table = prep.transform(_frame())
-    assert table.numeric.shape == (6, 5) and table.categorical.shape == (6, 2)
-    assert table.numeric[2, 3] == 1 and table.numeric[0, 3] == 0  # age missing indicator
-    assert (table.numeric[:, 4] == 1).all() and (table.numeric[:, 2] == 0).all()  # all-missing at fit
+    assert table.numeric.shape == (6, 6) and table.categorical.shape == (6, 1)
+    assert table.numeric[2, 4] == 1 and table.numeric[0, 4] == 0  # age missing indicator
+    assert (table.numeric[:, 5] == 1).all() and (table.numeric[:, 2] == 0).all()  # all-missing at fit
     assert torch.isfinite(table.numeric).all()
     assert table.numeric[:, 1].argsort().tolist() == list(range(6))  # monotone scaling
+    assert (table.numeric[:, 3] > 0).tolist() == _frame()["flag"].tolist()
     assert table.categorical[2, 0] == MISSING and len(set(table.categorical[:, 0].tolist())) == 4
-    assert prep.cardinalities == [3 + 2, 2 + 2]
+    assert prep.cardinalities == [3 + 2]
 
 
 def test_unseen_levels_and_all_missing_columns_at_transform():
@@ -41,8 +42,8 @@ def test_unseen_levels_and_all_missing_columns_at_transform():
                         "city": ["zurich", None], "flag": [None, True]})
     table = prep.transform(new)
     assert table.categorical[0, 0] == UNKNOWN and table.categorical[1, 0] == MISSING
-    assert table.categorical[0, 1] == MISSING
-    assert (table.numeric[:, 3] == 1).all() and torch.isfinite(table.numeric).all()
+    assert (table.numeric[:, 4] == 1).all() and torch.isfinite(table.numeric).all()
+    assert table.numeric[1, 3] > 0  # True, read from an object column holding None
 
 
 def test_preprocessing_errors_are_named():

@@ -173,7 +173,7 @@ def _pretrain(args: argparse.Namespace, domain: OwnData, settings: dict[str, Any
     skips = SkipLog(output / "skipped.jsonl", config.max_bad_fraction, seen_before=len(source) + scan_bad)
     if main:
         skips.add(scan_skipped)
-    files = len(source.index) + scan_bad  # items may be parts of files (audio segments): the scan counts files
+    files = source.readable_units() + scan_bad  # items may be parts of files (audio segments): the scan counts files
     if scan_bad > config.max_bad_fraction * files:
         examples = "; ".join(f"{r['item']} ({r['reason']})" for r in scan_skipped[:3])
         raise TooManyBadItems(f"{scan_bad} of the {files} {domain.what} under {settings['path']} cannot "

@@ -53,11 +53,23 @@ def read_config(path: str | Path, known: set[str]) -> dict[str, Any]:
     return values
 
 
+class _Dumper(yaml.SafeDumper):
+    """Lists of plain values on one line (``mean: [0.49, 0.48, 0.45]``, a fitted table scaler's quantiles)."""
+
+    def represent_list(self, data):
+        flow = all(isinstance(v, (int, float, str, bool, type(None))) for v in data)
+        return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _Dumper.represent_list)
+
+
 def write_config(path: str | Path, values: dict[str, Any]) -> Path:
     """``config.yaml``: the resolved settings, then ``versions``; written atomically."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     body = {k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()}
-    tmp.write_text(yaml.safe_dump({**body, "versions": installed_versions()}, sort_keys=False), encoding="utf-8")
+    tmp.write_text(yaml.dump({**body, "versions": installed_versions()}, Dumper=_Dumper, sort_keys=False),
+                   encoding="utf-8")
     os.replace(tmp, path)
     return path

@@ -15,10 +15,16 @@ def _transfer(**kwargs):
     return table_task(**kwargs)
 
 
+def _own_data():
+    from selfsup.tabular.own_data import TabularOwnData
+
+    return TabularOwnData()
+
+
 def register() -> None:
     from selfsup.core.registry import register_package
     from selfsup.tabular.build import ENCODERS, METHODS
 
     register_package(encoders=ENCODERS, methods=METHODS, encoder_prefix="tabular_", method_prefix="tabular_",
                      bench=("tabular", _bench),
-                     transfer=("tabular", _transfer))
+                     transfer=("tabular", _transfer), domain=("tabular", _own_data))

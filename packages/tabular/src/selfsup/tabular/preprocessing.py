@@ -41,15 +41,25 @@ class TableBatch:
         return self.numeric.shape[1] + self.categorical.shape[1]
 
     @staticmethod
+    def of(batch) -> TableBatch:
+        """``batch`` itself, or the ``"numeric"``/``"categorical"`` entries of a dict batch (the rows of a user's
+        table, :class:`~selfsup.tabular.datasets.TableRowsSource`)."""
+        if isinstance(batch, TableBatch):
+            return batch
+        return TableBatch(batch["numeric"], batch["categorical"])
+
+    @staticmethod
     def cat(batches: list[TableBatch]) -> TableBatch:
         """Rows of several batches stacked."""
         return TableBatch(torch.cat([b.numeric for b in batches]), torch.cat([b.categorical for b in batches]))
 
 
 def infer_column_types(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """``(numeric, categorical)`` column names: numbers (not bool) are numeric, everything else categorical."""
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
-               and not pd.api.types.is_bool_dtype(frame[c])]
+    """``(numeric, categorical)`` column names by :mod:`selfsup.tabular.schema`'s rules: numbers, booleans and text
+    that is mostly numbers are numeric (a stray string is a missing value, not a category); the rest categorical."""
+    from selfsup.tabular.schema import column_kind
+
+    numeric = [c for c in frame.columns if column_kind(frame[c]) in ("numeric", "boolean")]
     return numeric, [c for c in frame.columns if c not in numeric]
 
 
@@ -102,9 +112,9 @@ class TablePreprocessor:
     def _numeric_values(self, frame: pd.DataFrame) -> np.ndarray:
         if not self.numeric_:
             return np.zeros((len(frame), 0))
-        values = frame[self.numeric_].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64, copy=True)
-        values[np.isinf(values)] = np.nan  # inf is no measurement: missing, like a stray string
-        return values
+        from selfsup.tabular.schema import as_numbers  # inf and stray strings become missing
+
+        return np.stack([as_numbers(frame[c])[0] for c in self.numeric_], axis=1)
 
     @property
     def cardinalities(self) -> list[int]:
@@ -149,6 +159,41 @@ class TablePreprocessor:
             mapped = series.astype(str).map(self.levels_[column]).fillna(UNKNOWN).to_numpy(dtype=np.int64)
             codes[:, j] = np.where(series.isna().to_numpy(), MISSING, mapped)
         return TableBatch(torch.as_tensor(numeric, dtype=torch.float32), torch.as_tensor(codes))
+
+    def to_state(self) -> dict:
+        """The fitted preprocessor as plain lists and numbers (JSON/YAML-able): what ``embed`` needs to prepare new
+        rows exactly as the training rows were."""
+        if not hasattr(self, "levels_"):
+            raise RuntimeError("call fit() before to_state()")
+        state = {"scaling": self.scaling, "numeric": self.numeric_, "categorical": self.categorical_,
+                 "medians": self.medians_.tolist(), "indicators": self.indicators_,
+                 "constant": np.flatnonzero(self.constant_).tolist(),
+                 "levels": {c: sorted(v, key=v.get) for c, v in self.levels_.items()}}
+        if self.numeric_ and self.scaling == "quantile":
+            state["quantiles"] = self.scaler_.quantiles_.T.tolist()
+        elif self.numeric_:
+            state["mean_std"] = [self.scaler_[0].tolist(), self.scaler_[1].tolist()]
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict) -> TablePreprocessor:
+        """The preprocessor :meth:`to_state` described, fitted."""
+        self = cls(state["numeric"], state["categorical"], state["scaling"])
+        self.numeric_, self.categorical_ = list(state["numeric"]), list(state["categorical"])
+        self.medians_ = np.asarray(state["medians"], dtype=np.float64)
+        self.indicators_ = list(state["indicators"])
+        self.constant_ = np.zeros(len(self.numeric_), dtype=bool)
+        self.constant_[list(state["constant"])] = True
+        self.levels_ = {c: {v: i + 2 for i, v in enumerate(levels)} for c, levels in state["levels"].items()}
+        if self.numeric_ and self.scaling == "quantile":
+            quantiles = np.asarray(state["quantiles"], dtype=np.float64).T
+            scaler = QuantileTransformer(output_distribution="normal", n_quantiles=len(quantiles))
+            scaler.quantiles_, scaler.references_ = quantiles, np.linspace(0, 1, len(quantiles))
+            scaler.n_quantiles_, scaler.n_features_in_ = len(quantiles), quantiles.shape[1]
+            self.scaler_ = scaler
+        elif self.numeric_:
+            self.scaler_ = tuple(np.asarray(v, dtype=np.float64) for v in state["mean_std"])
+        return self
 
     def fit_transform(self, frame: pd.DataFrame) -> TableBatch:
         return self.fit(frame).transform(frame)

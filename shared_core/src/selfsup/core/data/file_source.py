@@ -42,6 +42,11 @@ class FileSource(Dataset):
     def __len__(self) -> int:
         return len(self.index)
 
+    def readable_units(self) -> int:
+        """What the scan counted as readable, in the units of ``index.meta["scan_skipped"]``: files here (the rows
+        of a table, for a source whose scan skips rows)."""
+        return len(self.index)
+
     def path(self, i: int) -> Path:
         """The path of file ``i`` of the index."""
         return self.root / self.index.id(i)

@@ -17,10 +17,7 @@ def load_table(path: str | Path, target: str, numeric: Sequence[str] = (), categ
         raise FileNotFoundError(f"table not found: {path}")
     suffixes = "".join(path.suffixes).lower()
     if suffixes.endswith(".parquet"):
-        try:
-            frame = pd.read_parquet(path, **read_kwargs)
-        except ImportError as err:
-            raise ImportError("reading Parquet needs pyarrow: pip install selfsup-tabular[parquet]") from err
+        frame = pd.read_parquet(path, **read_kwargs)
     elif ".csv" in suffixes:
         frame = pd.read_csv(path, **read_kwargs)
     else:

@@ -17,5 +17,6 @@ class DenoisingAutoencoder(nn.Module):
         self.decoder = TableDecoder(encoder.out_dim, num_numeric, cardinalities)
 
     def forward(self, batch: TableBatch) -> dict[str, torch.Tensor]:
+        batch = TableBatch.of(batch)
         mask = torch.rand(len(batch), batch.num_features, device=batch.numeric.device) < self.swap_prob
         return {"loss": reconstruction_loss(self.decoder(self.encoder(marginal_resample(batch, mask))), batch)}

@@ -23,6 +23,7 @@ class SCARF(nn.Module):
                                        nn.Linear(hidden_dim, proj_dim))
 
     def forward(self, batch: TableBatch) -> dict[str, torch.Tensor]:
+        batch = TableBatch.of(batch)
         mask = random_mask(len(batch), batch.num_features, self.corruption_rate).to(batch.numeric.device)
         corrupted = marginal_resample(batch, mask)
         z = self.projector(self.encoder(TableBatch.cat([batch, corrupted])))

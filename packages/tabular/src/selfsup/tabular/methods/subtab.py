@@ -28,6 +28,7 @@ class SubTab(nn.Module):
                                        nn.Linear(encoder.out_dim, proj_dim))
 
     def forward(self, batch: TableBatch) -> dict[str, torch.Tensor]:
+        batch = TableBatch.of(batch)
         b, device = len(batch), batch.numeric.device
         views = []
         for keep in self.subsets:

@@ -28,6 +28,7 @@ class TJEPA(nn.Module):
         self.feature_positions = nn.Parameter(torch.randn(encoder.tokenizer.num_features, predictor_dim) * 0.02)
 
     def forward(self, batch: TableBatch) -> dict[str, torch.Tensor]:
+        batch = TableBatch.of(batch)
         tokens = self.encoder.tokenizer(batch)
         b, n = tokens.tokens.shape[:2]
         if round(self.mask_ratio * n) < 1:

@@ -24,6 +24,7 @@ class VIMESelf(nn.Module):
         self.decoder = TableDecoder(encoder.out_dim, num_numeric, cardinalities)
 
     def forward(self, batch: TableBatch) -> dict[str, torch.Tensor]:
+        batch = TableBatch.of(batch)
         mask = torch.rand(len(batch), batch.num_features, device=batch.numeric.device) < self.p_mask
         h = self.encoder(marginal_resample(batch, mask))
         mask_loss = F.binary_cross_entropy_with_logits(self.mask_head(h), mask.float())
