@@ -121,11 +121,12 @@ def _refuse_other_run(output: Path, stored: dict[str, Any], given: dict[str, Any
                          "those flags to continue it, or start a new run in another --output")
 
 
-def _train_config(settings: dict[str, Any], n_items: int, resume: str | None, progress: bool, overwrite: bool):
+def _train_config(settings: dict[str, Any], n_items: int, resume: str | None, progress: bool, overwrite: bool,
+                  max_workers: int | None = None):
     from selfsup.core.train import TrainConfig
 
     values = {k: settings[k] for k in (f.replace("-", "_") for f in TRAIN_FLAGS) if k in settings}
-    values.setdefault("num_workers", default_workers())
+    values.setdefault("num_workers", default_workers() if max_workers is None else min(max_workers, default_workers()))
     if "max_steps" in values and "epochs" not in values:  # --max-steps alone is the run's length
         values["epochs"] = 10**9
     values.setdefault("batch_size", min(256, n_items))
@@ -168,7 +169,7 @@ def _pretrain(args: argparse.Namespace, domain: OwnData, settings: dict[str, Any
                              progress=False)
     source, options, scan_skipped = opened
     settings.update(options)
-    config = _train_config(settings, len(source), resume, progress, overwrite)
+    config = _train_config(settings, len(source), resume, progress, overwrite, source.max_workers)
     scan_bad = source.index.meta.get("scan_skipped", 0)
     skips = SkipLog(output / "skipped.jsonl", config.max_bad_fraction, seen_before=len(source) + scan_bad)
     if main:
@@ -191,16 +192,18 @@ def _pretrain(args: argparse.Namespace, domain: OwnData, settings: dict[str, Any
     if main:
         save_pretrained(encoder, output / "encoder")
         (output / "encoder" / DATA_CONFIG).write_text(json.dumps({"domain": domain.name, "data": options}, indent=2))
-        summary.update(items=len(source), files=len(source.index), skip_reasons=skips.reasons,
+        summary.update(items=len(source), files=source.readable_units(), skip_reasons=skips.reasons,
                        encoder=str(output / "encoder"))
         (output / "summary.json").write_text(json.dumps(summary, indent=2))
-        _print_summary(summary, output)
+        _print_summary(summary, output, domain.what)
     return 0
 
 
-def _print_summary(summary: dict[str, Any], output: Path) -> None:
-    rows = [("steps", summary["steps"]), ("final loss", f"{summary['final_loss']:.4f}"),
-            ("items", f"{summary['items']} from {summary['files']} files"),
+def _print_summary(summary: dict[str, Any], output: Path, what: str) -> None:
+    data = f"{summary['files']} {what}"
+    if summary["items"] != summary["files"]:
+        data += f" ({summary['items']} items an epoch)"
+    rows = [("steps", summary["steps"]), ("final loss", f"{summary['final_loss']:.4f}"), ("data", data),
             ("items/s", f"{summary['samples_per_s']:.1f}"),
             ("waiting for data", f"{summary['data_wait_s']:.1f} s of {summary['wall_s']:.1f} s"),
             ("skipped", f"{summary['items_skipped']} (listed in {output / 'skipped.jsonl'})"

@@ -9,10 +9,16 @@ def _bench(argv: list[str] | None = None):
     return main(argv)
 
 
+def _own_data():
+    from selfsup.graph.own_data import GraphOwnData
+
+    return GraphOwnData()
+
+
 def register() -> None:
     from selfsup.core.registry import register_package
     from selfsup.graph.build import METHODS
     from selfsup.graph.encoders import GraphEncoder, NodeEncoder
 
     register_package(encoders={"gnn_node": NodeEncoder, "gnn_graph": GraphEncoder}, methods=METHODS,
-                     method_prefix="graph_", bench=("graph", _bench))
+                     method_prefix="graph_", bench=("graph", _bench), domain=("graph", _own_data))

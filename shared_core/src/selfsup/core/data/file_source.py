@@ -30,6 +30,7 @@ class FileSource(Dataset):
     """
 
     domain = "files"
+    max_workers: int | None = None  # DataLoader workers worth starting at most (None: as many as the CLI would)
 
     def __init__(self, root: str | Path, index: ItemIndex, *, seed: int = 0, replace_bad: bool = True,
                  max_replacements: int = 32) -> None:

@@ -1,0 +1,117 @@
+"""``selfsup pretrain graph PATH`` and ``selfsup embed graph PATH``: an edge list (with or without a node table), bad
+rows skipped and named, original ids kept, whole-graph and sampled-neighbourhood training, exact embeddings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from selfsup.core import cli
+from selfsup.core.hub import load_pretrained
+from selfsup.graph.datasets.edge_list import STRUCTURAL_FEATURES, read_graph
+
+
+def write_graph_folder(folder: Path, n: int = 120) -> list[str]:
+    """``edges.csv`` (a ring with chords, plus a self-loop, a repeated edge, a row with one id and an edge to a node
+    nodes.csv lacks) and ``nodes.csv`` (two features, one NaN, a label, and a node with no edge); returns the ids in
+    nodes.csv order."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    ids = [f"user-{i}" for i in range(n)] + ["hermit"]
+    edges = [(f"user-{i}", f"user-{(i + 1) % n}") for i in range(n)]
+    chords = (np.arange(0, n, 3) + 2 + rng.integers(0, n - 3, n // 3)) % n  # never a loop or a ring edge
+    edges += [(f"user-{i}", f"user-{int(j)}") for i, j in zip(range(0, n, 3), chords, strict=True)]
+    edges += [("user-5", "user-5"), ("user-1", "user-2")]
+    rows = [f"{a},{b}" for a, b in edges] + ["user-7,", "user-8,ghost"]
+    (folder / "edges.csv").write_text("source,target\n" + "\n".join(rows) + "\n")
+    group = np.arange(len(ids)) % 2
+    nodes = pd.DataFrame({"id": ids, "f1": rng.normal(group, 1.0).round(3), "f2": rng.normal(size=len(ids)).round(3),
+                          "label": np.where(group == 1, "odd", "even")})
+    nodes.loc[4, "f2"] = np.nan
+    nodes.to_csv(folder / "nodes.csv", index=False)
+    return ids
+
+
+def _pretrain(path: Path, output: Path, *extra: str) -> int:
+    return cli.main(["pretrain", "graph", str(path), "--output", str(output), "--no-progress",
+                     "--encoder-args", '{"hidden": 32}', "--max-bad-fraction", "0.05", *extra])
+
+
+def test_reading_an_edge_list_repairs_and_reports(tmp_path):
+    ids = write_graph_folder(tmp_path / "g")
+    graph = read_graph(tmp_path / "g")
+    assert graph.ids == ids  # nodes.csv's order
+    assert [r["item"] for r in graph.skipped] == ["edges.csv row 162", "edges.csv row 163"]
+    assert "'ghost' is not in nodes.csv" in graph.skipped[1]["reason"]
+    assert graph.notes[:3] == ["1 self-loops removed", "1 repeated edges removed", "1 nodes have no edge (kept)"]
+    edge_index = graph.data.edge_index
+    assert not (edge_index[0] == edge_index[1]).any()
+    pairs = set(map(tuple, edge_index.t().tolist()))
+    assert all((b, a) in pairs for a, b in pairs) and len(pairs) == edge_index.shape[1]  # undirected, no repeats
+    assert graph.features == ["f1", "f2"] and torch.isfinite(graph.data.x).all()
+    assert graph.classes == ["even", "odd"] and graph.data.y[:4].tolist() == [0, 1, 0, 1]
+
+
+def test_a_snap_style_edge_list_gets_structural_features(tmp_path):
+    lines = ["# a comment", "# FromNodeId\tToNodeId"] + [f"{i}\t{(i * 7 + 1) % 50}" for i in range(50)]
+    (tmp_path / "web.txt").write_text("\n".join(lines) + "\n")
+    graph = read_graph(tmp_path / "web.txt")
+    assert graph.data.num_nodes == 50 and graph.ids[:2] == ["0", "1"]  # no header taken from the data
+    assert graph.features == list(STRUCTURAL_FEATURES) and graph.data.x.shape == (50, 4)
+    assert torch.allclose(graph.data.x.mean(0), torch.zeros(4), atol=1e-5)
+
+
+def test_pretrain_and_embed_a_graph_folder(tmp_path, capsys):
+    ids = write_graph_folder(tmp_path / "g")
+    run = tmp_path / "run"
+    assert _pretrain(tmp_path / "g", run, "--epochs", "3") == 0
+    out = capsys.readouterr()
+    assert "note: 1 self-loops removed" in out.err and "121 nodes" in out.out
+    skipped = [json.loads(line)["item"] for line in (run / "skipped.jsonl").read_text().splitlines()]
+    assert skipped == ["edges.csv row 162", "edges.csv row 163"]
+    assert cli.main(["embed", "graph", str(tmp_path / "g"), "--encoder-dir", str(run / "encoder"), "--output",
+                     str(tmp_path / "e.parquet"), "--no-progress", "--batch-size", "16", "--num-workers", "1"]) == 0
+    embedded = pd.read_parquet(tmp_path / "e.parquet")
+    assert embedded["id"].tolist() == ids and embedded["label"].iloc[1] == "odd"
+    encoder = load_pretrained(run / "encoder").eval()  # batches of 16 nodes with their whole receptive field ...
+    graph = read_graph(tmp_path / "g")
+    with torch.no_grad():
+        whole = encoder(graph.data.x, graph.data.edge_index)  # ... equal one pass over the whole graph
+    assert torch.allclose(torch.from_numpy(np.stack(embedded["embedding"])), whole, atol=1e-5)
+
+
+def test_a_large_graph_trains_on_sampled_neighbourhoods(tmp_path):
+    write_graph_folder(tmp_path / "g")
+    run = tmp_path / "run"
+    assert _pretrain(tmp_path / "g", run, "--full-graph-nodes", "50", "--batch-size", "32", "--max-steps", "4",
+                     "--method", "bgrl", "--fanout", "5,5", "--num-workers", "1") == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["steps"] == 4 and summary["items"] == 121  # an epoch is every node once, as a seed
+    assert "mode: neighbours" in (run / "config.yaml").read_text()
+
+
+def test_graph_errors_are_one_line(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert _pretrain(tmp_path / "empty", tmp_path / "a") == 2
+    assert "no edges.csv" in capsys.readouterr().err
+    write_graph_folder(tmp_path / "g")
+    assert _pretrain(tmp_path / "g", tmp_path / "b", "--method", "graphcl") == 2
+    assert "not a node-level method" in capsys.readouterr().err
+    assert _pretrain(tmp_path / "g", tmp_path / "c", "--fanout", "5") == 2
+    assert "one count per layer" in capsys.readouterr().err
+    nodes = pd.read_csv(tmp_path / "g" / "nodes.csv")
+    pd.concat([nodes, nodes.iloc[:1]]).to_csv(tmp_path / "g" / "nodes.csv", index=False)
+    assert _pretrain(tmp_path / "g", tmp_path / "d") == 2
+    assert "node ids repeat (e.g. 'user-0')" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("first_line", ["src dst", "a,b"])
+def test_a_header_is_told_from_data(tmp_path, first_line):
+    sep = " " if " " in first_line else ","
+    (tmp_path / "e.csv").write_text(first_line + "\n" + "\n".join(f"{i}{sep}{i + 1}" for i in range(5)) + "\n")
+    assert read_graph(tmp_path / "e.csv").data.num_nodes == 6
