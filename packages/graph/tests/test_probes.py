@@ -28,3 +28,11 @@ def test_supervised_gcn_uses_the_graph(sbm):
 def test_sbm_graph_classes_differ_in_structure():
     graphs = sbm_graph_classification(30, seed=0)
     assert sorted({int(g.y) for g in graphs}) == [0, 1, 2]
+
+
+def test_the_gcn_baseline_row_normalises_dense_or_sparse_features():
+    from selfsup.graph.supervised import row_normalized
+
+    x = torch.tensor([[1.0, 0.0, 3.0], [0.0, 0.0, 0.0], [2.0, 2.0, 0.0]])
+    expected = torch.tensor([[0.25, 0.0, 0.75], [0.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
+    assert torch.equal(row_normalized(x), expected) and torch.equal(row_normalized(x.to_sparse_csr()), expected)

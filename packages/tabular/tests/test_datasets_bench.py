@@ -69,3 +69,36 @@ def test_smoke_suite_writes_rows_with_baselines(tmp_path):
     assert {r["labels"] for r in payload["rows"]} == {"10%", "100%"}
     assert all(0.5 <= r["roc_auc"] <= 1 for r in payload["rows"])
     assert (tmp_path / "results.png").stat().st_size > 10_000 and "± " in (tmp_path / "results.md").read_text()
+
+
+def test_the_suite_takes_a_csv_with_missing_categories_and_tunes_its_probes(tmp_path):
+    """A CSV whose categorical column has missing values (pandas' pd.NA, which broke the one-hot baseline inside
+    scikit-learn's imputer); --target, --seeds and --epochs; each logistic regression's C chosen on validation."""
+    from selfsup.tabular.bench import C_GRID, tuned_logistic
+
+    rng = np.random.default_rng(0)
+    n = 400
+    label = rng.integers(0, 2, n)
+    frame = pd.DataFrame({"a": rng.normal(label, 1.0).round(3), "b": rng.normal(size=n).round(3),
+                          "colour": np.where(rng.random(n) < 0.2, None, np.where(label == 1, "red", "blue")),
+                          "outcome": np.where(label == 1, "yes", "no")})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    bench_main(["--preset", "smoke", "--methods", "scarf", "--data-root", str(tmp_path / "t.csv"), "--target",
+                "outcome", "--seeds", "1", "--epochs", "1", "--output", str(tmp_path / "out")])
+    rows = json.loads((tmp_path / "out" / "results.json").read_text())["rows"]
+    one_hot = [r for r in rows if r["method"] == "raw one-hot + logistic regression"]
+    assert len(one_hot) == 2 and all(r["roc_auc"] > 0.8 for r in one_hot)
+    assert rows[0]["data"] == "t.csv (outcome, 70/30)"
+    assert {r["epochs"] for r in rows if r["method"] == "scarf"} == {1}
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    x = np.c_[label + rng.normal(0, 2.0, n), rng.normal(size=(n, 40))]  # one weak signal among 40 noise columns
+    chosen = tuned_logistic(lambda c: LogisticRegression(C=c, max_iter=2000), x, label, seed=0)
+    fit, val = train_test_split(np.arange(n), test_size=0.2, stratify=label, random_state=0)
+    auc = {c: roc_auc_score(label[val], LogisticRegression(C=c, max_iter=2000).fit(x[fit], label[fit])
+                            .predict_proba(x[val])[:, 1]) for c in C_GRID}
+    assert auc[chosen.C] == max(auc.values()) and len(set(auc.values())) > 1  # the grid matters, the best is taken
+    with pytest.raises(ValueError, match="name its label column with --target"):
+        bench_main(["--preset", "smoke", "--data-root", str(tmp_path / "t.csv"), "--output", str(tmp_path / "o2")])

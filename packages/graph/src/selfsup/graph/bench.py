@@ -116,7 +116,8 @@ def run_node_rows(data, data_name: str, methods: list[str], preset: dict, args, 
             public = supervised_gcn(data, data.train_mask, data.val_mask, data.test_mask, seed=seed)["test"]
             random = [supervised_gcn(data, *s, seed=seed)["test"] for s in splits] if seed == seeds[0] else []
             per_seed.append({"public": public, "random": random})
-        rows.append({"method": "supervised GCN (baseline)", "encoder": "gcn 2x64", "epochs": 200, **common,
+        rows.append({"method": "supervised GCN (baseline)", "encoder": "gcn 2x64, row-normalised features (Kipf & "
+                     "Welling)", "epochs": 200, **common,
                      **_summarise(per_seed)})
         _report(rows[-1])
     for method in methods:
