@@ -5,6 +5,7 @@
     python benchmarks/own_data/bench_own_data.py audio-memory   --fsdd ../shared/data/audio/fsdd/recordings
     python benchmarks/own_data/bench_own_data.py vision-peer    --lightly-train /tmp/lt/bin/lightly-train
     python benchmarks/own_data/bench_own_data.py table-memory   --rows 100000 1000000 10000000
+    python benchmarks/own_data/bench_own_data.py graph-scale    --nodes 1000000 --edges 10000000
 
 Each ``selfsup pretrain`` runs as its own process; its peak memory is sampled every 0.1 s as the sum of the RSS of
 the process and its DataLoader workers (psutil). Runs that are compared are interleaved (A B A B ...), and ratios
@@ -252,10 +253,54 @@ def table_memory(args) -> None:
     print(f"\npeak RSS {args.rows[-1]:,} rows / {args.rows[0]:,} rows: {ratio:.3f}")
 
 
+def write_block_graph(folder: Path, nodes: int, edges: int, blocks: int = 100, inside: float = 0.9) -> Path:
+    """``folder/edges.csv`` of a stochastic block model: ``nodes`` string ids in ``blocks`` equal blocks, ``edges``
+    edges of which ``inside`` join two nodes of one block; ``nodes.csv`` with the block as label (features come
+    from the structure). Written in chunks."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    size = nodes // blocks
+    for start in range(0, edges, 1_000_000):
+        n = min(1_000_000, edges - start)
+        src = rng.integers(0, nodes, n)
+        same = rng.random(n) < inside
+        dst = np.where(same, src // size * size + rng.integers(0, size, n), rng.integers(0, nodes, n)) % nodes
+        pd.DataFrame({"source": np.char.add("v", src.astype(str)), "target": np.char.add("v", dst.astype(str))}) \
+            .to_csv(folder / "edges.csv", mode="a" if start else "w", header=start == 0, index=False)
+    ids = np.arange(nodes)
+    pd.DataFrame({"id": np.char.add("v", ids.astype(str)), "label": ids // size}).to_csv(folder / "nodes.csv",
+                                                                                        index=False)
+    return folder
+
+
+def graph_scale(args) -> None:
+    """``selfsup pretrain graph`` on a generated block graph in mini-batch mode (sampled neighbourhoods): peak RSS,
+    the time to read and repair the graph (wall time less the trainer's), steps/s and the epoch time they imply."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_block_graph(Path(tmp) / "graph", args.nodes, args.edges)
+        run = pretrain("graph", folder, Path(tmp) / "run", args.steps, args.batch, args.workers,
+                       "--full-graph-nodes", "0", "--method", args.graph_method)
+        steps_per_epoch = args.nodes // args.batch
+        rate = run["items_per_s"] / args.batch
+        print(json.dumps(run))
+        print(f"\nselfsup pretrain graph ({args.graph_method}, its Cora recipe's encoder), {args.nodes:,} nodes, "
+              f"{args.edges:,} edges generated (block model, 100 blocks), batches of {args.batch} seeds, fanout "
+              f"10,10, {args.workers} worker(s), {args.steps} steps; {machine()}\n")
+        print("| peak RSS (MiB, process + workers) | read + repair + start s | steps/s | epoch (steps) | epoch s at "
+              "that rate |\n|---|---|---|---|---|")
+        print(f"| {run['peak_rss_mib']} | {run['wall_s'] - run['train_wall_s']:.1f} | {rate:.2f} | "
+              f"{steps_per_epoch:,} | {steps_per_epoch / rate:.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=("vision-memory", "vision-speed", "vision-peer", "audio-memory",
-                                         "table-memory"))
+                                         "table-memory", "graph-scale"))
+    parser.add_argument("--nodes", type=int, default=1_000_000)
+    parser.add_argument("--edges", type=int, default=10_000_000)
+    parser.add_argument("--graph-method", default="grace")
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
     parser.add_argument("--lightly-train", default="lightly-train", help="its command (installed apart)")
     parser.add_argument("--pack", type=Path, default=Path("../shared/data/vision/cifar10_jpeg.npz"))
@@ -269,7 +314,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     {"vision-memory": vision_memory, "vision-speed": vision_speed, "vision-peer": vision_peer,
-     "audio-memory": audio_memory, "table-memory": table_memory}[args.what](args)
+     "audio-memory": audio_memory, "table-memory": table_memory, "graph-scale": graph_scale}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -115,3 +115,27 @@ def test_a_header_is_told_from_data(tmp_path, first_line):
     sep = " " if " " in first_line else ","
     (tmp_path / "e.csv").write_text(first_line + "\n" + "\n".join(f"{i}{sep}{i + 1}" for i in range(5)) + "\n")
     assert read_graph(tmp_path / "e.csv").data.num_nodes == 6
+
+
+def test_recipes_are_files_the_suite_and_the_command_share(tmp_path, capsys):
+    import yaml
+
+    from selfsup.core.recipes import load_recipe
+    from selfsup.graph.build import RECIPES
+
+    assert cli.main(["recipes", "graph"]) == 0
+    listed = capsys.readouterr().out
+    assert "| grace-cora | graph | grace | 200 | Zhu et al. 2020" in listed and "graphmae-cora" in listed
+    for method, recipe in RECIPES.items():  # the suite trains with what the files say
+        values = load_recipe("graph", recipe["recipe"])
+        assert values["method"] == method and recipe["method"] == values.get("method_args", {})
+        assert recipe["train"]["epochs"] == values["epochs"]
+    write_graph_folder(tmp_path / "g")
+    run = tmp_path / "run"
+    assert _pretrain(tmp_path / "g", run, "--recipe", "cca_ssg-cora", "--epochs", "2") == 0  # a flag overrides
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["recipe"] == "cca_ssg-cora" and config["method"] == "cca_ssg" and config["epochs"] == 2
+    assert config["method_args"] == {"lambd": 0.001, "drop_edge": [0.4, 0.4], "mask_feature": [0.1, 0.1]}
+    assert config["min_lr_ratio"] == 1.0 and json.loads((run / "summary.json").read_text())["steps"] == 2
+    assert _pretrain(tmp_path / "g", tmp_path / "x", "--recipe", "grace-pubmed") == 2
+    assert "no graph recipe 'grace-pubmed' (the graph recipes: bgrl-cora" in capsys.readouterr().err

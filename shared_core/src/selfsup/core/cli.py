@@ -163,6 +163,9 @@ def build_parser(domain: str | None = None) -> argparse.ArgumentParser:
     emb.add_argument("path", type=Path, metavar="PATH", help="a folder or list file, read as pretrain reads it")
     add_embed_arguments(emb)
 
+    rec = sub.add_parser("recipes", help="the published recipes the installed domains ship (--recipe NAME)")
+    rec.add_argument("domain_name", nargs="?", metavar="DOMAIN", help=f"one of: {installed} (default: all)")
+
     ev = sub.add_parser("eval", help="kNN, linear probe and RankMe of a saved encoder")
     ev.add_argument("--encoder-dir", type=Path, required=True)
     ev.add_argument("--dataset", required=True)
@@ -192,6 +195,13 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_embed(args)
         if args.command == "eval":
             return cmd_eval(args)
+        if args.command == "recipes":
+            from selfsup.core.recipes import recipes_table
+
+            if args.domain_name:
+                own_data(args.domain_name)  # an unknown domain: one line listing the installed ones
+            print(recipes_table(args.domain_name))
+            return 0
         return cmd_bench(args, rest)
     except KeyboardInterrupt:
         print(f"selfsup {command}: interrupted", file=sys.stderr)

@@ -23,7 +23,8 @@ from selfsup.core.run_config import read_config, write_config
 TRAIN_FLAGS = {"epochs": int, "max-steps": int, "batch-size": int, "lr": float, "weight-decay": float,
                "optimizer": str, "warmup-steps": int, "grad-accum": int, "clip-grad-norm": float, "amp": str,
                "checkpoint-every": int, "seed": int, "num-workers": int, "on-nonfinite": str, "log-every": int,
-               "max-bad-fraction": float, "max-nonfinite-fraction": float}
+               "max-bad-fraction": float, "max-nonfinite-fraction": float, "min-lr-ratio": float,
+               "ema-momentum": float}
 TRAIN_HELP = {"epochs": "passes over the collection (default 10, or as many as --max-steps needs)",
               "max-steps": "optimizer steps: the run's length, or with --epochs a cap on it",
               "batch-size": "global batch (default: 256, or the collection's size if smaller)",
@@ -32,7 +33,9 @@ TRAIN_HELP = {"epochs": "passes over the collection (default 10, or as many as -
               "amp": "auto (bf16 on CUDA), bf16 or off", "seed": "seed of the run (default 0)",
               "on-nonfinite": "raise (default) or skip a step whose loss or gradients are not finite",
               "max-nonfinite-fraction": "with --on-nonfinite skip: stop when more than this share of the steps were "
-                                        "skipped (default 0.1)"}
+                                        "skipped (default 0.1)",
+              "min-lr-ratio": "the cosine schedule's last rate over --lr (1.0: a constant rate)",
+              "ema-momentum": "EMA teacher momentum at the start (methods with a teacher)"}
 #: Settings that define what a run learns: a resumed run must keep them (with the domain's data options).
 IDENTITY = ("path", "method", "encoder", "method_args", "encoder_args")
 DATA_CONFIG = "data_config.json"  # beside the saved encoder: the domain and its resolved data options
@@ -74,6 +77,8 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser, domain: OwnData | No
     parser.add_argument("--encoder-args", type=json_object_arg, default=S, help="JSON object of encoder arguments")
     parser.add_argument("--config", default=S, help="YAML or JSON file of these flags' values (flags override it); "
                                                     "a run's config.yaml is one")
+    parser.add_argument("--recipe", default=S, help="a published recipe of the domain (selfsup recipes lists them; "
+                                                    "--config and flags override it)")
     parser.add_argument("--output", type=Path, default=S, help="run folder (default runs/DOMAIN-METHOD)")
     parser.add_argument("--resume", default=S, help="'auto': continue from the newest checkpoint in --output that "
                                                     "verifies; a checkpoint folder: continue from it")
@@ -91,11 +96,13 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser, domain: OwnData | No
 def _settings(args: argparse.Namespace, domain: OwnData) -> dict[str, Any]:
     given = {k: v for k, v in vars(args).items()
              if k not in ("command", "domain_name", "path", "dataset", "dataset_args")}
-    known = {"domain", "path", "method", "encoder", "method_args", "encoder_args", "output",
+    known = {"domain", "path", "method", "encoder", "method_args", "encoder_args", "output", "recipe",
              *(f.replace("-", "_") for f in TRAIN_FLAGS), *domain.data_options}
     settings: dict[str, Any] = {"domain": domain.name, "method": domain.default_method,
                                 "encoder": domain.default_encoder, "method_args": {}, "encoder_args": {},
                                 **domain.data_options}
+    if "recipe" in given:
+        settings.update(_recipe_settings(domain.name, given["recipe"], known))
     if "config" in given:
         settings.update(read_config(given.pop("config"), known))
     output = given.get("output") or settings.get("output")
@@ -110,6 +117,17 @@ def _settings(args: argparse.Namespace, domain: OwnData) -> dict[str, Any]:
         raise ValueError("no PATH given (a folder or list file of your data, or 'path:' in --config)")
     settings.setdefault("output", f"runs/{domain.name}-{settings['method']}")
     return settings
+
+
+def _recipe_settings(domain: str, name: str, known: set[str]) -> dict[str, Any]:
+    """A recipe's flag values (its description and source left out), each a flag of the domain."""
+    from selfsup.core.recipes import META, load_recipe
+
+    values = {k.replace("-", "_"): v for k, v in load_recipe(domain, name).items() if k not in META}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"recipe {name!r} sets {unknown}, which are no flags of selfsup pretrain {domain}")
+    return {**values, "recipe": name}
 
 
 def _refuse_other_run(output: Path, stored: dict[str, Any], given: dict[str, Any], keys: tuple[str, ...]) -> None:

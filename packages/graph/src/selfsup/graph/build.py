@@ -1,6 +1,9 @@
-"""Methods by name with the encoder and training recipe each uses in the suite (the papers' Cora settings)."""
+"""Methods by name with the encoder and training recipe each uses in the suite and ``--recipe`` (the papers'
+Cora settings, read from the package's recipe files)."""
 
 from __future__ import annotations
+
+from importlib import resources
 
 from torch import nn
 
@@ -11,31 +14,29 @@ METHODS = {"grace": GRACE, "bgrl": BGRL, "dgi": DGI, "graphmae": GraphMAE, "cca_
 NODE_METHODS = ("grace", "bgrl", "dgi", "graphmae", "cca_ssg")
 GRAPH_METHODS = ("graphcl",)
 
-# encoder: NodeEncoder arguments; method: method arguments; train: TrainConfig entries (epochs, lr, weight decay;
-# optimizer "adam" = L2 in the gradient as the papers' torch.optim.Adam, min_lr_ratio=1.0 = constant rate);
-# the Trainer's default otherwise: AdamW with a cosine decay
-RECIPES = {
-    "grace": {"encoder": dict(kind="gcn", hidden=512, num_layers=2, act="prelu"),
-              "method": dict(temperature=0.4, drop_edge=(0.2, 0.4), mask_feature=(0.3, 0.4)),
-              "train": dict(epochs=200, lr=5e-4, weight_decay=1e-5, optimizer="adam", min_lr_ratio=1.0)},
-    "bgrl": {"encoder": dict(kind="gcn", hidden=512, num_layers=2, act="prelu", act_last=False),
-             "method": dict(predictor_hidden=512, drop_edge=(0.2, 0.4), mask_feature=(0.3, 0.2)),
-             "train": dict(epochs=400, lr=1e-3, weight_decay=1e-5, ema_momentum=0.99)},
-    "dgi": {"encoder": dict(kind="gcn", hidden=512, num_layers=1, act="prelu"),
-            "method": {},
-            "train": dict(epochs=300, lr=1e-3, weight_decay=0.0)},
-    "graphmae": {"encoder": dict(kind="gat", hidden=512, num_layers=2, heads=4, act="prelu", dropout=0.2,
-                                 attn_dropout=0.1),
-                 "method": dict(mask_rate=0.5, replace_rate=0.05, alpha=3.0),
-                 "train": dict(epochs=1000, lr=1e-3, weight_decay=2e-4)},
-    "cca_ssg": {"encoder": dict(kind="gcn", hidden=512, num_layers=2, act="relu", act_last=False),
-                "method": dict(lambd=1e-3, drop_edge=(0.4, 0.4), mask_feature=(0.1, 0.1)),
-                "train": dict(epochs=50, lr=1e-3, weight_decay=0.0, optimizer="adam", min_lr_ratio=1.0)},
-    "graphcl": {"encoder": dict(kind="gin", hidden=32, num_layers=3, act="relu", norm="batch_norm",
-                                concat_layers=True),
-                "method": dict(temperature=0.2, aug_strength=0.2),
-                "train": dict(epochs=20, lr=1e-3, weight_decay=0.0, batch_size=128)},
-}
+TRAIN_KEYS = ("epochs", "lr", "weight_decay", "optimizer", "min_lr_ratio", "ema_momentum", "batch_size")
+
+
+def _recipes() -> dict[str, dict]:
+    """``{method: {"encoder", "method", "train", "recipe", "source"}}`` from the package's recipe files
+    (``selfsup/graph/recipes/*.yaml``, the papers' settings, what ``selfsup pretrain graph --recipe`` reads too):
+    encoder = NodeEncoder arguments, method = method arguments, train = TrainConfig entries (optimizer "adam" = L2 in
+    the gradient as the papers' torch.optim.Adam, min_lr_ratio=1.0 = constant rate; otherwise the Trainer's AdamW
+    with a cosine decay)."""
+    from selfsup.core.recipes import read_recipe
+
+    out = {}
+    for file in sorted((resources.files("selfsup.graph") / "recipes").iterdir(), key=lambda f: f.name):
+        if file.name.endswith(".yaml"):
+            recipe = read_recipe(file)
+            out[recipe["method"]] = {"encoder": dict(recipe.get("encoder_args") or {}),
+                                     "method": dict(recipe.get("method_args") or {}),
+                                     "train": {k: recipe[k] for k in TRAIN_KEYS if k in recipe},
+                                     "recipe": file.name.removesuffix(".yaml"), "source": recipe["source"]}
+    return out
+
+
+RECIPES = _recipes()
 
 
 def build_encoder(name: str, in_dim: int, **overrides) -> nn.Module:
