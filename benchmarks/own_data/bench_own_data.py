@@ -6,6 +6,7 @@
     python benchmarks/own_data/bench_own_data.py vision-peer    --lightly-train /tmp/lt/bin/lightly-train
     python benchmarks/own_data/bench_own_data.py table-memory   --rows 100000 1000000 10000000
     python benchmarks/own_data/bench_own_data.py graph-scale    --nodes 1000000 --edges 10000000
+    python benchmarks/own_data/bench_own_data.py volume-memory  --volumes 20 100 --edge 192
 
 Each ``selfsup pretrain`` runs as its own process; its peak memory is sampled every 0.1 s as the sum of the RSS of
 the process and its DataLoader workers (psutil). Runs that are compared are interleaved (A B A B ...), and ratios
@@ -294,10 +295,36 @@ def graph_scale(args) -> None:
               f"{steps_per_epoch:,} | {steps_per_epoch / rate:.0f} |")
 
 
+def write_volumes(folder: Path, count: int, edge: int) -> Path:
+    """``count`` NIfTI volumes ``folder/vNNN.nii.gz`` of ``edge``^3 float32 voxels (a bright ball in noise, MR-like
+    intensities, 1 mm spacing)."""
+    import nibabel as nib
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    grid = np.indices((edge,) * 3, dtype=np.float32) - edge / 2
+    ball = (np.sqrt((grid ** 2).sum(0)) < edge / 3).astype(np.float32) * 400
+    for i in range(count):
+        voxels = ball + rng.normal(100, 30, ball.shape).astype(np.float32)
+        nib.save(nib.Nifti1Image(voxels, np.eye(4)), str(folder / f"v{i:03d}.nii.gz"))
+    return folder
+
+
+def volume_memory(args) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        groups = {f"{n} volumes of {args.edge}^3": write_volumes(Path(tmp) / f"v{n}", n, args.edge)
+                  for n in args.volumes}
+        memory_comparison("medical", groups, args, ("--encoder", "unet3d_small16"),
+                          "selfsup pretrain medical (SwinUNETR recipe, unet3d_small16, 2 sub-volumes of 64^3 a volume)",
+                          "volumes")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=("vision-memory", "vision-speed", "vision-peer", "audio-memory",
-                                         "table-memory", "graph-scale"))
+                                         "table-memory", "graph-scale", "volume-memory"))
+    parser.add_argument("--volumes", type=int, nargs="+", default=[20, 100])
+    parser.add_argument("--edge", type=int, default=192)
     parser.add_argument("--nodes", type=int, default=1_000_000)
     parser.add_argument("--edges", type=int, default=10_000_000)
     parser.add_argument("--graph-method", default="grace")
@@ -314,7 +341,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     {"vision-memory": vision_memory, "vision-speed": vision_speed, "vision-peer": vision_peer,
-     "audio-memory": audio_memory, "table-memory": table_memory, "graph-scale": graph_scale}[args.what](args)
+     "audio-memory": audio_memory, "table-memory": table_memory, "graph-scale": graph_scale,
+     "volume-memory": volume_memory}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,15 @@ def _transfer(**kwargs):
     return medical_task(**kwargs)
 
 
+def _own_data():
+    from selfsup.medical.own_data import MedicalOwnData
+
+    return MedicalOwnData()
+
+
 def register() -> None:
     from selfsup.core.registry import register_package
     from selfsup.medical.build import ENCODERS, METHODS
 
     register_package(encoders=ENCODERS, methods=METHODS, method_prefix="medical_", bench=("medical", _bench),
-                     transfer=("medical", _transfer))
+                     transfer=("medical", _transfer), domain=("medical", _own_data))

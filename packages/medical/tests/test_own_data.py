@@ -1,0 +1,85 @@
+"""``selfsup pretrain medical PATH`` and ``selfsup embed medical PATH``: a folder of NIfTI volumes of different sizes
+with bad files among them, random sub-volumes per step, spacing and modality inferred, one embedding per volume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+nib = pytest.importorskip("nibabel")
+
+from selfsup.core import cli  # noqa: E402
+
+BAD = {"flat.nii": "a 2D image", "multi.nii.gz": "a 4D file of 3 volumes", "nan.nii.gz": "1 voxels are NaN",
+       "cut.nii": "truncated or damaged"}
+
+
+def _save(path: Path, voxels: np.ndarray, zooms=(1.5, 1.5, 2.0)) -> None:
+    nib.save(nib.Nifti1Image(voxels.astype(np.float32), np.diag([*zooms, 1.0])), str(path))
+
+
+def write_scans(root: Path, background: float = 0.0, tissue: float = 500.0) -> list[str]:
+    """Three good volumes of different sizes (one in a sub-folder) and the four of ``BAD``; returns the good ids."""
+    rng = np.random.default_rng(0)
+    (root / "sub").mkdir(parents=True)
+    good = ["a.nii.gz", "sub/b.nii.gz", "c.nii.gz"]
+    for name, shape in zip(good, [(40, 48, 36), (52, 44, 40), (36, 36, 36)], strict=True):
+        voxels = np.full(shape, background)
+        voxels[5:-5, 5:-5, 5:-5] = rng.normal(tissue, 100, tuple(s - 10 for s in shape))
+        _save(root / name, voxels)
+    _save(root / "flat.nii", rng.normal(size=(40, 40, 1)))
+    _save(root / "multi.nii.gz", rng.normal(size=(30, 30, 30, 3)))
+    nan = rng.normal(tissue, 100, (40, 40, 40))
+    nan[3, 3, 3] = np.nan
+    _save(root / "nan.nii.gz", nan)
+    _save(root / "cut.nii", rng.normal(tissue, 100, (40, 40, 40)))
+    (root / "cut.nii").write_bytes((root / "cut.nii").read_bytes()[:2000])
+    return good
+
+
+def _pretrain(path: Path, output: Path, *extra: str) -> int:
+    return cli.main(["pretrain", "medical", str(path), "--output", str(output), "--encoder", "unet3d_tiny",
+                     "--batch-size", "2", "--num-workers", "1", "--no-progress", "--max-bad-fraction", "0.9",
+                     "--sample-size", "40", *extra])
+
+
+def test_pretrain_and_embed_a_folder_of_volumes_skipping_the_bad_ones(tmp_path, capsys):
+    good = write_scans(tmp_path / "scans")
+    run = tmp_path / "run"
+    assert _pretrain(tmp_path / "scans", run, "--epochs", "1", "--batch-size", "1") == 0  # every file read once
+    skipped = {json.loads(line)["item"]: json.loads(line)["reason"]
+               for line in (run / "skipped.jsonl").read_text().splitlines()}
+    assert set(skipped) == set(BAD) and all(BAD[k] in skipped[k] for k in BAD)
+    config = (run / "config.yaml").read_text()
+    assert "spacing: [1.5, 1.5, 2.0]" in config and "modality: mr" in config
+    capsys.readouterr()
+    out = tmp_path / "volumes.parquet"
+    assert cli.main(["embed", "medical", str(tmp_path / "scans"), "--encoder-dir", str(run / "encoder"),
+                     "--output", str(out), "--no-progress", "--num-workers", "1", "--batch-size", "2"]) == 0
+    embedded = pd.read_parquet(out)
+    assert sorted(embedded["id"]) == sorted(good)
+    features = np.stack(embedded["embedding"])
+    assert features.shape == (3, 64) and np.isfinite(features).all() and not np.allclose(features[0], features[1])
+
+
+def test_ct_is_detected_windowed_and_cut_into_repeatable_sub_volumes(tmp_path):
+    from selfsup.medical.own_data import MedicalOwnData
+
+    write_scans(tmp_path / "ct", background=-1000.0, tissue=40.0)
+    domain = MedicalOwnData()
+    options = {**domain.data_options, "sample_size": 24, "samples": 3, "crop": 16}
+    source, resolved, skipped = domain.open(tmp_path / "ct", options, cache=None, seed=5, replace_bad=True,
+                                            progress=False)
+    assert resolved["modality"] == "ct" and len(skipped) == 2  # the 2D and 4D files fail at the scan
+    first = source.read(0)["image"]
+    assert first.shape == (3, 1, 24, 24, 24) and 0.0 <= first.min() and first.max() <= 1.0
+    assert torch.equal(first, source.read(0)["image"])  # the same crops for the same (seed, epoch, item)
+    source.set_epoch(1)
+    assert not torch.equal(first, source.read(0)["image"])
+    volume = source.prepare(0)  # the air (-1000 HU, the window's bottom: 0) cropped away as background
+    assert volume.shape[1:] == (30, 38, 26) and abs(volume.median().item() - (40 + 1000) / 2000) < 0.02
