@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader
@@ -181,3 +182,34 @@ def test_the_trainer_logs_decode_skips_and_stops_past_the_bound(tmp_path):
                          max_bad_fraction=0.1)
     with pytest.raises(TooManyBadItems, match=r"could not be used, more than --max-bad-fraction 0\.1"):
         Trainer(Mean(), source, config, collate_fn=source.collate).fit()
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".parquet"])
+def test_embeddings_are_written_a_batch_at_a_time_and_read_back(tmp_path, suffix):
+    """Three batches streamed to disk read back as one array with the ids (and labels) in order; a failed run
+    leaves no file."""
+    from selfsup.core.data.embedding_writer import EmbeddingWriter
+
+    pd = pytest.importorskip("pandas") if suffix == ".parquet" else None
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(size=(n, 5)).astype(np.float32) for n in (4, 3, 2)]
+    ids = [[f"item{i}-{k}" for k in range(len(b))] for i, b in enumerate(batches)]
+    writer = EmbeddingWriter(tmp_path / f"out{suffix}", classes=["cat", "dog"])
+    for b, i in zip(batches, ids, strict=True):
+        writer.add(i, [k % 2 if k else -1 for k in range(len(b))], b)
+    assert writer.close() == 9
+    expected = np.concatenate(batches)
+    flat_ids = [x for i in ids for x in i]
+    if suffix == ".npy":
+        assert np.array_equal(np.load(tmp_path / "out.npy"), expected)
+        assert (tmp_path / "out.ids.txt").read_text().split() == flat_ids
+    else:
+        frame = pd.read_parquet(tmp_path / "out.parquet")
+        assert frame["id"].tolist() == flat_ids and frame["label"].isna().tolist()[:2] == [True, False]
+        assert frame["label"].iloc[1] == "dog"
+        assert np.array_equal(np.stack(frame["embedding"]), expected)
+    failed = EmbeddingWriter(tmp_path / f"failed{suffix}")
+    failed.add(["a"], [-1], batches[0][:1])
+    failed.abort()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["out.npy", "out.ids.txt"] if suffix == ".npy" else ["out.parquet"])

@@ -247,7 +247,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from selfsup.core.hub import load_pretrained
 
     domain = own_data(args.domain_name)
-    if args.output.suffix.lower() not in (".parquet", ".npy"):
+    if args.output.suffix.lower() not in (".parquet", ".npy"):  # before anything is read
         raise ValueError(f"--output {args.output}: write .parquet or .npy")
     data_config = args.encoder_dir / DATA_CONFIG
     if not data_config.is_file():
@@ -263,40 +263,24 @@ def cmd_embed(args: argparse.Namespace) -> int:
     workers = args.num_workers if args.num_workers is not None else default_workers()
     loader = torch.utils.data.DataLoader(source, batch_size=args.batch_size, num_workers=workers,
                                          collate_fn=source.collate, pin_memory=device.type == "cuda")
-    ids, labels, features, skipped = [], [], [], list(scan_skipped)
-    with torch.no_grad():
-        for batch in tqdm(loader, desc="embed", disable=args.no_progress, mininterval=progress_interval()):
-            skipped += batch.pop("skipped")
-            if not batch:
-                continue
-            batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
-            features.append(domain.embed(encoder, batch, options).float().cpu())
-            ids += [source.item_id(int(i)) for i in batch["index"]]
-            labels += batch["label"].tolist()
-    if not features:
-        raise ValueError(f"{args.path}: none of the {domain.what} could be read")
-    matrix = torch.cat(features).numpy()
-    _write_embeddings(args.output, ids, labels, matrix, source.index.classes)
-    print(f"{len(ids)} embeddings of dimension {matrix.shape[1]} written to {args.output}; {len(skipped)} "
+    from selfsup.core.data.embedding_writer import EmbeddingWriter
+
+    writer, skipped = EmbeddingWriter(args.output, source.index.classes), list(scan_skipped)
+    try:
+        with torch.no_grad():
+            for batch in tqdm(loader, desc="embed", disable=args.no_progress, mininterval=progress_interval()):
+                skipped += batch.pop("skipped")
+                if not batch:
+                    continue
+                batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+                features = domain.embed(encoder, batch, options).float().cpu().numpy()
+                writer.add([source.item_id(int(i)) for i in batch["index"]], batch["label"].tolist(), features)
+        if writer.rows == 0:
+            raise ValueError(f"{args.path}: none of the {domain.what} could be read")
+        rows = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    print(f"{rows} embeddings of dimension {writer.dim} written to {args.output}; {len(skipped)} "
           f"{domain.what} skipped" + (f", e.g. {skipped[0]['item']} ({skipped[0]['reason']})" if skipped else ""))
     return 0
-
-
-def _write_embeddings(path: Path, ids: list[str], labels: list[int], matrix, classes: list[str]) -> None:
-    import numpy as np
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".npy":
-        np.save(path, matrix)
-        path.with_suffix(".ids.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
-        return
-    try:
-        import pandas as pd
-    except ImportError as err:
-        raise ValueError("writing .parquet needs pandas and pyarrow (pip install pandas pyarrow), or write .npy") \
-            from err
-    frame = pd.DataFrame({"id": ids})
-    if classes:
-        frame["label"] = [classes[k] if k >= 0 else None for k in labels]
-    frame["embedding"] = list(matrix)
-    frame.to_parquet(path, index=False)
