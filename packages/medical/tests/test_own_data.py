@@ -102,3 +102,24 @@ def test_resume_on_volumes_matches_the_uninterrupted_run(tmp_path):
     straight, resumed = (load_file(run / "checkpoint-00000004" / "model.safetensors")
                          for run in (tmp_path / "straight", cut))
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+
+
+def test_prepared_volumes_are_cached_as_npy_and_remade_when_damaged(tmp_path):
+    from selfsup.medical.own_data import MedicalOwnData
+
+    good = write_scans(tmp_path / "scans")
+    domain = MedicalOwnData()
+    options = {**domain.data_options, "sample_size": 24, "crop": 16, "cache_volumes": True}
+
+    def crops():
+        source, _, _ = domain.open(tmp_path / "scans", options, cache=tmp_path / "run" / "index.npz", seed=1,
+                                   replace_bad=True, progress=False)
+        return [source.read(i)["image"] for i in range(len(source)) if source.item_id(i) in good]
+
+    first = crops()
+    cached = sorted((tmp_path / "run" / "volumes").glob("*.npy"))
+    assert len(cached) == 3
+    cached[0].write_bytes(cached[0].read_bytes()[:100])  # cut: made again, same values
+    again = crops()
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert np.load(cached[0]).dtype == np.float32 and len(list((tmp_path / "run" / "volumes").glob("*.npy"))) == 3

@@ -33,7 +33,7 @@ class MedicalOwnData(OwnData):
     default_method = "swin_ssl"
     default_encoder = "unet3d_small16"
     data_options = {"spacing": None, "modality": None, "ct_window": list(CT_WINDOW),  # noqa: RUF012
-                    "sample_size": 64, "samples": 2, "crop": 32}
+                    "sample_size": 64, "samples": 2, "crop": 32, "cache_volumes": False}
 
     def __init__(self) -> None:
         if torch.cuda.is_available():
@@ -52,6 +52,9 @@ class MedicalOwnData(OwnData):
         parser.add_argument("--samples", type=int, default=S, help="sub-volumes per volume per step (default 2)")
         parser.add_argument("--crop", type=int, default=S,
                             help="edge of the method's views and of embed's tiles (default 32; 96 on a GPU)")
+        parser.add_argument("--cache-volumes", action="store_true", default=S,
+                            help="keep each prepared volume in OUTPUT/volumes/ (.npy, read memory-mapped): later "
+                                 "epochs skip decoding and resampling; costs disk, not memory")
 
     def open(self, path, options, *, cache, seed, replace_bad, progress):
         root, index, skipped = index_collection(path, suffixes=(".nii", ".gz"), check=nifti_header, what="volumes",
@@ -63,7 +66,8 @@ class MedicalOwnData(OwnData):
             options["spacing"] = [round(float(np.median(index.column(f"s{a}"))) / MICRONS, 3) for a in "xyz"]
         kwargs = {"spacing": options["spacing"], "sample_size": options["sample_size"], "samples": options["samples"],
                   "tile": options["crop"], "embed": not replace_bad, "ct_window": options["ct_window"], "seed": seed,
-                  "replace_bad": replace_bad}
+                  "replace_bad": replace_bad,
+                  "cache_dir": cache.parent / "volumes" if cache is not None and options["cache_volumes"] else None}
         if options.get("modality") is None:
             stats = volume_statistics(VolumeFiles(root, index, modality="mr", **kwargs))
             options["modality"] = "ct" if stats["low"] < -500 else "mr"

@@ -8,10 +8,13 @@ blank), ``Orientationd`` to RAS, ``Spacingd`` to the run's spacing (mm), intensi
 ``CropForegroundd``, ``SpatialPadd`` up to the sample size. Training reads ``samples`` random ``sample_size``^3
 sub-volumes per volume (corners drawn from :meth:`~selfsup.core.data.FileSource.rng`, as MONAI's
 ``RandSpatialCropSamplesd`` draws them, so a resumed run cuts the same ones); ``embed`` reads the ``tile``^3 tiles
-that cover the volume."""
+that cover the volume. ``cache_dir`` keeps each prepared volume as ``.npy``, read back memory-mapped (MONAI's
+``PersistentDataset`` would store pickles that ``torch.load`` reads back whole)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -54,8 +57,9 @@ class VolumeFiles(FileSource):
 
     def __init__(self, root: Path, index: ItemIndex, *, spacing: Sequence[float] | None, modality: str,
                  sample_size: int, samples: int, tile: int, embed: bool = False,
-                 ct_window: Sequence[float] = CT_WINDOW, **kwargs) -> None:
+                 ct_window: Sequence[float] = CT_WINDOW, cache_dir: Path | None = None, **kwargs) -> None:
         super().__init__(root, index, **kwargs)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None and not embed else None
         if modality not in ("ct", "mr"):
             raise ValueError(f"modality must be 'ct' or 'mr', got {modality!r}")
         self.spacing, self.modality, self.ct_window = spacing, modality, tuple(ct_window)
@@ -93,7 +97,29 @@ class VolumeFiles(FileSource):
 
     def prepare(self, i: int) -> torch.Tensor:
         """``(1, X, Y, Z)`` float32 in [0, 1]: volume ``i`` oriented, resampled, scaled, cropped to its foreground,
-        padded to at least the sample (or tile) size."""
+        padded to at least the sample (or tile) size. With a ``cache_dir``, the result is kept there as ``.npy``
+        (keyed by the file's path, size and time and these settings) and later read memory-mapped, so a crop reads
+        only its own voxels; an unreadable cache file is made again."""
+        if self.cache_dir is None:
+            return self._prepared(i)
+        path = self.path(i)
+        stat = path.stat()
+        key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{self.spacing}|{self.modality}|{self.ct_window}|" \
+              f"{self.sample_size}"
+        cached = self.cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npy"
+        if cached.is_file():
+            try:
+                return torch.from_numpy(np.load(cached, mmap_mode="c", allow_pickle=False))  # copy-on-write: no copy
+            except (OSError, ValueError):
+                pass  # a cut or foreign file: made again below
+        volume = self._prepared(i)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp.npy")
+        np.save(tmp, volume.numpy(), allow_pickle=False)
+        os.replace(tmp, cached)
+        return volume
+
+    def _prepared(self, i: int) -> torch.Tensor:
         if self._transform is None:  # built in the worker: MONAI's import is slow and need not reach the parent
             self._transform = self._pipeline()
         try:
@@ -115,7 +141,8 @@ class VolumeFiles(FileSource):
             return {"image": torch.stack(tiles)}
         s, rng = self.sample_size, self.rng(i)
         corners = [[int(rng.integers(0, dim - s + 1)) for dim in volume.shape[1:]] for _ in range(self.samples)]
-        return {"image": torch.stack([volume[:, x:x + s, y:y + s, z:z + s] for x, y, z in corners])}
+        crops = [torch.tensor(np.asarray(volume[:, x:x + s, y:y + s, z:z + s])) for x, y, z in corners]
+        return {"image": torch.stack(crops)}
 
     def collate(self, samples: list[dict[str, Any]]) -> dict[str, Any]:
         skipped = [record for s in samples for record in s["skipped"]]
