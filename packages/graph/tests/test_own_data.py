@@ -157,3 +157,60 @@ def test_resume_on_a_graph_matches_the_uninterrupted_run(tmp_path):
     straight, resumed = (load_file(run / "checkpoint-00000004" / "model.safetensors")
                          for run in (tmp_path / "straight", cut))
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+
+
+def _write_graph_files(folder: Path) -> list[str]:
+    """16 small graphs as edge-list files (rings and stars, 5-12 nodes), plus an empty file; the good names."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    names = []
+    for i in range(16):
+        n = int(rng.integers(5, 13))
+        edges = [(k, (k + 1) % n) for k in range(n)] if i % 2 else [(0, k) for k in range(1, n)]
+        (folder / f"g{i:02d}.txt").write_text("\n".join(f"{a} {b}" for a, b in edges) + "\n")
+        names.append(f"g{i:02d}.txt")
+    (folder / "empty.txt").write_text("")
+    return names
+
+
+def test_a_folder_of_graphs_trains_graphcl_and_embeds_one_row_per_graph(tmp_path, capsys):
+    import yaml
+
+    names = _write_graph_files(tmp_path / "mols")
+    run = tmp_path / "run"
+    assert cli.main(["pretrain", "graph", str(tmp_path / "mols"), "--output", str(run), "--no-progress", "--epochs",
+                     "2", "--batch-size", "8", "--num-workers", "0", "--max-bad-fraction", "0.2"]) == 0
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert (config["method"], config["encoder"], config["level"]) == ("graphcl", "gnn_pooled", "graph")
+    assert [json.loads(line)["item"] for line in (run / "skipped.jsonl").read_text().splitlines()] == ["empty.txt"]
+    assert "16 graphs" in capsys.readouterr().out
+    assert cli.main(["embed", "graph", str(tmp_path / "mols"), "--encoder-dir", str(run / "encoder"), "--output",
+                     str(tmp_path / "e.npy"), "--no-progress", "--num-workers", "0", "--batch-size", "5"]) == 0
+    features = np.load(tmp_path / "e.npy")
+    assert (tmp_path / "e.ids.txt").read_text().split() == names and features.shape[0] == 16
+    rings, stars = features[1::2], features[0::2]  # the pooled encoder tells the two shapes apart
+    assert np.linalg.norm(rings.mean(0) - stars.mean(0)) > np.linalg.norm(rings - rings.mean(0), axis=1).mean() / 4
+
+
+def test_a_tu_folder_keeps_its_graph_labels(tmp_path):
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    edges, indicator, labels, start = [], [], [], 1
+    for g in range(8):  # triangles (label 1) and 3-node paths (label -1), 1-based node ids as published
+        a, b, c = start, start + 1, start + 2
+        pairs = [(a, b), (b, c), (a, c)] if g % 2 == 0 else [(a, b), (b, c)]
+        edges += [f"{u}, {v}\n{v}, {u}" for u, v in pairs]
+        indicator += [str(g + 1)] * 3
+        labels.append("1" if g % 2 == 0 else "-1")
+        start += 3
+    (folder / "TOY_A.txt").write_text("\n".join(edges) + "\n")
+    (folder / "TOY_graph_indicator.txt").write_text("\n".join(indicator) + "\n")
+    (folder / "TOY_graph_labels.txt").write_text("\n".join(labels) + "\n")
+    run = tmp_path / "run"
+    assert cli.main(["pretrain", "graph", str(folder), "--output", str(run), "--no-progress", "--epochs", "1",
+                     "--batch-size", "4", "--num-workers", "0"]) == 0
+    assert cli.main(["embed", "graph", str(folder), "--encoder-dir", str(run / "encoder"), "--output",
+                     str(tmp_path / "e.parquet"), "--no-progress", "--num-workers", "0"]) == 0
+    embedded = pd.read_parquet(tmp_path / "e.parquet")
+    assert embedded["id"].tolist()[:2] == ["TOY graph 0", "TOY graph 1"]
+    assert embedded["label"].tolist() == ["1", "0"] * 4  # as torch-geometric reads TU labels: 0..K-1

@@ -101,6 +101,8 @@ def _settings(args: argparse.Namespace, domain: OwnData) -> dict[str, Any]:
     settings: dict[str, Any] = {"domain": domain.name, "method": domain.default_method,
                                 "encoder": domain.default_encoder, "method_args": {}, "encoder_args": {},
                                 **domain.data_options}
+    if args.path is not None:
+        settings.update(domain.defaults_for(args.path))
     if "recipe" in given:
         settings.update(_recipe_settings(domain.name, given["recipe"], known))
     if "config" in given:

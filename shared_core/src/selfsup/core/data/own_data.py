@@ -25,6 +25,11 @@ class OwnData:
     default_encoder = ""
     data_options: dict[str, Any] = {}  # noqa: RUF012 (read-only per subclass)
 
+    def defaults_for(self, path: str | Path) -> dict[str, Any]:
+        """Defaults that depend on what ``path`` is (a graph domain: a folder of many graphs trains a graph-level
+        method); the recipe, ``--config`` and flags override them."""
+        return {}
+
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         """The domain's data flags (``--image-size``, ``--clip-seconds``, ...), each defaulting to ``None``."""
 

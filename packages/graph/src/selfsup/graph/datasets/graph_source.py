@@ -74,3 +74,31 @@ class GraphSource(FileSource):
 
     def file_of(self, item: int) -> int:
         return item
+
+
+class GraphListSource(FileSource):
+    """Many small graphs, one item each. Training batches are a PyG ``Batch`` of the graphs; embedding batches
+    ``{"graph": Batch, "index", "label"}``."""
+
+    domain = "graph"
+
+    def __init__(self, root: Path, index: ItemIndex, graphs: list[Data], embed: bool = False, **kwargs) -> None:
+        super().__init__(root, index, **kwargs)
+        self.graphs, self.embed = graphs, embed
+
+    def __getitems__(self, indices: list[int]) -> list[Any]:
+        from torch_geometric.data import Batch
+
+        batch = Batch.from_data_list([self.graphs[i] for i in indices])
+        if not self.embed:
+            return [batch]
+        nodes = torch.as_tensor(indices, dtype=torch.long)
+        return [{"graph": batch, "index": nodes, "label": torch.as_tensor(
+            [int(self.labels[i]) if self.labels is not None else -1 for i in indices]), "skipped": []}]
+
+    def __getitem__(self, i: int) -> Any:
+        return self.__getitems__([i])[0]
+
+    @staticmethod
+    def collate(samples: list[Any]) -> Any:
+        return samples[0]

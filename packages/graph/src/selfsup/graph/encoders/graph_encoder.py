@@ -30,3 +30,9 @@ class GraphEncoder(nn.Module):
         if batch is None:
             batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
         return POOLINGS[self.pooling](h, batch)
+
+
+def pooled_gnn(in_dim: int, pooling: str = "sum", **node_kwargs) -> GraphEncoder:
+    """A :class:`GraphEncoder` built from plain arguments (``NodeEncoder``'s, plus ``pooling``): what the registry's
+    ``gnn_pooled`` creates, so ``save_pretrained``/``load_pretrained`` can rebuild it."""
+    return GraphEncoder(NodeEncoder(in_dim=in_dim, **node_kwargs), pooling)
