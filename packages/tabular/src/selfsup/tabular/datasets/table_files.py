@@ -87,8 +87,13 @@ def header(part: Path) -> list[str]:
         head = b""
         while b"\n" not in head and (more := stream.read(65536)):
             head += more
-    first = head.partition(b"\n")[0].decode("utf-8", errors="replace").rstrip("\r")
-    return [str(c) for c in pd.read_csv(io.StringIO(first), sep=sniff_delimiter(part), dtype=str).columns]
+    return _column_names(head.partition(b"\n")[0], sniff_delimiter(part))
+
+
+def _column_names(first_line: bytes, delimiter: str) -> list[str]:
+    """A CSV header line's names, as pandas reads (and de-duplicates) them."""
+    first = first_line.decode("utf-8", errors="replace").rstrip("\r")
+    return [str(c) for c in pd.read_csv(io.StringIO(first), sep=delimiter, dtype=str).columns]
 
 
 def _read_parquet(part: Path, columns: list[str] | None, batch_rows: int) -> Iterator[RowBatch]:
@@ -118,7 +123,7 @@ def _read_csv(part: Path, name: str, columns: list[str] | None, block_bytes: int
                 break
             head += more
         first, _, rest = head.partition(b"\n")
-        names = header(part)
+        names = _column_names(first, delimiter)  # from the head just read: no second open, no second sniff
         start, pending = 0, rest
         while True:
             more = stream.read(block_bytes)

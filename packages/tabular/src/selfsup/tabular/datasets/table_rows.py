@@ -165,6 +165,13 @@ class TableRowsSource(FileSource):
             self._files[name] = os.open(self.folder / name, os.O_RDONLY)
         return self._files[name]
 
+    def _id_offsets(self) -> np.ndarray:
+        """``(N + 1,)`` byte offsets of the ids in ``ids.bin``, memory-mapped once per process (embed asks per row)."""
+        self._fd(IDS)  # resets the per-process handles after a fork
+        if "offsets" not in self._files:
+            self._files["offsets"] = np.load(self.folder / "id_offsets.npy", mmap_mode="r")
+        return self._files["offsets"]
+
     def records(self, indices) -> np.ndarray:
         """``(B,)`` records of rows ``indices``, read in runs of consecutive rows."""
         indices = np.asarray(indices, dtype=np.int64)
@@ -204,7 +211,7 @@ class TableRowsSource(FileSource):
 
     def item_id(self, item: int) -> str:
         if self.has_ids:
-            offsets = np.load(self.folder / "id_offsets.npy", mmap_mode="r")
+            offsets = self._id_offsets()
             start, end = int(offsets[item]), int(offsets[item + 1])
             return os.pread(self._fd(IDS), end - start, start).decode("utf-8")
         record = self.records([item])[0]
