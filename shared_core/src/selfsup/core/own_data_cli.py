@@ -68,6 +68,17 @@ def json_object_arg(text: str) -> dict[str, Any]:
     return value
 
 
+def comma_list(kind: type = str):
+    """An argparse ``type``: ``"a, b,c"`` -> ``[kind("a"), kind("b"), kind("c")]`` (empty entries dropped), for the
+    domains' list flags (``--fanout 10,10``, ``--spacing 1.5,1.5,2``, ``--drop id,notes``)."""
+
+    def parse(text: str) -> list:
+        return [kind(v.strip()) for v in text.split(",") if v.strip()]
+
+    parse.__name__ = kind.__name__  # argparse names it in "invalid int value: 'x'"
+    return parse
+
+
 def add_pretrain_arguments(parser: argparse.ArgumentParser, domain: OwnData | None) -> None:
     """Every flag defaults to ``argparse.SUPPRESS``: the namespace holds only what was given."""
     S = argparse.SUPPRESS
@@ -245,12 +256,12 @@ def add_embed_arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_embed(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
+    from selfsup.core.data.embedding_writer import EmbeddingWriter
     from selfsup.core.data.scan import progress_interval
     from selfsup.core.hub import load_pretrained
 
     domain = own_data(args.domain_name)
-    if args.output.suffix.lower() not in (".parquet", ".npy"):  # before anything is read
-        raise ValueError(f"--output {args.output}: write .parquet or .npy")
+    EmbeddingWriter.check_path(args.output)  # before anything is read
     data_config = args.encoder_dir / DATA_CONFIG
     if not data_config.is_file():
         raise FileNotFoundError(f"{data_config}: not found; --encoder-dir must be a run's encoder/ folder")
@@ -265,8 +276,6 @@ def cmd_embed(args: argparse.Namespace) -> int:
     workers = args.num_workers if args.num_workers is not None else default_workers()
     loader = torch.utils.data.DataLoader(source, batch_size=args.batch_size, num_workers=workers,
                                          collate_fn=source.collate, pin_memory=device.type == "cuda")
-    from selfsup.core.data.embedding_writer import EmbeddingWriter
-
     writer, skipped = EmbeddingWriter(args.output, source.index.classes), list(scan_skipped)
     try:
         with torch.no_grad():

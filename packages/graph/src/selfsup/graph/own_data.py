@@ -19,14 +19,11 @@ from torch import nn
 
 from selfsup.core import registry
 from selfsup.core.data import ItemIndex, OwnData
+from selfsup.core.own_data_cli import comma_list
 from selfsup.graph.build import GRAPH_METHODS, NODE_METHODS, RECIPES, build_method
 from selfsup.graph.datasets.edge_list import find_graph_files, read_graph
 from selfsup.graph.datasets.graph_folder import is_graph_folder, read_graph_folder
 from selfsup.graph.datasets.graph_source import GraphListSource, GraphSource
-
-
-def counts(text: str) -> list[int]:
-    return [int(v) for v in text.split(",") if v.strip()]
 
 
 class GraphOwnData(OwnData):
@@ -42,7 +39,7 @@ class GraphOwnData(OwnData):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         S = argparse.SUPPRESS
-        parser.add_argument("--fanout", type=counts, default=S,
+        parser.add_argument("--fanout", type=comma_list(int), default=S,
                             help="neighbours sampled per hop, one count per GNN layer (default 10,10)")
         parser.add_argument("--full-graph-nodes", type=int, default=S,
                             help="graphs up to this many nodes train whole, larger ones on sampled neighbourhoods "

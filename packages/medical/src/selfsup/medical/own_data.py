@@ -19,12 +19,9 @@ from torch import nn
 
 from selfsup.core import registry
 from selfsup.core.data import OwnData, index_collection
+from selfsup.core.own_data_cli import comma_list
 from selfsup.medical.build import build_method
 from selfsup.medical.datasets.volume_files import CT_WINDOW, MICRONS, VolumeFiles, nifti_header, volume_statistics
-
-
-def numbers(text: str) -> list[float]:
-    return [float(v) for v in text.split(",") if v.strip()]
 
 
 class MedicalOwnData(OwnData):
@@ -42,11 +39,12 @@ class MedicalOwnData(OwnData):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         S = argparse.SUPPRESS
-        parser.add_argument("--spacing", type=numbers, default=S,
+        parser.add_argument("--spacing", type=comma_list(float), default=S,
                             help="voxel spacing in mm, x,y,z (default: the collection's median)")
         parser.add_argument("--modality", choices=("ct", "mr"), default=S,
                             help="ct: a Hounsfield window to [0, 1]; mr: percentiles 0.5-99.5 (default: detected)")
-        parser.add_argument("--ct-window", type=numbers, default=S, help="CT's window in HU (default -1000,1000)")
+        parser.add_argument("--ct-window", type=comma_list(float), default=S,
+                            help="CT's window in HU (default -1000,1000)")
         parser.add_argument("--sample-size", type=int, default=S,
                             help="edge of the random sub-volumes read per volume (default 64; 128 on a GPU)")
         parser.add_argument("--samples", type=int, default=S, help="sub-volumes per volume per step (default 2)")

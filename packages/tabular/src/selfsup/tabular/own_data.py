@@ -22,6 +22,7 @@ from torch import nn
 
 from selfsup.core import registry
 from selfsup.core.data import OwnData
+from selfsup.core.own_data_cli import comma_list
 from selfsup.tabular.build import build_method
 from selfsup.tabular.datasets.table_files import table_parts
 from selfsup.tabular.datasets.table_rows import check_columns, open_table, sample_rows, signature
@@ -32,9 +33,6 @@ FLAGS = ("numeric", "categorical", "drop", "target", "id_column", "fit_rows", "s
 MAX_CLASSES = 1000  # a target with more distinct values in the sample is not written as a label by embed
 FITTED = "fitted.json"
 
-
-def column_list(text: str) -> list[str]:
-    return [c.strip() for c in text.split(",") if c.strip()]
 
 
 class TabularOwnData(OwnData):
@@ -48,10 +46,11 @@ class TabularOwnData(OwnData):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         S = argparse.SUPPRESS
-        parser.add_argument("--numeric", type=column_list, default=S, help="comma-separated columns read as numbers")
-        parser.add_argument("--categorical", type=column_list, default=S,
+        parser.add_argument("--numeric", type=comma_list(str), default=S,
+                            help="comma-separated columns read as numbers")
+        parser.add_argument("--categorical", type=comma_list(str), default=S,
                             help="comma-separated columns read as categories")
-        parser.add_argument("--drop", type=column_list, default=S, help="comma-separated columns left out")
+        parser.add_argument("--drop", type=comma_list(str), default=S, help="comma-separated columns left out")
         parser.add_argument("--target", default=S,
                             help="a label column: kept out of the features, written by embed as the label")
         parser.add_argument("--id-column", default=S, help="the column embed names rows by (default: row numbers)")

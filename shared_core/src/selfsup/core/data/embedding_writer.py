@@ -16,21 +16,27 @@ ROW_GROUP = 65_536  # rows of a Parquet row group: 32 MiB of 128-d float32 embed
 
 class EmbeddingWriter:
     def __init__(self, path: str | Path, classes: list[str] | None = None) -> None:
-        self.path = Path(path)
+        self.path = self.check_path(path)
         self.suffix = self.path.suffix.lower()
-        if self.suffix not in (".parquet", ".npy"):
-            raise ValueError(f"--output {self.path}: write .parquet or .npy")
-        if self.suffix == ".parquet":
-            try:
-                import pyarrow  # noqa: F401
-            except ImportError:
-                raise ValueError("writing .parquet needs pyarrow (pip install pyarrow), or write .npy") from None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.classes, self.rows, self.dim = list(classes or []), 0, None
         self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         self._ids_tmp = self.path.with_name(f".{self.path.name}.ids.{os.getpid()}.tmp")
         self._writer = self._data = self._ids = None
         self._pending: list = []
+
+    @staticmethod
+    def check_path(path: str | Path) -> Path:
+        """``path`` if it can be written (``.parquet`` with pyarrow installed, or ``.npy``); else one line why not."""
+        path = Path(path)
+        if path.suffix.lower() not in (".parquet", ".npy"):
+            raise ValueError(f"--output {path}: write .parquet or .npy")
+        if path.suffix.lower() == ".parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise ValueError("writing .parquet needs pyarrow (pip install pyarrow), or write .npy") from None
+        return path
 
     def add(self, ids: list[str], labels: list[int], features: np.ndarray) -> None:
         """One batch: ``features (B, D)``, its ``ids`` and ``labels`` (class indices, -1 = none)."""
