@@ -21,7 +21,7 @@ from selfsup.core import registry
 from selfsup.core.data import ItemIndex, OwnData
 from selfsup.core.own_data_cli import comma_list
 from selfsup.graph.build import GRAPH_METHODS, NODE_METHODS, RECIPES, build_method
-from selfsup.graph.datasets.edge_list import find_graph_files, read_graph
+from selfsup.graph.datasets.edge_list import read_graph
 from selfsup.graph.datasets.graph_folder import is_graph_folder, read_graph_folder
 from selfsup.graph.datasets.graph_source import GraphListSource, GraphSource
 
@@ -61,11 +61,10 @@ class GraphOwnData(OwnData):
         if options.get("mode") is None:
             options["mode"] = "full" if nodes <= options["full_graph_nodes"] else "neighbours"
         columns = {"label": graph.data.y.tolist()} if getattr(graph.data, "y", None) is not None else {}
-        edge_file, _ = find_graph_files(path)
         index = ItemIndex(graph.ids, columns, classes=options["classes"],
                           meta={"source": str(path), "scan_skipped": len(graph.skipped)})
         mode = options["mode"] if replace_bad else "embed"
-        source = GraphSource(edge_file.parent, index, graph.data, mode, options["fanout"], seed=seed,
+        source = GraphSource(graph.root, index, graph.data, mode, options["fanout"], seed=seed,
                              replace_bad=replace_bad)
         return source, options, graph.skipped
 

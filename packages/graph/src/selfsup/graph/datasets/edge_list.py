@@ -32,11 +32,13 @@ STRUCTURAL_FEATURES = ("log_degree", "mean_neighbour_log_degree", "max_neighbour
 @dataclass
 class GraphFiles:
     """``data``: ``x (N, F)`` float32, ``edge_index (2, E)`` (undirected, no self-loops or repeats), ``y (N,)``
-    (-1 = no label) when nodes.csv has a ``label`` column; ``ids``: node id strings by index; ``classes``: label
+    (-1 = no label) when nodes.csv has a ``label`` column; ``ids``: node id strings by index; ``root``: the edge
+    file's folder; ``classes``: label
     names; ``features``: feature names; ``skipped``: skip records; ``notes``: what was changed, one line each."""
 
     data: Data
     ids: list[str]
+    root: Path  # the edge file's folder
     classes: list[str] = field(default_factory=list)
     features: list[str] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
@@ -141,7 +143,7 @@ def read_graph(path: str | Path) -> GraphFiles:
         x, features = structural_features(edge_index, num_nodes), list(STRUCTURAL_FEATURES)
         notes.append(f"no feature columns: structural features {', '.join(STRUCTURAL_FEATURES)}")
     data.x = x
-    return GraphFiles(data, ids, classes, features, skipped, notes)
+    return GraphFiles(data, ids, edge_file.parent, classes, features, skipped, notes)
 
 
 def _node_columns(nodes: pd.DataFrame, num_nodes: int):

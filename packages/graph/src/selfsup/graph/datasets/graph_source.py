@@ -24,10 +24,28 @@ from selfsup.graph.sampler import neighbor_loader
 MODES = ("full", "neighbours", "embed")
 
 
-class GraphSource(FileSource):
-    """``index``: the node ids (``"label"`` column when nodes.csv has labels); ``data``: the graph."""
+class _PreparedBatches(FileSource):
+    """What both graph sources share: :meth:`__getitems__` builds the whole batch (a graph, a neighbourhood, a batch
+    of graphs), so a sample is a batch and :meth:`collate` only unwraps it."""
 
     domain = "graph"
+
+    def __getitem__(self, i: int) -> Any:
+        return self.__getitems__([i])[0]
+
+    @staticmethod
+    def collate(samples: list[Any]) -> Any:
+        return samples[0]
+
+    def embed_batch(self, graph: Data, indices: list[int]) -> dict[str, Any]:
+        """``{"graph", "index" (B,), "label" (B,) (-1 = none), "skipped"}``: what ``embed`` reads."""
+        nodes = torch.as_tensor(indices, dtype=torch.long)
+        labels = torch.as_tensor(self.labels[nodes.numpy()]) if self.labels is not None else torch.full_like(nodes, -1)
+        return {"graph": graph, "index": nodes, "label": labels, "skipped": []}
+
+
+class GraphSource(_PreparedBatches):
+    """``index``: the node ids (``"label"`` column when nodes.csv has labels); ``data``: the graph."""
 
     def __init__(self, root: Path, index: ItemIndex, data: Data, mode: str, fanout: Sequence[int] = (10, 10),
                  **kwargs) -> None:
@@ -41,9 +59,6 @@ class GraphSource(FileSource):
     def __len__(self) -> int:
         return 1 if self.mode == "full" else self.data.num_nodes
 
-    def readable_units(self) -> int:
-        return self.data.num_nodes
-
     def _loader(self):
         if self._sampler is None:  # built lazily: in each DataLoader worker, after the fork
             # embed: every in-edge of every node within len(fanout) hops, so GCN's degree normalisation is exact too
@@ -54,33 +69,13 @@ class GraphSource(FileSource):
     def __getitems__(self, indices: list[int]) -> list[Any]:
         if self.mode == "full":
             return [self.data for _ in indices]
-        nodes = torch.as_tensor(indices, dtype=torch.long)
-        graph = self._loader().collate_fn(nodes)
-        if self.mode == "neighbours":
-            return [graph]
-        labels = self.data.y[nodes] if getattr(self.data, "y", None) is not None else torch.full_like(nodes, -1)
-        return [{"graph": graph, "index": nodes, "label": labels, "skipped": []}]
-
-    def __getitem__(self, i: int) -> Any:
-        return self.__getitems__([i])[0]
-
-    @staticmethod
-    def collate(samples: list[Any]) -> Any:
-        """The one graph or sampled neighbourhood :meth:`__getitems__` made for the batch."""
-        return samples[0]
-
-    def item_id(self, item: int) -> str:
-        return self.index.id(item)
-
-    def file_of(self, item: int) -> int:
-        return item
+        graph = self._loader().collate_fn(torch.as_tensor(indices, dtype=torch.long))
+        return [graph if self.mode == "neighbours" else self.embed_batch(graph, indices)]
 
 
-class GraphListSource(FileSource):
+class GraphListSource(_PreparedBatches):
     """Many small graphs, one item each. Training batches are a PyG ``Batch`` of the graphs; embedding batches
     ``{"graph": Batch, "index", "label"}``."""
-
-    domain = "graph"
 
     def __init__(self, root: Path, index: ItemIndex, graphs: list[Data], embed: bool = False, **kwargs) -> None:
         super().__init__(root, index, **kwargs)
@@ -90,15 +85,4 @@ class GraphListSource(FileSource):
         from torch_geometric.data import Batch
 
         batch = Batch.from_data_list([self.graphs[i] for i in indices])
-        if not self.embed:
-            return [batch]
-        nodes = torch.as_tensor(indices, dtype=torch.long)
-        return [{"graph": batch, "index": nodes, "label": torch.as_tensor(
-            [int(self.labels[i]) if self.labels is not None else -1 for i in indices]), "skipped": []}]
-
-    def __getitem__(self, i: int) -> Any:
-        return self.__getitems__([i])[0]
-
-    @staticmethod
-    def collate(samples: list[Any]) -> Any:
-        return samples[0]
+        return [self.embed_batch(batch, indices) if self.embed else batch]

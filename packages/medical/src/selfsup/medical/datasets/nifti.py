@@ -87,9 +87,9 @@ class CheckVoxels:
         return data
 
 
-def _run_pipeline(build):
-    """``build()`` (a MONAI dataset and its items), with the ValueError of a failed check surfaced: MONAI wraps
-    errors raised inside transforms in a RuntimeError that would hide which file was bad."""
+def run_pipeline(build):
+    """``build()`` (a MONAI dataset and its items, or one pipeline call), with the ValueError of a failed check
+    surfaced: MONAI wraps errors raised inside transforms in a RuntimeError that would hide which file was bad."""
     try:
         return build()
     except RuntimeError as err:
@@ -171,7 +171,7 @@ def load_nifti_folder(root: str | Path, *, images: str = "imagesTr", labels: str
             record["label"] = str(match[0])
         records.append(record)
     transform = volume_transforms(size, spacing, with_labels)
-    items = _run_pipeline(lambda: [d[i] for d in [CacheDataset(records, transform, cache_rate=cache_rate,
+    items = run_pipeline(lambda: [d[i] for d in [CacheDataset(records, transform, cache_rate=cache_rate,
                                                                 num_workers=0, progress=False)] for i in range(len(d))])
     return _to_volume_set(items, f"NIfTI folder {root}",
                           [r["image"] for r in records], tuple(class_names))
@@ -193,11 +193,11 @@ def load_decathlon(root: str | Path, task: str = "Task04_Hippocampus", section: 
     info = json.loads(meta.read_text())
     with_labels = section != "test"
     transform = volume_transforms(size, spacing, with_labels)
-    dataset = _run_pipeline(lambda: DecathlonDataset(
+    dataset = run_pipeline(lambda: DecathlonDataset(
         root_dir=str(root), task=task, section=section, transform=transform, download=False, seed=seed,
         val_frac=val_frac, cache_rate=cache_rate, num_workers=0, progress=False))
     items = [{**item, "image": np.asarray(item["image"])[:1]}
-             for item in _run_pipeline(lambda: [dataset[i] for i in range(len(dataset))])]
+             for item in run_pipeline(lambda: [dataset[i] for i in range(len(dataset))])]
     labels = info.get("labels", {})
     class_names = tuple(labels[k] for k in sorted(labels, key=int) if int(k) > 0)
     ids = [str(d["image"]) for d in dataset.data]

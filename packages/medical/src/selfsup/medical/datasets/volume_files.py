@@ -122,13 +122,9 @@ class VolumeFiles(FileSource):
     def _prepared(self, i: int) -> torch.Tensor:
         if self._transform is None:  # built in the worker: MONAI's import is slow and need not reach the parent
             self._transform = self._pipeline()
-        try:
-            image = self._transform({"image": str(self.path(i))})["image"]
-        except RuntimeError as err:  # MONAI wraps a step's error: the file-naming one inside is the reason
-            cause = err
-            while cause.__cause__ is not None:
-                cause = cause.__cause__
-            raise (cause if isinstance(cause, ValueError) else err) from None
+        from selfsup.medical.datasets.nifti import run_pipeline
+
+        image = run_pipeline(lambda: self._transform({"image": str(self.path(i))})["image"])
         return torch.as_tensor(np.asarray(image))[:1].float()
 
     def read(self, i: int) -> dict[str, torch.Tensor]:
