@@ -1,5 +1,5 @@
 """``selfsup pretrain medical PATH``: a folder (searched recursively) or list file of NIfTI volumes (``.nii``,
-``.nii.gz``); a label folder beside them is never needed.
+``.nii.gz``) and DICOM series (a folder of slices each; the ``dicom`` extra); a label folder is never needed.
 
 Defaults: the SwinUNETR pretraining recipe (rotation, contrastive coding and inpainting; ``swin_ssl``) on a small
 3D U-Net on a CPU, on SwinUNETR's encoder on a GPU. The spacing is the collection's median voxel spacing (from the
@@ -21,7 +21,14 @@ from selfsup.core import registry
 from selfsup.core.data import OwnData, index_collection
 from selfsup.core.own_data_cli import comma_list
 from selfsup.medical.build import build_method
-from selfsup.medical.datasets.volume_files import CT_WINDOW, MICRONS, VolumeFiles, nifti_header, volume_statistics
+from selfsup.medical.datasets.volume_files import (
+    CT_WINDOW,
+    MICRONS,
+    VolumeFiles,
+    find_volumes,
+    volume_header,
+    volume_statistics,
+)
 
 
 class MedicalOwnData(OwnData):
@@ -55,7 +62,8 @@ class MedicalOwnData(OwnData):
                                  "epochs skip decoding and resampling; costs disk, not memory")
 
     def open(self, path, options, *, cache, seed, replace_bad, progress):
-        root, index, skipped = index_collection(path, suffixes=(".nii", ".gz"), check=nifti_header, what="volumes",
+        root, index, skipped = index_collection(path, suffixes=(".nii", ".nii.gz", "DICOM series folders"),
+                                                find=find_volumes, check=volume_header, what="volumes",
                                                 cache=cache, progress=progress)
         options = dict(options)
         if options["crop"] > options["sample_size"]:

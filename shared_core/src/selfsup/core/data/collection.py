@@ -4,7 +4,7 @@ in parallel) and cached, so a restart or ``--resume auto`` reads the same items 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from selfsup.core.data.item_index import ItemIndex
@@ -24,11 +24,13 @@ def _class_labels(items: Sequence[str]) -> tuple[list[int], list[str]] | None:
 
 
 def index_collection(path: str | Path, *, suffixes: Sequence[str], check: Check, what: str,
-                     cache: str | Path | None = None, workers: int | None = None,
-                     progress: bool = True) -> tuple[Path, ItemIndex, list[dict]]:
-    """``(root, index, scan skip records)`` for ``path``: a folder (files with ``suffixes`` under it) or a list file
-    (``.txt``/``.csv``/``.tsv``/``.parquet``, paths relative to its folder). Every item passes ``check`` (its
-    results become the index's columns); class sub-folders or a list's ``label`` column become a ``label`` column.
+                     cache: str | Path | None = None, workers: int | None = None, progress: bool = True,
+                     find: Callable[[Path], tuple[list[str], list[dict]]] | None = None,
+                     ) -> tuple[Path, ItemIndex, list[dict]]:
+    """``(root, index, scan skip records)`` for ``path``: a folder (files with ``suffixes`` under it, or the items
+    ``find(folder)`` lists: ``(relative paths, skip records)``) or a list file (``.txt``/``.csv``/``.tsv``/
+    ``.parquet``, paths relative to its folder). Every item passes ``check`` (its results become the index's
+    columns); class sub-folders or a list's ``label`` column become a ``label`` column.
 
     ``cache``: an ``.npz`` path; when it exists and was made from the same ``path``, it is loaded instead of
     scanning (skip records of the scan are then not repeated). Raises ``FileNotFoundError`` / ``ValueError`` with
@@ -43,7 +45,7 @@ def index_collection(path: str | Path, *, suffixes: Sequence[str], check: Check,
     labels, classes = None, []
     if path.is_dir():
         root = path
-        items, skipped = find_files(root, suffixes)
+        items, skipped = find(root) if find is not None else find_files(root, suffixes)
         found = _class_labels(items)
         if found:
             labels, classes = found

@@ -21,26 +21,34 @@ def progress_interval() -> float:
     return 0.1 if sys.stderr.isatty() else 10.0
 
 
-def find_files(root: str | Path, suffixes: Sequence[str]) -> tuple[list[str], list[dict]]:
+def find_files(root: str | Path, suffixes: Sequence[str], *,
+               series: Callable[[Path, list[str]], bool] | None = None) -> tuple[list[str], list[dict]]:
     """``(relative paths, skip records)`` of the files under ``root`` (searched recursively, symlinked folders not
     followed, sorted) whose suffix is one of ``suffixes`` (lower case, with the dot; matched case-insensitively).
-    Names that are not valid UTF-8 or that hold a line break are skip records, not items."""
+    ``series(folder, file names)``, when given, marks folders that are one item as a whole (a DICOM series): such a
+    folder is listed (``"."`` for ``root`` itself) in place of its files. Names that are not valid UTF-8 or that
+    hold a line break are skip records, not items."""
     root = Path(root)
     found, skipped = [], []
+
+    def add(rel: str) -> None:
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:
+            skipped.append(scan_skip(rel.encode("utf-8", "backslashreplace").decode(), "file name is not UTF-8"))
+            return
+        if "\n" in rel or "\r" in rel:
+            skipped.append(scan_skip(repr(rel), "file name holds a line break"))
+            return
+        found.append(rel)
+
     for folder, _, files in os.walk(root, followlinks=False):
+        if series is not None and series(Path(folder), files):
+            add(os.path.relpath(folder, root))
+            continue
         for name in files:
-            if os.path.splitext(name)[1].lower() not in suffixes:
-                continue
-            rel = os.path.relpath(os.path.join(folder, name), root)
-            try:
-                rel.encode("utf-8")
-            except UnicodeEncodeError:
-                skipped.append(scan_skip(rel.encode("utf-8", "backslashreplace").decode(), "file name is not UTF-8"))
-                continue
-            if "\n" in rel or "\r" in rel:
-                skipped.append(scan_skip(repr(rel), "file name holds a line break"))
-                continue
-            found.append(rel)
+            if os.path.splitext(name)[1].lower() in suffixes:
+                add(os.path.relpath(os.path.join(folder, name), root))
     return sorted(found), skipped
 
 

@@ -4,6 +4,7 @@ beside them, matched by file name) or a Medical Segmentation Decathlon task fold
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,16 +44,25 @@ def check_nifti_file(path: Path) -> None:
 
 class NamedLoad:
     """MONAI's ``LoadImaged`` whose failures name the file: a truncated or blank file otherwise surfaces as a
-    nibabel/zlib error deep inside MONAI's pipeline, with no path."""
+    nibabel/zlib error deep inside MONAI's pipeline, with no path. A folder is read as a DICOM series with MONAI's
+    ``PydicomReader``. MONAI builds every reader it knows on each ``LoadImaged``; the GPU decoder's notice that it
+    is unavailable is silenced."""
 
     def __init__(self, keys: Sequence[str]) -> None:
-        from monai.transforms import LoadImaged
-
         self.keys = tuple(keys)
-        self.load = LoadImaged(self.keys, image_only=True, ensure_channel_first=True)
+        self.load = _quiet_load(self.keys)
+        self.load_series = None
 
     def __call__(self, data: dict) -> dict:
         try:
+            if any(Path(str(data[k])).is_dir() for k in self.keys if k in data):
+                if self.load_series is None:
+                    from monai.data import PydicomReader
+
+                    self.load_series = _quiet_load(self.keys, reader=PydicomReader())
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # MONAI warns, then skips, a slice it cannot read
+                    return self.load_series(data)
             return self.load(data)
         except Exception as err:
             cause = err
@@ -61,6 +71,17 @@ class NamedLoad:
             files = ", ".join(str(data[k]) for k in self.keys if k in data)
             raise ValueError(f"{files}: cannot read the voxels ({type(cause).__name__}: {cause}); the file is "
                              "truncated or damaged") from None
+
+
+def _quiet_load(keys: tuple[str, ...], reader=None):
+    import logging
+
+    from monai.transforms import LoadImaged
+
+    logging.getLogger("monai.data.nvimgcodec_pydicom_plugin").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="NvImgCodecPydicomReader")
+        return LoadImaged(keys, reader=reader, image_only=True, ensure_channel_first=True)
 
 
 class CheckVoxels:

@@ -1,8 +1,9 @@
-"""A folder of NIfTI volumes as the dataset ``selfsup pretrain medical`` trains on: each volume read in a DataLoader
-worker through MONAI's dictionary transforms, then cut into random sub-volumes, so volumes of any size work and a
-batch holds crops, never whole volumes.
+"""A folder of NIfTI volumes and DICOM series as the dataset ``selfsup pretrain medical`` trains on: each volume
+read in a DataLoader worker through MONAI's dictionary transforms, then cut into random sub-volumes, so volumes of
+any size work and a batch holds crops, never whole volumes.
 
-Per volume (:meth:`VolumeFiles.prepare`): MONAI ``LoadImaged`` (the file named on failure), a voxel check (NaN,
+Per volume (:meth:`VolumeFiles.prepare`): MONAI ``LoadImaged`` (``PydicomReader`` for a series folder; the file
+named on failure), a voxel check (NaN,
 blank), ``Orientationd`` to RAS, ``Spacingd`` to the run's spacing (mm), intensities to [0, 1] by modality (CT:
 ``ScaleIntensityRanged`` over a Hounsfield window, clipped; MR: ``ScaleIntensityRangePercentilesd`` 0.5-99.5),
 ``CropForegroundd``, ``SpatialPadd`` up to the sample size. Training reads ``samples`` random ``sample_size``^3
@@ -23,8 +24,16 @@ import numpy as np
 import torch
 
 from selfsup.core.data import FileSource, ItemIndex
+from selfsup.core.data.scan import find_files
+from selfsup.medical.datasets.dicom_series import (
+    MICRONS,
+    dicom_series_header,
+    holds_dicom,
+    require_pydicom,
+    series_sample,
+    series_stamp,
+)
 
-MICRONS = 1000.0  # spacings are index columns (integers): micrometres
 CT_WINDOW = (-1000.0, 1000.0)
 
 
@@ -46,6 +55,22 @@ def nifti_header(path: Path) -> dict[str, int]:
         raise ValueError(f"a 4D file of {int(np.prod(shape[3:]))} volumes (shape {shape}): one channel is expected")
     return {"x": shape[0], "y": shape[1], "z": shape[2],
             **{f"s{a}": max(1, round(float(z) * MICRONS)) for a, z in zip("xyz", zooms[:3], strict=True)}}
+
+
+def find_volumes(root: Path) -> tuple[list[str], list[dict]]:
+    """``(items, skip records)`` under ``root``: every ``.nii``/``.gz`` file, and every folder that directly holds
+    DICOM files (one series a folder; ``"."`` when ``root`` is itself a series), relative to ``root``, sorted. One
+    line naming the extra when there are series and pydicom is missing."""
+    items, skipped = find_files(root, (".nii", ".gz"), series=holds_dicom)
+    if any((root / item).is_dir() for item in items):
+        require_pydicom()
+    return items, skipped
+
+
+def volume_header(path: Path) -> dict[str, int]:
+    """:func:`nifti_header` for a file, :func:`~selfsup.medical.datasets.dicom_series.dicom_series_header` for a
+    folder (a DICOM series): the same columns either way."""
+    return dicom_series_header(path) if path.is_dir() else nifti_header(path)
 
 
 class VolumeFiles(FileSource):
@@ -98,14 +123,14 @@ class VolumeFiles(FileSource):
     def prepare(self, i: int) -> torch.Tensor:
         """``(1, X, Y, Z)`` float32 in [0, 1]: volume ``i`` oriented, resampled, scaled, cropped to its foreground,
         padded to at least the sample (or tile) size. With a ``cache_dir``, the result is kept there as ``.npy``
-        (keyed by the file's path, size and time and these settings) and later read memory-mapped, so a crop reads
-        only its own voxels; an unreadable cache file is made again."""
+        (keyed by the file's path, size and time, or its slices', and these settings) and later read memory-mapped,
+        so a crop reads only its own voxels; an unreadable cache file is made again."""
         if self.cache_dir is None:
             return self._prepared(i)
         path = self.path(i)
         stat = path.stat()
-        key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{self.spacing}|{self.modality}|{self.ct_window}|" \
-              f"{self.sample_size}"
+        stamp = series_stamp(path) if path.is_dir() else f"{stat.st_size}|{stat.st_mtime_ns}"
+        key = f"{path}|{stamp}|{self.spacing}|{self.modality}|{self.ct_window}|{self.sample_size}"
         cached = self.cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npy"
         if cached.is_file():
             try:
@@ -159,9 +184,10 @@ def volume_statistics(source: VolumeFiles, count: int = 8) -> dict[str, float]:
     picks = np.linspace(0, len(source) - 1, min(count, len(source))).round().astype(int)
     lows, p01s = [], []
     for i in dict.fromkeys(picks.tolist()):
-        try:
-            image = nib.load(str(source.path(i)))
-            voxels = np.asarray(image.dataobj[::4, ::4, ::4], dtype=np.float32)  # every 4th voxel a side
+        path = source.path(i)
+        try:  # every 4th voxel a side
+            voxels = series_sample(path) if path.is_dir() else \
+                np.asarray(nib.load(str(path)).dataobj[::4, ::4, ::4], dtype=np.float32)
         except Exception:
             continue
         finite = voxels[np.isfinite(voxels)]
