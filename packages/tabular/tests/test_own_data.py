@@ -212,3 +212,23 @@ def test_a_table_of_200k_rows_trains_in_memory_bounded_by_the_batch(tmp_path):
         assert result["rows"] == n
         grew[how] = result["grew_kib"]
     assert grew["stream"] < 0.5 * grew["whole"], grew
+
+
+def test_the_scarf_recipe_trains_as_published_through_the_command(tmp_path):
+    """``--recipe scarf-bahri2022``: its values reach config.yaml and the model (4 linear layers of 256 in the
+    encoder, a 256-wide head); ``--epochs`` overrides the recipe's 1000."""
+    import yaml
+
+    from selfsup.core.recipes import load_recipe
+
+    _table(300).to_csv(tmp_path / "t.csv", index=False)
+    run = tmp_path / "run"
+    assert cli.main(["pretrain", "tabular", str(tmp_path / "t.csv"), "--output", str(run), "--recipe",
+                     "scarf-bahri2022", "--epochs", "1", "--no-progress", "--num-workers", "0"]) == 0
+    recipe, config = load_recipe("tabular", "scarf-bahri2022"), yaml.safe_load((run / "config.yaml").read_text())
+    for key in ("method_args", "encoder_args", "batch_size", "lr", "optimizer", "weight_decay", "min_lr_ratio"):
+        assert config[key] == recipe[key], key
+    assert config["epochs"] == 1 and recipe["epochs"] == 1000
+    weights = load_file(run / "encoder" / "model.safetensors")
+    linear = sorted(k for k, v in weights.items() if k.endswith(".weight") and v.ndim == 2 and "embeddings" not in k)
+    assert [tuple(weights[k].shape)[0] for k in linear] == [256, 256, 256, 256]
