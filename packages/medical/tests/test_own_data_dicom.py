@@ -57,7 +57,8 @@ def _body(shape, rng) -> np.ndarray:
     return hu.round()
 
 
-BAD = {"mixed": "2 DICOM series in one folder", "single": "a single DICOM slice", "broken": "DICOM slice slice002.dcm has no"}
+BAD = {"mixed": "2 DICOM series in one folder", "single": "a single DICOM slice",
+       "broken": "DICOM slice slice002.dcm has no"}
 
 
 def write_collection(root: Path) -> list[str]:

@@ -231,4 +231,4 @@ def test_the_scarf_recipe_trains_as_published_through_the_command(tmp_path):
     assert config["epochs"] == 1 and recipe["epochs"] == 1000
     weights = load_file(run / "encoder" / "model.safetensors")
     linear = sorted(k for k, v in weights.items() if k.endswith(".weight") and v.ndim == 2 and "embeddings" not in k)
-    assert [tuple(weights[k].shape)[0] for k in linear] == [256, 256, 256, 256]
+    assert [weights[k].shape[0] for k in linear] == [256, 256, 256, 256]
