@@ -8,7 +8,15 @@ from functools import partial
 from selfsup.core.data import DigitsViews
 from selfsup.core.encoders import MLPEncoder
 from selfsup.core.methods import EMADistillation, SimSiam, TwoViewMethod
-from selfsup.core.registry import register_bench, register_dataset, register_encoder, register_method
+from selfsup.core.registry import (
+    lazy,
+    register_bench,
+    register_dataset,
+    register_encoder,
+    register_example,
+    register_exporter,
+    register_method,
+)
 
 
 def _core_bench(argv: list[str] | None = None):
@@ -40,3 +48,9 @@ register_method("dino", partial(EMADistillation, kind="dino"))
 register_bench("core", _core_bench)
 register_bench("crossmodal", _crossmodal_bench)
 register_bench("all", _all_bench)
+
+
+
+register_exporter("hf", lazy("selfsup.core.export.hf:export_hf", default_name="hf"))
+register_exporter("onnx", lazy("selfsup.core.export.onnx:export_onnx", default_name="encoder.onnx"))
+register_example("core", lazy("selfsup.core.encoders.mlp:example_vectors"))

@@ -21,7 +21,14 @@ from pathlib import Path
 
 from selfsup.core import registry
 from selfsup.core.data.skips import TooManyBadItems
-from selfsup.core.own_data_cli import add_embed_arguments, add_pretrain_arguments, cmd_embed, json_object_arg, own_data
+from selfsup.core.own_data_cli import (
+    add_embed_arguments,
+    add_pretrain_arguments,
+    cmd_embed,
+    comma_list,
+    json_object_arg,
+    own_data,
+)
 from selfsup.core.own_data_cli import cmd_pretrain as cmd_pretrain_own_data
 from selfsup.core.train.run_folder import OutputFolderInUse
 from selfsup.core.train.trainer import NonFiniteLossError
@@ -103,6 +110,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from selfsup.core.export import export_encoder
+    from selfsup.core.hub import load_pretrained
+
+    encoder = load_pretrained(args.encoder_dir)
+    local = Path(args.encoder_dir) if Path(args.encoder_dir).is_dir() else None  # else a Hub repo id
+    for done in export_encoder(encoder, args.format, args.output, encoder_dir=local,
+                               overwrite=args.overwrite, push_to_hub=args.push_to_hub):
+        print(done.report())
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
     if args.domain is None or args.domain in ("-h", "--help"):
         print("usage: selfsup bench SUITE [its flags]; selfsup bench SUITE --help lists them.\n"
@@ -166,6 +185,20 @@ def build_parser(domain: str | None = None) -> argparse.ArgumentParser:
     rec = sub.add_parser("recipes", help="the published recipes the installed domains ship (--recipe NAME)")
     rec.add_argument("domain_name", nargs="?", metavar="DOMAIN", help=f"one of: {installed} (default: all)")
 
+    exp = sub.add_parser("export", help="write a saved encoder for torchvision, timm, MONAI, ONNX Runtime, the Hub ...",
+                         description="Write a saved encoder in other libraries' formats; each export is loaded back "
+                                     "that library's way and its outputs compared with the encoder's on a random "
+                                     "batch (max |difference| 1e-4), then a loading snippet is printed.")
+    exp.add_argument("--encoder-dir", required=True,
+                     help="a run's encoder/ folder (save_pretrained), or a Hub repo id (user/name)")
+    exp.add_argument("--format", type=comma_list(str), required=True,
+                     help="comma list of: " + ", ".join(registry.available("exporter")))
+    exp.add_argument("--output", type=Path, required=True,
+                     help="the file (one format) or a folder that gets each format's default name")
+    exp.add_argument("--overwrite", action="store_true", help="replace an existing export")
+    exp.add_argument("--push-to-hub", metavar="REPO", default=None,
+                     help="upload the hf export to this Hugging Face Hub repo (user/name; needs a login token)")
+
     ev = sub.add_parser("eval", help="kNN, linear probe and RankMe of a saved encoder")
     ev.add_argument("--encoder-dir", type=Path, required=True)
     ev.add_argument("--dataset", required=True)
@@ -195,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_embed(args)
         if args.command == "eval":
             return cmd_eval(args)
+        if args.command == "export":
+            return cmd_export(args)
         if args.command == "recipes":
             from selfsup.core.recipes import recipes_table
 
@@ -211,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # a user-facing command ends in one line, never a traceback (SELFSUP_DEBUG=1: raise)
         if os.environ.get("SELFSUP_DEBUG"):
             raise
-        known = (ValueError, OSError, TypeError, TooManyBadItems, NonFiniteLossError, OutputFolderInUse)
+        known = (ValueError, OSError, TypeError, ImportError, TooManyBadItems, NonFiniteLossError, OutputFolderInUse)
         what = "" if isinstance(err, known) else f"{type(err).__name__}: "
         print(f"selfsup {command}: error: {what}{err}", file=sys.stderr)
         return 2

@@ -96,6 +96,8 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser, domain: OwnData | No
     parser.add_argument("--overwrite", action="store_true", default=S,
                         help="replace the run already in --output (without it, a non-empty --output is refused)")
     parser.add_argument("--no-progress", action="store_true", default=S, help="no progress bars")
+    parser.add_argument("--export", type=comma_list(str), default=S,
+                        help="formats to write the trained encoder in, into OUTPUT/exports/ (selfsup export --help)")
     train = parser.add_argument_group("training")
     for flag, kind in TRAIN_FLAGS.items():
         train.add_argument(f"--{flag}", type=kind, default=S, help=TRAIN_HELP.get(flag, f"TrainConfig.{flag}"))
@@ -125,7 +127,7 @@ def _settings(args: argparse.Namespace, domain: OwnData) -> dict[str, Any]:
         stored = read_config(Path(output) / "config.yaml", known)
         _refuse_other_run(Path(output), stored, given, (*IDENTITY, *domain.data_options))
         settings.update(stored)
-    settings.update({k: v for k, v in given.items() if k not in ("resume", "no_progress", "overwrite")})
+    settings.update({k: v for k, v in given.items() if k not in ("resume", "no_progress", "overwrite", "export")})
     if not settings.get("path"):
         raise ValueError("no PATH given (a folder or list file of your data, or 'path:' in --config)")
     settings.setdefault("output", f"runs/{domain.name}-{settings['method']}")
@@ -171,6 +173,10 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     domain = own_data(args.domain_name)
     settings = _settings(args, domain)
     resume, overwrite = getattr(args, "resume", None), getattr(args, "overwrite", False)
+    unknown = set(getattr(args, "export", [])) - set(registry.available("exporter"))
+    if unknown:  # before training, not after
+        raise ValueError(f"unknown --export format {', '.join(sorted(unknown))}; installed formats: "
+                         f"{', '.join(registry.available('exporter'))}")
     distributed.init_from_env()
     folder = claim_on_rank0(settings["output"], resume=bool(resume), overwrite=overwrite)
     try:
@@ -227,6 +233,13 @@ def _pretrain(args: argparse.Namespace, domain: OwnData, settings: dict[str, Any
                        encoder=str(output / "encoder"))
         (output / "summary.json").write_text(json.dumps(summary, indent=2))
         _print_summary(summary, output, domain.what)
+        if getattr(args, "export", None):
+            from selfsup.core.export import export_encoder
+            from selfsup.core.hub import load_pretrained
+
+            for done in export_encoder(load_pretrained(output / "encoder"), args.export, output / "exports",
+                                       encoder_dir=output / "encoder", overwrite=True):
+                print(done.report())
     return 0
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
-KINDS = ("encoder", "method", "dataset", "bench", "transfer", "domain")
+KINDS = ("encoder", "method", "dataset", "bench", "transfer", "domain", "exporter", "example")
 _REGISTRY: dict[str, dict[str, Callable[..., Any]]] = {kind: {} for kind in KINDS}
 _PLUGINS_LOADED = False
 PLUGIN_GROUP = "selfsup.plugins"
@@ -67,16 +67,48 @@ def register_domain(name: str, factory: Callable[..., Any] | None = None):
     return _register("domain", name, factory)
 
 
+def lazy(target: str, **attributes: Any) -> Callable[..., Any]:
+    """A callable standing for ``"package.module:function"``, imported on first call (a plugin registers without
+    importing its heavy modules); ``attributes`` are set on it (e.g. an exporter's ``default_name``)."""
+    module_name, _, function_name = target.partition(":")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        from importlib import import_module
+
+        return getattr(import_module(module_name), function_name)(*args, **kwargs)
+
+    call.__module__, call.__name__, call.__qualname__ = module_name, function_name, function_name
+    for key, value in attributes.items():
+        setattr(call, key, value)
+    return call
+
+
+def register_exporter(format: str, factory: Callable[..., Any] | None = None):
+    """Register ``selfsup export --format FORMAT``: ``factory(encoder, output) -> Exported``
+    (:mod:`selfsup.core.export`), which writes the file, reloads it the target library's way and compares outputs;
+    it raises :class:`~selfsup.core.export.NotExportable` for an encoder it does not take."""
+    return _register("exporter", format, factory)
+
+
+def register_example(domain: str, factory: Callable[..., Any] | None = None):
+    """Register a domain's ``factory(encoder, batch) -> inputs``: a random batch the encoder takes, on which an
+    export's outputs are compared with the encoder's (hf, onnx and the domain's own formats)."""
+    return _register("example", domain, factory)
+
+
 def register_package(*, encoders: dict[str, Callable[..., Any]] | None = None,
                      methods: dict[str, Callable[..., Any]] | None = None,
                      datasets: dict[str, Callable[..., Any]] | None = None,
                      bench: tuple[str, Callable[..., Any]] | None = None,
                      transfer: tuple[str, Callable[..., Any]] | None = None,
-                     domain: tuple[str, Callable[..., Any]] | None = None, method_prefix: str = "",
+                     domain: tuple[str, Callable[..., Any]] | None = None,
+                     exporters: dict[str, Callable[..., Any]] | None = None,
+                     example: tuple[str, Callable[..., Any]] | None = None, method_prefix: str = "",
                      encoder_prefix: str = "") -> None:
     """What a domain plugin's ``register()`` does: its encoders, methods (names prefixed, e.g.
     ``vision_simclr``), datasets, suite ``(name, main)``, cross-modal task ``(domain, factory)`` and own-data entry
-    ``(domain, factory)`` in one call."""
+    ``(domain, factory)``, export formats ``{format: exporter}`` and example inputs ``(domain, factory)`` in one
+    call."""
     for name, factory in (encoders or {}).items():
         register_encoder(f"{encoder_prefix}{name}", factory)
     for name, factory in (methods or {}).items():
@@ -89,6 +121,10 @@ def register_package(*, encoders: dict[str, Callable[..., Any]] | None = None,
         register_transfer(*transfer)
     if domain is not None:
         register_domain(*domain)
+    for name, factory in (exporters or {}).items():
+        register_exporter(name, factory)
+    if example is not None:
+        register_example(*example)
 
 
 def load_plugins() -> None:
@@ -125,8 +161,13 @@ def get(kind: str, name: str) -> Callable[..., Any]:
 
 def create_encoder(name: str, **kwargs: Any):
     """Build a registered encoder; it remembers ``name`` and ``kwargs`` for ``save_pretrained``."""
-    encoder = get("encoder", name)(**kwargs)
-    encoder.selfsup_spec = {"name": name, "kwargs": kwargs}
+    return recorded(get("encoder", name)(**kwargs), name, kwargs)
+
+
+def recorded(encoder, name: str, kwargs: dict[str, Any]):
+    """``encoder`` marked as ``create_encoder(name, **kwargs)`` would build it (what ``save_pretrained`` writes and
+    ``load_pretrained`` rebuilds): the domains' own ``build_encoder`` functions end with it."""
+    encoder.selfsup_spec = {"name": name, "kwargs": dict(kwargs)}
     return encoder
 
 

@@ -8,6 +8,7 @@ from torch import nn
 
 from selfsup.audio.encoders import AUDIO_VIT_SIZES, AudioCNN, SpectrogramTransformer
 from selfsup.audio.methods import BYOLA, EAT, SSAST, AudioMAE, HuBERT
+from selfsup.core.registry import recorded
 
 METHODS = {"ssast": SSAST, "audio_mae": AudioMAE, "byol_a": BYOLA, "eat": EAT, "hubert": HuBERT}
 # the encoder each method uses in the suite: SSAST and HuBERT predict per-frame content (frame tokens),
@@ -35,7 +36,7 @@ def build_encoder(name: str, **kwargs) -> nn.Module:
     if name.startswith("audio_cnn"):
         kwargs.pop("frames", None)
         kwargs.pop("pool", None)
-    return ENCODERS[name](**kwargs)
+    return recorded(ENCODERS[name](**kwargs), name, kwargs)
 
 
 def build_method(name: str, encoder: nn.Module, **kwargs) -> nn.Module:

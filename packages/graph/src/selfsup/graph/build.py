@@ -7,7 +7,9 @@ from importlib import resources
 
 from torch import nn
 
-from selfsup.graph.encoders import GraphEncoder, NodeEncoder
+from selfsup.core.registry import recorded
+from selfsup.graph.encoders import NodeEncoder
+from selfsup.graph.encoders.graph_encoder import pooled_gnn
 from selfsup.graph.methods import BGRL, CCASSG, DGI, GRACE, GraphCL, GraphMAE
 
 METHODS = {"grace": GRACE, "bgrl": BGRL, "dgi": DGI, "graphmae": GraphMAE, "cca_ssg": CCASSG, "graphcl": GraphCL}
@@ -44,8 +46,10 @@ def build_encoder(name: str, in_dim: int, **overrides) -> nn.Module:
     pooling for graph-level methods); ``overrides`` replace recipe entries."""
     if name not in RECIPES:
         raise ValueError(f"unknown graph method {name!r}; choose from {sorted(RECIPES)}")
-    encoder = NodeEncoder(in_dim=in_dim, **{**RECIPES[name]["encoder"], **overrides})
-    return GraphEncoder(encoder, "sum") if name in GRAPH_METHODS else encoder
+    kwargs = {"in_dim": in_dim, **RECIPES[name]["encoder"], **overrides}
+    if name in GRAPH_METHODS:
+        return recorded(pooled_gnn(pooling="sum", **kwargs), "gnn_pooled", {"pooling": "sum", **kwargs})
+    return recorded(NodeEncoder(**kwargs), "gnn_node", kwargs)
 
 
 def build_method(name: str, encoder: nn.Module, **overrides) -> nn.Module:

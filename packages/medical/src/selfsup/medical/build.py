@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from torch import nn
 
+from selfsup.core.registry import recorded
+
 
 def _lazy(module: str, attr: str, *args, **defaults) -> Callable[..., nn.Module]:
     def factory(*more, **kwargs) -> nn.Module:
@@ -43,7 +45,7 @@ def build_encoder(name: str, **kwargs) -> nn.Module:
     """``build_encoder("unet3d_small")``, ``build_encoder("swin_unetr", feature_size=48)``, ..."""
     if name not in ENCODERS:
         raise ValueError(f"unknown volume encoder {name!r}; choose from {sorted(ENCODERS)}")
-    return ENCODERS[name](**kwargs)
+    return recorded(ENCODERS[name](**kwargs), name, kwargs)
 
 
 def build_method(name: str, encoder: nn.Module, **kwargs) -> nn.Module:

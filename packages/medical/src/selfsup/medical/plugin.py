@@ -22,8 +22,10 @@ def _own_data():
 
 
 def register() -> None:
-    from selfsup.core.registry import register_package
+    from selfsup.core.registry import lazy, register_package
     from selfsup.medical.build import ENCODERS, METHODS
 
     register_package(encoders=ENCODERS, methods=METHODS, method_prefix="medical_", bench=("medical", _bench),
-                     transfer=("medical", _transfer), domain=("medical", _own_data))
+                     transfer=("medical", _transfer), domain=("medical", _own_data),
+                     exporters={"monai": lazy("selfsup.medical.export:export_monai", default_name="monai.pt")},
+                     example=("medical", lazy("selfsup.medical.export:example_volumes")))

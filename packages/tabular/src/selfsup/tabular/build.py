@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from selfsup.core.registry import recorded
 from selfsup.tabular.encoders import FTTransformer, TabularMLP
 from selfsup.tabular.methods import SCARF, TJEPA, DenoisingAutoencoder, SubTab, VIMESelf
 from selfsup.tabular.preprocessing import TablePreprocessor
@@ -16,7 +17,8 @@ _NEEDS_COLUMNS = {"vime", "subtab", "dae"}
 def build_encoder(name: str, preprocessor: TablePreprocessor, **kwargs) -> nn.Module:
     if name not in ENCODERS:
         raise ValueError(f"unknown tabular encoder {name!r}; choose from {sorted(ENCODERS)}")
-    return ENCODERS[name](preprocessor.num_numeric, preprocessor.cardinalities, **kwargs)
+    columns = {"num_numeric": preprocessor.num_numeric, "cardinalities": list(preprocessor.cardinalities)}
+    return recorded(ENCODERS[name](**columns, **kwargs), f"tabular_{name}", {**columns, **kwargs})
 
 
 def build_method(name: str, encoder: nn.Module, preprocessor: TablePreprocessor, **kwargs) -> nn.Module:

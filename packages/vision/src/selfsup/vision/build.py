@@ -6,6 +6,7 @@ from functools import partial
 
 from torch import nn
 
+from selfsup.core.registry import recorded
 from selfsup.vision.encoders import ResNetEncoder, VisionTransformer
 from selfsup.vision.methods import BYOL, DCL, DINO, IJEPA, MAE, BarlowTwins, SimCLR, SimSiam, VICReg
 
@@ -35,7 +36,7 @@ def build_encoder(name: str, **kwargs) -> nn.Module:
     """``build_encoder("resnet18", image_size=32, in_chans=3)``; ViTs also take ``pool="cls"|"mean"``."""
     if name not in ENCODERS:
         raise ValueError(f"unknown image encoder {name!r}; choose from {sorted(ENCODERS)}")
-    return ENCODERS[name](**kwargs)
+    return recorded(ENCODERS[name](**kwargs), name, kwargs)
 
 
 def build_method(name: str, encoder: nn.Module, **kwargs) -> nn.Module:

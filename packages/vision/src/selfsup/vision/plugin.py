@@ -22,8 +22,11 @@ def _own_data():
 
 
 def register() -> None:
-    from selfsup.core.registry import register_package
+    from selfsup.core.registry import lazy, register_package
     from selfsup.vision.build import ENCODERS, METHODS
 
+    exporters = {"torchvision": lazy("selfsup.vision.export:export_torchvision", default_name="torchvision.pt"),
+                 "timm": lazy("selfsup.vision.export:export_timm", default_name="timm.safetensors")}
     register_package(encoders=ENCODERS, methods=METHODS, method_prefix="vision_", bench=("vision", _bench),
-                     transfer=("vision", _transfer), domain=("vision", _own_data))
+                     transfer=("vision", _transfer), domain=("vision", _own_data), exporters=exporters,
+                     example=("vision", lazy("selfsup.vision.export:example_images")))

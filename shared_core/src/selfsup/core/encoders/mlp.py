@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 
@@ -33,3 +34,8 @@ class MLPEncoder(nn.Module):
         if x[0].numel() != self.in_dim:
             raise ValueError(f"MLPEncoder(in_dim={self.in_dim}) got inputs of shape {tuple(x.shape)}")
         return self.net(x)
+
+
+def example_vectors(encoder: MLPEncoder, batch: int) -> torch.Tensor:
+    """``(batch, in_dim)`` standard-normal inputs (what an export of the MLP is checked on)."""
+    return torch.randn(batch, encoder.in_dim)

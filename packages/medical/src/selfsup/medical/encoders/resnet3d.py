@@ -21,6 +21,7 @@ class ResNet3D(VolumeEncoder):
         self.net = _DEPTHS[depth](spatial_dims=3, n_input_channels=in_channels, conv1_t_size=3, conv1_t_stride=1,
                                   feed_forward=False, widen_factor=widen_factor, norm=("instance", {"affine": True}))
         self.in_channels, self.stride, self.min_size = in_channels, 16, 16
+        self.depth, self.widen_factor = depth, widen_factor
         last = self.net.layer4[-1]
         self.out_dim = self.bottleneck_channels = (last.conv3 if hasattr(last, "conv3") else last.conv2).out_channels
 

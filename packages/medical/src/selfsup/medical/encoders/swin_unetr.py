@@ -25,7 +25,7 @@ class SwinUNETREncoder(VolumeEncoder):
         self.net = MonaiSwinUNETR(in_channels=in_channels, out_channels=1, feature_size=feature_size,
                                   use_checkpoint=use_checkpoint, use_v2=use_v2)
         del self.net.out
-        self.in_channels, self.feature_size = in_channels, feature_size
+        self.in_channels, self.feature_size, self.use_v2 = in_channels, feature_size, use_v2
         self.out_dim = self.bottleneck_channels = 16 * feature_size
         self.stride, self.min_size = 32, 32
 

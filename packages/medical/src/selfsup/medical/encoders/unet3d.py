@@ -29,7 +29,7 @@ class UNet3D(VolumeEncoder):
         self.net = BasicUNet(spatial_dims=3, in_channels=in_channels, out_channels=1, features=tuple(features),
                              norm=norm, dropout=dropout)
         del self.net.final_conv  # each dense head (segmentation, restoration) brings its own 1x1x1 conv
-        self.in_channels, self.features = in_channels, tuple(features)
+        self.in_channels, self.features, self.norm, self.dropout = in_channels, tuple(features), norm, dropout
         self.out_dim = self.bottleneck_channels = features[4]
         self.stride, self.min_size = 16, 32  # instance norm needs 2^3 voxels at stride 16
 
