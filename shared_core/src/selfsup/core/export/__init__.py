@@ -44,8 +44,9 @@ def default_name(fmt: str) -> str:
 def export_encoder(encoder: nn.Module, fmts: list[str], output: str | Path, *, encoder_dir: Path | None = None,
                    overwrite: bool = False, push_to_hub: str | None = None) -> list[Exported]:
     """Export ``encoder`` in every format of ``fmts``. ``output`` is the file (one format, a name with a suffix) or
-    the folder (one folder-type format such as ``hf``), else the folder that gets each format's default name. An existing target is refused unless ``overwrite``; a failed
-    check removes what the export wrote. ``push_to_hub`` (a repo id) uploads the ``hf`` folder after its check."""
+    the folder (one folder-type format such as ``hf``), else the folder that gets each format's default name. An
+    existing target is refused unless ``overwrite``; a failed check removes what the export wrote. ``push_to_hub``
+    (a repo id) uploads the ``hf`` folder after its check."""
     if push_to_hub and "hf" not in fmts:
         raise ValueError("--push-to-hub uploads the hf export: add hf to --format")
     output = Path(output)
