@@ -16,11 +16,13 @@ def _own_data():
 
 
 def register() -> None:
-    from selfsup.core.registry import register_package
+    from selfsup.core.registry import lazy, register_package
     from selfsup.graph.build import METHODS
     from selfsup.graph.encoders import GraphEncoder, NodeEncoder
     from selfsup.graph.encoders.graph_encoder import pooled_gnn
 
     register_package(encoders={"gnn_node": NodeEncoder, "gnn_graph": GraphEncoder, "gnn_pooled": pooled_gnn},
                      methods=METHODS,
-                     method_prefix="graph_", bench=("graph", _bench), domain=("graph", _own_data))
+                     method_prefix="graph_", bench=("graph", _bench), domain=("graph", _own_data),
+                     exporters={"pyg": lazy("selfsup.graph.export:export_pyg", default_name="pyg.pt")},
+                     example=("graph", lazy("selfsup.graph.export:example_graph")))

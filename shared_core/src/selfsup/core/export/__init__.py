@@ -24,10 +24,11 @@ from selfsup.core.export.base import (
     encoder_kwargs,
     encoder_name,
     example_input,
+    run,
 )
 
 __all__ = ["TOLERANCE", "Exported", "NotExportable", "compare", "domain_of", "encoder_kwargs", "encoder_name",
-           "example_input", "export_encoder", "formats"]
+           "example_input", "export_encoder", "formats", "run"]
 
 
 def formats() -> list[str]:

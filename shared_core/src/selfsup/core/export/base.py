@@ -69,6 +69,11 @@ def example_input(encoder: nn.Module, batch: int = 2) -> Any:
     return registry.get("example", domain)(encoder, batch)
 
 
+def run(model: nn.Module, inputs: Any) -> torch.Tensor:
+    """``model(inputs)``, or ``model(*inputs)`` for an encoder of several inputs (a graph's ``x, edge_index``)."""
+    return model(*inputs) if isinstance(inputs, tuple) else model(inputs)
+
+
 def compare(reference: torch.Tensor, other: Any, what: str, tolerance: float = TOLERANCE) -> float:
     """The largest absolute difference between ``reference`` and ``other`` (a tensor or an array); a ValueError
     naming ``what`` when the shapes differ, a value is not finite or the difference passes ``tolerance``."""

@@ -12,7 +12,7 @@ import torch
 import yaml
 from torch import nn
 
-from selfsup.core.export.base import Exported, compare, domain_of, encoder_kwargs, encoder_name, example_input
+from selfsup.core.export.base import Exported, compare, domain_of, encoder_kwargs, encoder_name, example_input, run
 from selfsup.core.hub import load_pretrained, save_pretrained
 
 TRAINING_KEYS = ("method", "method_args", "recipe", "epochs", "max_steps", "batch_size", "optimizer", "lr",
@@ -86,7 +86,7 @@ def export_hf(encoder: nn.Module, output: Path, *, encoder_dir: Path | None = No
     reloaded = load_pretrained(output)
     inputs = example_input(encoder)
     with torch.no_grad():
-        diff = compare(encoder.eval()(inputs), reloaded(inputs), f"hf {output}")
+        diff = compare(run(encoder.eval(), inputs), run(reloaded, inputs), f"hf {output}")
     if repo_id:
         print(f"hf: uploaded to {hub.push_to_hub(output, repo_id)}")
     snippet = (f'from selfsup.core.hub import load_pretrained\nencoder = load_pretrained("{repo_id or output}")\n'

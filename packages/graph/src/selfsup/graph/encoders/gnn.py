@@ -32,8 +32,8 @@ def gcn_graph(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
     """What GCNConv aggregates over fastest with the same result: the transposed adjacency ``adj_t (N, N)``
     in CSR (``adj_t[target, source] = 1``; one sparse x dense product instead of ``E x D`` messages), or
     the ``(2, E)`` edge list itself when it has self-loops or repeated edges (which the CSR form would
-    merge, changing the degrees GCN normalises by)."""
-    if contains_self_loops(edge_index):
+    merge, changing the degrees GCN normalises by), and when traced for ONNX (which has no sparse product)."""
+    if torch.jit.is_tracing() or contains_self_loops(edge_index):
         return edge_index
     with warnings.catch_warnings():  # "sparse CSR support is in beta"
         warnings.simplefilter("ignore", UserWarning)

@@ -29,7 +29,24 @@ class GraphEncoder(nn.Module):
         h = self.node_encoder(x, edge_index)
         if batch is None:
             batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+        if torch.jit.is_tracing():  # ONNX export: the number of graphs must stay a value of the input
+            return traceable_pool(h, batch, self.pooling)
         return POOLINGS[self.pooling](h, batch)
+
+
+def traceable_pool(h: torch.Tensor, batch: torch.Tensor, pooling: str) -> torch.Tensor:
+    """``(G, D)``: what PyG's global pooling gives, written with scatters into ``(N, D)`` and cut to the
+    ``batch.max() + 1`` graphs, so a traced graph keeps the number of graphs dynamic (PyG's pools turn it into a
+    Python int, frozen at the traced batch's)."""
+    index = batch[:, None].expand_as(h)
+    if pooling == "max":
+        out = torch.full_like(h, float("-inf")).scatter_reduce(0, index, h, "amax", include_self=True)
+    else:
+        out = torch.zeros_like(h).scatter_add(0, index, h)
+    if pooling == "mean":
+        counts = torch.zeros_like(h[:, :1]).scatter_add(0, batch[:, None], torch.ones_like(h[:, :1]))
+        out = out / counts.clamp(min=1)
+    return out[: batch.max() + 1]
 
 
 def pooled_gnn(in_dim: int, pooling: str = "sum", **node_kwargs) -> GraphEncoder:
