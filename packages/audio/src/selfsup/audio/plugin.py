@@ -23,7 +23,9 @@ def _own_data():
 
 def register() -> None:
     from selfsup.audio.build import ENCODERS, METHODS
-    from selfsup.core.registry import register_package
+    from selfsup.core.registry import lazy, register_package
 
     register_package(encoders=ENCODERS, methods=METHODS, method_prefix="audio_", bench=("audio", _bench),
-                     transfer=("audio", _transfer), domain=("audio", _own_data))
+                     transfer=("audio", _transfer), domain=("audio", _own_data),
+                     exporters={"ast": lazy("selfsup.audio.export:export_ast", default_name="ast")},
+                     example=("audio", lazy("selfsup.audio.export:example_spectrograms")))

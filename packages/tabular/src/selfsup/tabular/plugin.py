@@ -22,9 +22,11 @@ def _own_data():
 
 
 def register() -> None:
-    from selfsup.core.registry import register_package
+    from selfsup.core.registry import lazy, register_package
     from selfsup.tabular.build import ENCODERS, METHODS
 
     register_package(encoders=ENCODERS, methods=METHODS, encoder_prefix="tabular_", method_prefix="tabular_",
                      bench=("tabular", _bench),
-                     transfer=("tabular", _transfer), domain=("tabular", _own_data))
+                     transfer=("tabular", _transfer), domain=("tabular", _own_data),
+                     exporters={"sklearn": lazy("selfsup.tabular.export:export_sklearn", default_name="encoder.skops")},
+                     example=("tabular", lazy("selfsup.tabular.export:example_tables")))

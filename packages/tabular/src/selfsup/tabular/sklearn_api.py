@@ -7,11 +7,19 @@
 
 Works on DataFrames (numeric and categorical columns, missing values) and numeric arrays;
 ``set_output(transform="pandas")`` returns DataFrames with ``get_feature_names_out()`` columns.
+
+An encoder trained by ``selfsup pretrain tabular`` becomes a fitted transformer with :meth:`from_run` (the run's
+column schema and preprocessing included), which ``selfsup export --format sklearn`` saves with skops: its state is
+numbers, text and arrays (the encoder's weights as arrays, its build spec, the preprocessing as plain values), so
+``skops.io.load`` needs to trust only this class, never a pickle.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +31,7 @@ from torch.utils.data import Dataset
 from selfsup.core.train import TrainConfig, Trainer
 from selfsup.tabular.build import build_encoder, build_method
 from selfsup.tabular.preprocessing import TableBatch, TablePreprocessor
+from selfsup.tabular.schema import TableSchema
 
 
 class TableRows(Dataset):
@@ -120,7 +129,64 @@ class SelfSupervisedEncoder(TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         check_is_fitted(self, "encoder_")
         frame = self._frame(X, reset=False)
+        schema = getattr(self, "schema_", None)
+        if schema is not None:  # a run's encoder: its column rules (kinds, date parts, stray text) first
+            frame, _ = schema.expand(frame)
         return encode(self.encoder_, self.preprocessor_.transform(frame))
+
+    @classmethod
+    def from_run(cls, encoder: torch.nn.Module, encoder_dir: str | Path) -> SelfSupervisedEncoder:
+        """The fitted transformer of a ``selfsup pretrain tabular`` run: ``encoder`` (its ``encoder/``, loaded) with
+        the column schema and preprocessing recorded beside it (``data_config.json``). ``transform`` then takes the
+        table's original columns and gives what ``selfsup embed tabular`` gives (in float64)."""
+        try:
+            data = json.loads((Path(encoder_dir) / "data_config.json").read_text())["data"]
+            schema, preprocessor = TableSchema.from_dict(data["schema"]), TablePreprocessor.from_state(
+                data["preprocessor"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{encoder_dir}: no table preprocessing of a selfsup pretrain tabular run "
+                             f"(data_config.json: {err})") from None
+        spec = encoder.selfsup_spec
+        kwargs = {k: v for k, v in spec["kwargs"].items() if k not in ("num_numeric", "cardinalities")}
+        fitted = cls(encoder=spec["name"].removeprefix("tabular_"), encoder_params=kwargs,
+                     scaling=preprocessor.scaling)
+        fitted.schema_, fitted.preprocessor_ = schema, preprocessor
+        fitted.feature_names_in_ = np.asarray(list(schema.kinds), dtype=object)
+        fitted.n_features_in_ = len(schema.kinds)
+        fitted.encoder_ = copy.deepcopy(encoder).cpu().double().eval()
+        fitted.n_features_out_ = encoder.out_dim
+        return fitted
+
+    def __getstate__(self) -> dict:
+        """Plain values only (skops-safe): the encoder as its build spec and weight arrays, the preprocessing and
+        schema as their dictionaries; the training summary is left out."""
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ gives the live __dict__
+        if "encoder_" in state:
+            encoder = state.pop("encoder_")
+            state["encoder_spec_"] = json.dumps(encoder.selfsup_spec)
+            state["encoder_weights_"] = {k: v.detach().cpu().numpy() for k, v in encoder.state_dict().items()}
+        if "preprocessor_" in state:
+            state["preprocessor_"] = json.dumps(state["preprocessor_"].to_state())
+        if state.get("schema_") is not None:
+            state["schema_"] = json.dumps(state["schema_"].to_dict())
+        state.pop("training_", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        from selfsup.core.registry import create_encoder
+
+        state = dict(state)
+        if "encoder_spec_" in state:
+            spec = json.loads(state.pop("encoder_spec_"))
+            encoder = create_encoder(spec["name"], **spec["kwargs"]).double()
+            weights = {k: torch.from_numpy(np.asarray(v)) for k, v in state.pop("encoder_weights_").items()}
+            encoder.load_state_dict(weights, strict=True)
+            state["encoder_"] = encoder.eval()
+        if isinstance(state.get("preprocessor_"), str):
+            state["preprocessor_"] = TablePreprocessor.from_state(json.loads(state["preprocessor_"]))
+        if isinstance(state.get("schema_"), str):
+            state["schema_"] = TableSchema.from_dict(json.loads(state["schema_"]))
+        super().__setstate__(state)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "encoder_")

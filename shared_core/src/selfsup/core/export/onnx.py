@@ -24,11 +24,8 @@ def input_names(encoder: nn.Module, inputs: tuple[torch.Tensor, ...]) -> list[st
 
 
 def dynamic_axes(names: list[str], inputs: tuple[torch.Tensor, ...]) -> dict[str, dict[int, str]]:
-    """Every input's first axis (batch, or nodes) is dynamic, and an integer ``(2, E)`` edge list's second."""
-    axes = {}
-    for name, tensor in zip(names, inputs, strict=True):
-        edges = not tensor.is_floating_point() and tensor.dim() == 2 and tensor.shape[0] == 2
-        axes[name] = {1: f"{name}_columns"} if edges else {0: f"{name}_rows"}
+    """Every input's first axis (batch, or nodes) is dynamic, and a graph's ``edge_index`` (2, E) its second."""
+    axes = {name: {1: "edges"} if name == "edge_index" else {0: f"{name}_rows"} for name in names}
     return {**axes, "features": {0: "rows"}}
 
 

@@ -53,6 +53,9 @@ class FTTransformer(nn.Module):
                            modalities=["table"])
         self.out_dim = dim
 
-    def forward(self, batch: TableBatch) -> torch.Tensor:
+    def forward(self, numeric: TableBatch | torch.Tensor, categorical: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, dim)`` of a :class:`TableBatch`, or of its two tensors ``numeric (B, Fn)`` and
+        ``categorical (B, Fc)`` (the inputs of an ONNX export)."""
+        batch = TableBatch.of(numeric) if categorical is None else TableBatch(numeric, categorical)
         out = self.trunk(self.tokenizer(batch))
         return out.cls if self.pool == "cls" else out.mean_pool()

@@ -37,5 +37,8 @@ class TabularMLP(nn.Module):
         parts = [batch.numeric] + [emb(batch.categorical[:, j]) for j, emb in enumerate(self.embeddings)]
         return torch.cat(parts, dim=1)
 
-    def forward(self, batch: TableBatch) -> torch.Tensor:
+    def forward(self, numeric: TableBatch | torch.Tensor, categorical: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, out_dim)`` of a :class:`TableBatch`, or of its two tensors ``numeric (B, Fn)`` and
+        ``categorical (B, Fc)`` (the inputs of an ONNX export)."""
+        batch = TableBatch.of(numeric) if categorical is None else TableBatch(numeric, categorical)
         return self.net(self.inputs(batch))
