@@ -188,7 +188,8 @@ def build_parser(domain: str | None = None) -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="write a saved encoder for torchvision, timm, MONAI, ONNX Runtime, the Hub ...",
                          description="Write a saved encoder in other libraries' formats; each export is loaded back "
                                      "that library's way and its outputs compared with the encoder's on a random "
-                                     "batch (max |difference| 1e-4), then a loading snippet is printed.")
+                                     "batch (max |difference| 1e-4, relative to outputs above 1), then a loading "
+                                     "snippet is printed.")
     exp.add_argument("--encoder-dir", required=True,
                      help="a run's encoder/ folder (save_pretrained), or a Hub repo id (user/name)")
     exp.add_argument("--format", type=comma_list(str), required=True,

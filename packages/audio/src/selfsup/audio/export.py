@@ -43,13 +43,14 @@ def export_ast(encoder: nn.Module, output: Path, *, encoder_dir: Path | None = N
     if not isinstance(encoder, SpectrogramTransformer) or encoder.tokens != "patch":
         raise NotExportable(f"--format ast takes the patch-token spectrogram transformers (audio_vit_*_patch), not "
                             f"{encoder_name(encoder)!r}; --format hf or onnx take it")
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()  # its shard-writing and weight-loading bars, per export
     stats = _run_stats(encoder_dir)
     try:
         save_ast(encoder, output, stats)
     except ValueError as err:  # a shape ASTModel cannot hold (non-square patches, other prefix tokens)
         raise NotExportable(f"--format ast: {err}") from None
-    import transformers
-
     model = transformers.ASTModel.from_pretrained(str(output)).eval()
     spec = example_input(encoder)
     with torch.no_grad():

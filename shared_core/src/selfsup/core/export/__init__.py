@@ -1,5 +1,6 @@
 """``selfsup export``: a saved encoder written in the formats of the libraries users load models with, each export
-checked by loading it back that library's way and comparing outputs on a random batch (max |difference| <= 1e-4).
+checked by loading it back that library's way and comparing outputs on a random batch (max |difference| <= 1e-4,
+relative to outputs above 1).
 
     selfsup export --encoder-dir runs/photos/encoder --format torchvision,onnx --output exported/
 
