@@ -47,7 +47,7 @@ def model_card(encoder: nn.Module, record: dict[str, Any], repo_id: str | None =
     lines = ["---", "library_name: selfsup", "tags:", *[f"- {t}" for t in tags], "---", "",
              f"# selfsup {domain} encoder: {name}", "",
              f"A `{name}` encoder ({params:,} parameters; arguments `{json.dumps(kwargs, sort_keys=True)}`) "
-             f"pretrained with self-supervised learning by [selfsup](https://github.com/selfsup/selfsup). It maps "
+             f"pretrained with self-supervised learning by selfsup. It maps "
              f"an input to a `{getattr(encoder, 'out_dim', '?')}`-dimensional feature vector.", ""]
     if config:
         what = summary.get("items") or summary.get("files")
