@@ -3,16 +3,14 @@ the instructions that matter, per kernel specialisation and autotuning configura
 
 Triton ships ``ptxas``, so compiling needs no GPU. The script runs the kernels' Python wrappers on CPU tensors of
 the benchmark's shapes (bf16, or ``--dtype`` float16 / float32; N=4096, D in ``--dims``) with every launch
-intercepted: each specialisation the losses launch (symmetric InfoNCE and SimCLR's 2N form in every variant of the
-benchmark, the prototype head, the fused prologue, and up to D=256 the warp-specialized row kernels) is compiled for
-sm_90 in every configuration its autotuner would try, and its cubin read with ``cuobjdump``: registers per thread,
-local-memory (spill) loads and stores in the SASS, the shared memory Triton asks for (over the 227 KiB an sm_90 block
-may take the configuration cannot launch), how many programs (blocks) of it one multiprocessor holds at once
-(:func:`programs_per_sm`; a warp-specialized kernel launches 12 warps for the 4 asked, the warps column says so, and
-its registers are those per thread at launch, which the warpgroups then redistribute with ``setmaxnreg``), per
+intercepted: each specialisation the losses launch (symmetric InfoNCE and SimCLR's 2N form on the row kernels, and
+the prototype head) is compiled for sm_90 in every configuration its autotuner would try, and its cubin read with
+``cuobjdump``: registers per thread, local-memory (spill) loads and stores in the SASS, the shared memory Triton
+asks for (over the 227 KiB an sm_90 block may take the configuration cannot launch), how many programs (blocks) of
+it one multiprocessor holds at once (:func:`programs_per_sm`), per
 kernel the exponentials (``MUFU.EX2``) and tensor-core instructions in the SASS: ``HGMMA`` (Hopper's warpgroup MMA,
-wgmma) and ``HMMA`` (the warp-level MMA of earlier GPUs, which Triton falls back to where a tile does not suit wgmma),
-and for a warp-specialized kernel whether its consumer warpgroups split the rows (:func:`consumers`).
+wgmma) and ``HMMA`` (the warp-level MMA of earlier GPUs, which Triton falls back to where a tile does not suit
+wgmma).
 Static counts: no timing. ``--default-only``: only the configuration a launch takes without autotuning; ``--config M
 N W S``: only that one, where the launch's autotuner tries it; ``--launch``: only the launches whose label contains
 it.
@@ -76,26 +74,13 @@ def _flags(launch: Launch) -> str:
     return " ".join([*on, f"BLOCK_D={values.get('BLOCK_D')}"])
 
 
-def _launcher_flags(launcher) -> tuple[bool, bool]:
-    """Whether a launcher runs its kernel warp-specialized, and storing dS (launchers of one kernel differ so)."""
-    from selfsup.core.kernels import _triton_lse as T
-
-    return launcher.warp_specialized, launcher in (T._BACKWARD_STORE_DS, T._BACKWARD_STORE_DS_WS)
-
-
-def _launch_flags(launch: Launch) -> tuple[bool, bool]:
-    return bool(launch.kwargs.get("WARP_SPECIALIZE")), bool(launch.kwargs.get("STORE_DS"))
-
-
 def capture(n: int, d: int, dtype: torch.dtype = torch.bfloat16) -> list[Launch]:
     """Every launch of the losses' kernels at (N, D) in ``dtype``, with its launcher's configurations, deduplicated
     (fp16 operands: the backward kernels with rescaled weights, ``RESCALED``)."""
     from selfsup.core.kernels import _triton_lse as T
-    from selfsup.core.kernels import _triton_self_lse as S
     from selfsup.core.kernels import _triton_soft_ce as C
-    from selfsup.core.kernels import _triton_unit_pair as U
 
-    launchers = [obj for module in (T, S, C) for obj in vars(module).values()
+    launchers = [obj for module in (T, C) for obj in vars(module).values()
                  if callable(obj) and hasattr(obj, "configs_for") and hasattr(obj, "kernel")]
     gen = torch.Generator().manual_seed(0)
     q, k = (torch.nn.functional.normalize(torch.randn(n, d, generator=gen), dim=1).to(dtype) for _ in range(2))
@@ -103,65 +88,29 @@ def capture(n: int, d: int, dtype: torch.dtype = torch.bfloat16) -> list[Launch]
     diagonal = torch.arange(n, dtype=torch.int32)
     scale = 1 / 0.07
     calls = {
-        "InfoNCE forward, rows": lambda direct: T.lse_forward(q, k, None, scale, True, "rows", direct=direct),
-        "InfoNCE forward, one pass": lambda direct: T.lse_forward(q, k, None, scale, True, "fused", direct=direct),
-        "InfoNCE backward, rows": lambda direct: T.lse_backward(q, k, None, scale, lse, lse, g, g, "rows",
-                                                                direct=direct, out_dtype=dtype),
-        "InfoNCE backward, fused": lambda direct: T.lse_backward(q, k, None, scale, lse, lse, g, g, "fused",
-                                                                 direct=direct, out_dtype=dtype),
-        "InfoNCE backward, gemm": lambda direct: T.lse_backward(q, k, None, scale, lse, lse, g, g, "gemm",
-                                                                direct=direct, out_dtype=dtype),
-        "2N form forward, rows": lambda direct: T.lse_forward(q, q, diagonal, scale, False, direct=direct),
-        "2N form backward, rows": lambda direct: T.self_grad_rows(q, diagonal, scale, lse, g, direct=direct,
-                                                                  out_dtype=dtype),
-        "2N form forward, symmetric": lambda direct: S.self_lse_forward(q, scale, direct=direct),
-        "2N form backward, symmetric": lambda direct: S.self_lse_backward(q, scale, lse, g, direct=direct),
+        "InfoNCE forward": lambda: T.lse_forward(q, k, None, scale, True),
+        "InfoNCE backward": lambda: T.lse_backward(q, k, None, scale, lse, lse, g, g, out_dtype=dtype),
+        "2N form forward": lambda: T.lse_forward(q, q, diagonal, scale, False),
+        "2N form backward": lambda: T.self_grad_rows(q, diagonal, scale, lse, g, out_dtype=dtype),
     }
-    if d <= T.TMA_MAX_BLOCK and dtype != torch.float32:  # the warp-specialized row kernels (TMA blocks of at most
-        # 256 features, half operands: warp_specializable); the gemm backward's over two chunks of columns, the second
-        # added into dQ (ACCUMULATE)
-        chunk = n // 2
-        ds, dq = torch.empty(n, chunk, dtype=dtype), torch.zeros(n, d)
-        inv_f = torch.ones(1) if dtype == torch.float16 else None  # fp16: the rescaled weights' kernels
-        calls |= {
-            "InfoNCE forward, rows, warp-specialized": lambda direct: T._row_forward(
-                q, k, None, scale, direct, warp_specialize=True),
-            "InfoNCE backward, rows, warp-specialized": lambda direct: T._grad_two_launches(
-                q, k, None, scale, (lse, g), (lse, g), direct, dtype, inv_f, warp_specialize=True),
-            "2N form forward, rows, warp-specialized": lambda direct: T._row_lse(
-                q, q, diagonal, scale, direct=direct, warp_specialize=True),
-            "InfoNCE backward, gemm, warp-specialized": lambda direct: [T._grad_rows(
-                q, k, None, scale, (lse, g), (lse, g), direct, inv_f=inv_f, out=dq, columns=(lo, lo + chunk),
-                ds=ds, accumulate=lo > 0, warp_specialize=True) for lo in (0, chunk)],
-        }
+    if d <= 256:  # the prototype head's kernels take hidden dims up to 256
+        w = torch.randn(8192, d, generator=gen).to(dtype)
+        calls["prototype head, soft targets"] = lambda: (
+            C.soft_ce_forward(q, w, k, w, torch.zeros(8192), 0.1, 0.04),
+            C.soft_ce_backward(q, w, k, w, torch.zeros(8192), 0.1, 0.04, lse, lse, g))
     out: dict[tuple, Launch] = {}
-
-    def record(label: str, fn) -> None:
-        _captured.clear()
-        fn()
-        for launch in _captured:
-            launch.label = label
-            owner = next((lz for lz in launchers if lz.kernel is launch.fn
-                          and _launcher_flags(lz) == _launch_flags(launch)), None)
-            launch.configs = (owner.configs_for(launch.kwargs["BLOCK_D"]) if owner
-                              else [(None, None, launch.kwargs.get("num_warps", 4), 3)])
-            out.setdefault((launch.fn.__name__, _flags(launch)), launch)
-
     saved = JITFunction.run
     JITFunction.run = _intercept
     try:
         for label, call in calls.items():
-            for direct in (True, False):
-                record(f"{label}{', direct' if direct else ''}", lambda call=call, direct=direct: call(direct))
-        units = U.unit_buffers(q, False)
-        record("prologue forward", lambda: U.unit_pair_forward(q, k, scale, units[1], units[2]))
-        record("prologue backward", lambda: U.unit_grad(q, lse, q, k, g, scale))
-        if d <= 256:  # the prototype head's kernels take hidden dims up to 256
-            w = torch.randn(8192, d, generator=gen).to(dtype)
-            record("prototype head, soft targets", lambda: C.soft_ce_forward(q, w, k, w, torch.zeros(8192), 0.1,
-                                                                             0.04))
-            record("prototype head, soft targets", lambda: C.soft_ce_backward(
-                q, w, k, w, torch.zeros(8192), 0.1, 0.04, lse, lse, g))
+            _captured.clear()
+            call()
+            for launch in _captured:
+                launch.label = label
+                owner = next((lz for lz in launchers if lz.kernel is launch.fn), None)
+                launch.configs = (owner.configs_for(launch.kwargs["BLOCK_D"]) if owner
+                                  else [(None, None, launch.kwargs.get("num_warps", 4), 3)])
+                out.setdefault((launch.fn.__name__, _flags(launch)), launch)
     finally:
         JITFunction.run = saved
     return list(out.values())

@@ -26,23 +26,9 @@ def poison_outputs(monkeypatch):
 
 
 @pytest.fixture
-def use_backend(monkeypatch):
-    """``use_backend(name)`` -> the ``backend=`` argument; "triton-fused" is Triton with the one-pass forward and
-    backward, and the symmetric kernels for SimCLR's 2N form; "triton-gemm" the row kernels with the backward whose
-    dK goes through cuBLAS; "triton": the row kernels; "triton-ws" and "triton-gemm-ws": "triton" and "triton-gemm"
-    with the warp-specialized row kernels (loads through tensor descriptors)."""
-    def use(name: str) -> str:
-        if name.startswith("triton"):
-            fused = name == "triton-fused"
-            ws = name.endswith("-ws")
-            monkeypatch.setenv("SELFSUP_TRITON_FORWARD", "fused" if fused else "rows-ws" if ws else "rows")
-            backward = {"triton-fused": "fused", "triton-gemm": "gemm", "triton-ws": "rows-ws",
-                        "triton-gemm-ws": "gemm-ws"}.get(name, "rows")
-            monkeypatch.setenv("SELFSUP_TRITON_BACKWARD", backward)
-            monkeypatch.setenv("SELFSUP_TRITON_SELF", "symmetric" if fused else "rows")
-            return "triton"
-        return name
-    return use
+def use_backend():
+    """``use_backend(name)`` -> the ``backend=`` argument (``"triton"``: the row kernels; ``"chunked"``)."""
+    return lambda name: name
 
 
 @pytest.fixture

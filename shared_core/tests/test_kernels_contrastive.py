@@ -17,7 +17,7 @@ from selfsup.core import objectives as obj
 from selfsup.core.kernels import _chunked_lse
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
-TRITON_BACKENDS = ["triton", "triton-fused", "triton-gemm", "triton-ws", "triton-gemm-ws"]
+TRITON_BACKENDS = ["triton"]
 BACKENDS = ["chunked"] + (TRITON_BACKENDS if kernels.triton_available() else [])
 
 
@@ -276,125 +276,6 @@ def test_auto_takes_triton_only_for_large_cuda_problems(monkeypatch):
 
 
 @pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
-@pytest.mark.parametrize("temperature, tiny", [(0.1, "none"), (0.01, "some"), (0.001, "all")])
-def test_one_pass_forward_recomputes_exactly_the_columns_that_underflowed(temperature, tiny):
-    """The one-pass column sums are taken relative to an upper bound of the logits; at temperature 0.1 none
-    underflows, at 0.01 the columns far below the bound do (and only they get the exact column pass), at 0.001
-    all do. The column LSE matches float64 in every case."""
-    from selfsup.core.kernels import _triton_lse as T
-
-    gen = torch.Generator().manual_seed(5)
-    q = torch.nn.functional.normalize(torch.randn(70, 48, generator=gen), dim=1).to(DEVICE)
-    k = torch.nn.functional.normalize(torch.randn(100, 48, generator=gen), dim=1).to(DEVICE)
-    scale = 1 / temperature
-    bound = T.logit_bound_log2(q, k, scale)
-    colsum = torch.zeros(100, device=DEVICE)
-    T._row_lse(q, k, None, scale, bound=bound, colsum=colsum)
-    n_tiny = int((colsum < T.TINY_COLUMN_SUM).sum())
-    assert {"none": n_tiny == 0, "some": 0 < n_tiny < 100, "all": n_tiny == 100}[tiny], n_tiny
-    lse_r, lse_c = T.lse_forward(q, k, None, scale, True, "fused")
-    ref_r, ref_c = _reference_lse(q.cpu(), k.cpu(), scale, None)
-    torch.testing.assert_close(lse_r.double().cpu(), ref_r, rtol=1e-5, atol=1e-4)
-    torch.testing.assert_close(lse_c.double().cpu(), ref_c, rtol=1e-5, atol=1e-4)
-
-
-@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
-@pytest.mark.parametrize("direct", [False, True])
-@pytest.mark.parametrize("columns", [False, True])
-@pytest.mark.parametrize("with_exclude", [False, True])
-def test_gemm_backward_over_several_chunks_matches_float64(poison_outputs, monkeypatch, direct, columns, with_exclude):
-    """The backward whose dK goes through cuBLAS, with dS in chunks of 128 columns: 300 keys take three (the last
-    partial), dQ summed over them, each chunk's dK from its own dS; against float64 with outputs poisoned."""
-    from selfsup.core.kernels import _triton_lse as T
-
-    poison_outputs(T)
-    monkeypatch.setattr(T, "GEMM_CHUNK_BYTES", 1)  # the smallest chunk: 128 columns
-    assert T.gemm_chunk(70, 300, 4) == 128
-    gen = torch.Generator().manual_seed(21 + 4 * direct + 2 * columns + with_exclude)
-    b, n, d, scale = 70, 300, 40, 10.0
-    q = torch.nn.functional.normalize(torch.randn(b, d, generator=gen), dim=1)
-    k = torch.nn.functional.normalize(torch.randn(n, d, generator=gen), dim=1)
-    exclude = torch.randperm(n, generator=gen)[:b] if with_exclude else None
-    g_r, g_c = torch.randn(b, generator=gen), torch.randn(n, generator=gen)
-    q64, k64 = q.double().requires_grad_(True), k.double().requires_grad_(True)
-    ref_r, ref_c = _reference_lse(q64, k64, scale, exclude)
-    ((ref_r * g_r.double()).sum() + columns * (ref_c * g_c.double()).sum()).backward()
-
-    lse_r, lse_c = (t.float() for t in (ref_r.detach(), ref_c.detach()))
-    ex = exclude.to(torch.int32).to(DEVICE) if with_exclude else None
-    dq, dk = T.lse_backward(q.to(DEVICE), k.to(DEVICE), ex, scale, lse_r.to(DEVICE),
-                            lse_c.to(DEVICE) if columns else None, g_r.to(DEVICE), g_c.to(DEVICE) if columns else None,
-                            "gemm", direct=direct)
-    torch.testing.assert_close(dq.double().cpu(), q64.grad, rtol=1e-4, atol=1e-4 * scale)
-    torch.testing.assert_close(dk.double().cpu(), k64.grad, rtol=1e-4, atol=1e-4 * scale)
-    # the same as the row kernels
-    rows = T.lse_backward(q.to(DEVICE), k.to(DEVICE), ex, scale, lse_r.to(DEVICE),
-                          lse_c.to(DEVICE) if columns else None, g_r.to(DEVICE), g_c.to(DEVICE) if columns else None,
-                          "rows", direct=direct)
-    torch.testing.assert_close(dq, rows[0], rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(dk, rows[1], rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
-@pytest.mark.parametrize("stage", ["forward", "backward"])
-def test_the_triton_algorithm_is_chosen_by_name(monkeypatch, stage):
-    from selfsup.core.kernels import _triton_lse
-
-    name = f"SELFSUP_TRITON_{stage.upper()}"
-    monkeypatch.delenv(name, raising=False)
-    assert _triton_lse.chosen_algorithm(stage) == getattr(_triton_lse, stage.upper()) == "auto"
-    monkeypatch.setenv(name, "fused")
-    assert _triton_lse.chosen_algorithm(stage) == "fused"
-    monkeypatch.setenv(name, "atomic")
-    expected = {"forward": "'rows', 'fused', 'rows-ws' or 'auto'",
-                "backward": "'rows', 'fused', 'gemm', 'rows-ws', 'gemm-ws' or 'auto'"}[stage]
-    with pytest.raises(ValueError, match=f"{name} must be {expected}, got 'atomic'"):
-        _triton_lse.chosen_algorithm(stage)
-
-
-@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
-def test_direct_exponentials_on_triton_can_be_turned_off_by_name(monkeypatch):
-    from selfsup.core.kernels import _triton_lse
-
-    monkeypatch.delenv("SELFSUP_TRITON_EXP", raising=False)
-    assert _triton_lse.use_direct(True) and not _triton_lse.use_direct(False)
-    monkeypatch.setenv("SELFSUP_TRITON_EXP", "online")
-    assert not _triton_lse.use_direct(True)
-    monkeypatch.setenv("SELFSUP_TRITON_EXP", "fast")
-    with pytest.raises(ValueError, match="SELFSUP_TRITON_EXP must be 'direct' or 'online'"):
-        _triton_lse.use_direct(True)
-
-
-@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
-def test_kernels_that_accumulate_atomically_are_zeroed_between_autotuning_trials(monkeypatch):
-    """The autotuner launches a kernel once per configuration on the real arguments: an output added into
-    atomically (the fused backward's dQ, the one-pass forward's column sums) must be reset between trials, or the
-    first call of every new shape returns the sum of a dozen results; one added into across launches (the gemm
-    backward's dQ) restored."""
-    import triton
-
-    from selfsup.core.kernels import _triton_lse as T
-
-    assert T._BACKWARD_FUSED.reset_to_zero == ["DQ"] and T._FORWARD_COLUMN_SUMS.reset_to_zero == ["COLSUM"]
-    assert T._BACKWARD.reset_to_zero == [] and T._FORWARD.reset_to_zero == []
-    seen = {}
-
-    def fake_autotune(configs, key, reset_to_zero=None, restore_value=None, prune_configs_by=None):
-        seen.update(key=key, reset_to_zero=reset_to_zero, restore_value=restore_value)
-        return lambda kernel: kernel
-
-    monkeypatch.setattr(T, "_autotuning", lambda: True)
-    monkeypatch.setattr(triton, "autotune", fake_autotune)
-    launch = T.launcher(T._lse_bwd_fused_kernel, [(64, 64)], ["n_rows"], reset_to_zero=["DQ"])
-    assert seen == {"key": ["n_rows"], "reset_to_zero": ["DQ"], "restore_value": None}
-    assert launch.reset_to_zero == ["DQ"]
-    # the row kernel storing dS for cuBLAS adds into dQ chunk after chunk: the trials must leave dQ as they found it
-    assert T._BACKWARD_STORE_DS.restore_value == ["DQ"] and T._BACKWARD.restore_value == []
-    launch = T.launcher(T._lse_bwd_kernel, [(64, 64)], ["n_rows"], restore_value=["DQ"])
-    assert seen == {"key": ["n_rows"], "reset_to_zero": None, "restore_value": ["DQ"]}
-
-
-@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
 def test_wide_feature_blocks_take_the_configurations_that_fit(monkeypatch, untuned_gpu_launch):
     """From BLOCK_D=512 the autotuner tries a launcher's ``wide`` configurations instead of the usual ones (which
     pass an sm_90 block's shared memory there), and without autotuning the first of them runs."""
@@ -422,38 +303,6 @@ def test_wide_feature_blocks_take_the_configurations_that_fit(monkeypatch, untun
     assert seen == {"grid": (32,), "BLOCK_D": 512, "BLOCK_M": 32, "BLOCK_N": 32, "num_warps": 8, "num_stages": 2}
     one(lambda meta: (meta["BLOCK_M"],), BLOCK_D=256)
     assert seen["BLOCK_M"] == 64 and seen["num_stages"] == 3
-
-
-@pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
-def test_extra_configurations_are_tried_besides_the_usual_ones_below_the_wide_blocks(monkeypatch, untuned_gpu_launch):
-    """A launcher's ``extra`` configurations (the row kernels': one warpgroup, two programs per multiprocessor) are
-    timed after the usual ones, each once, where the usual ones are tried; from ``wide_from`` on the ``wide`` ones
-    alone. Without autotuning the usual default runs."""
-    from selfsup.core.kernels import _triton_lse as T
-    from selfsup.core.kernels import _triton_self_lse as S
-
-    monkeypatch.setattr(T, "_autotuning", lambda: True)
-    wide = [(32, 32, 8, 2)]
-    extra = [(64, 64, 4, 2), (64, 64, 8, 2)]  # the second is also a usual one: tried once
-    launch = T.launcher(T._lse_fwd_kernel, [(64, 64)], ["n_rows"], wide=wide, extra=extra)
-    launch.tuned.nargs = {}
-
-    def tried(block_d):
-        return [(c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"], c.num_warps, c.num_stages)
-                for c in launch.tuned.prune_configs({"BLOCK_D": block_d})]
-
-    usual = [(64, 64, w, st) for w, st in T.WARPS_STAGES]
-    assert tried(256) == [*usual, (64, 64, 4, 2)] == launch.configs_for(256)
-    assert tried(512) == wide
-    for row_kernels in (T._FORWARD, T._FORWARD_COLUMN_SUMS, T._BACKWARD, T._BACKWARD_STORE_DS, S._FORWARD):
-        assert set(T.TWO_PER_SM) <= set(row_kernels.configs_for(256))
-        assert not set(T.TWO_PER_SM) & set(row_kernels.configs_for(512))
-    for others in (T._BACKWARD_FUSED, S._BACKWARD):  # these spill in it (kernels-sm90-static.md)
-        assert not set(T.TWO_PER_SM) & set(others.configs_for(256))
-
-    kernel, seen = untuned_gpu_launch()
-    T.launcher(kernel, [(64, 64)], ["n_rows"], extra=extra)(lambda meta: (1,), BLOCK_D=256)
-    assert (seen["BLOCK_M"], seen["BLOCK_N"], seen["num_warps"], seen["num_stages"]) == (64, 64, 8, 3)
 
 
 AUTOCAST_CASES = {

@@ -1,5 +1,5 @@
-"""The self-similarity LSE of SimCLR's 2N form (upper triangle of the symmetric logits only) against float64:
-chunked, Triton's row kernels on (Z, Z) and Triton's symmetric kernels (interpreted on CPU, fp32)."""
+"""The self-similarity LSE of SimCLR's 2N form against float64: chunked (upper triangle of the symmetric logits
+only) and Triton's row kernels on (Z, Z) (interpreted on CPU, fp32)."""
 
 import os
 
@@ -15,7 +15,7 @@ from selfsup.core import objectives as obj
 from selfsup.core.kernels import _chunked_self_lse
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
-BACKENDS = ["chunked"] + (["triton", "triton-symmetric"] if kernels.triton_available() else [])
+BACKENDS = ["chunked"] + (["triton"] if kernels.triton_available() else [])
 needs_triton = pytest.mark.skipif(not kernels.triton_available(), reason="needs triton")
 
 
@@ -27,11 +27,9 @@ def use_backend(monkeypatch):
         if name == "chunked":
             monkeypatch.setattr(_chunked_self_lse, "_tile_size", lambda n: 32)
             return "chunked", _chunked_self_lse
-        from selfsup.core.kernels import _triton_lse, _triton_self_lse
+        from selfsup.core.kernels import _triton_lse
 
-        symmetric = name == "triton-symmetric"
-        monkeypatch.setenv("SELFSUP_TRITON_SELF", "symmetric" if symmetric else "rows")
-        return "triton", _triton_self_lse if symmetric else _triton_lse
+        return "triton", _triton_lse
     return use
 
 
@@ -117,27 +115,8 @@ def test_chunked_nt_xent_computes_each_logit_once_per_pass(monkeypatch):
     torch.testing.assert_close(z2.grad, r2.grad, rtol=1e-10, atol=1e-12)
 
 
-@needs_triton
-@pytest.mark.parametrize("temperature, tiny", [(0.1, "none"), (0.01, "some"), (0.001, "all")])
-def test_symmetric_forward_recomputes_exactly_the_rows_that_underflowed(temperature, tiny):
-    """Row sums are taken relative to an upper bound of the logits; the rows whose sum falls below n * 2^-100
-    (none at temperature 0.1, some at 0.01, all at 0.001) get the exact row pass, and every row matches float64."""
-    from selfsup.core.kernels import _triton_self_lse as S
-
-    gen = torch.Generator().manual_seed(9)
-    z = torch.nn.functional.normalize(torch.randn(100, 48, generator=gen), dim=1).to(DEVICE)
-    scale = 1 / temperature
-    rowsum = torch.zeros(100, device=DEVICE)
-    S._FORWARD(lambda meta: (-(-100 // meta["BLOCK_M"]),), z, S.logit_bound_log2(z, z, scale), rowsum, 100, 48,
-               scale * S.LOG2E, z.stride(0), PRECISION="ieee", DIRECT=False, BLOCK_D=64)
-    n_tiny = int((rowsum < 100 * S.TINY_ROW_SUM).sum())
-    assert {"none": n_tiny == 0, "some": 0 < n_tiny < 100, "all": n_tiny == 100}[tiny], n_tiny
-    lse = S.self_lse_forward(z, scale)
-    torch.testing.assert_close(lse.double().cpu(), _reference_lse(z.cpu(), scale), rtol=1e-5, atol=1e-4)
-
-
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="bf16 tl.dot is only exact on a GPU")
-@pytest.mark.parametrize("backend", ["triton", "triton-symmetric"])
+@pytest.mark.parametrize("backend", ["triton"])
 def test_bf16_nt_xent_on_gpu(use_backend, backend):
     gen = torch.Generator().manual_seed(12)
     a, b = (torch.randn(300, 128, generator=gen).bfloat16() for _ in range(2))
@@ -160,22 +139,3 @@ def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match="backend must be"):
         kernels.self_contrastive_lse(torch.randn(4, 3), 1.0, backend="gpu")
 
-
-@needs_triton
-def test_the_self_algorithm_is_chosen_by_name(monkeypatch):
-    from selfsup.core.kernels import _triton_lse
-
-    monkeypatch.delenv("SELFSUP_TRITON_SELF", raising=False)
-    assert _triton_lse.chosen_algorithm("self") == _triton_lse.SELF == "auto"
-    monkeypatch.setenv("SELFSUP_TRITON_SELF", "symmetric")
-    assert _triton_lse.chosen_algorithm("self") == "symmetric"
-    monkeypatch.setenv("SELFSUP_TRITON_SELF", "fused")
-    with pytest.raises(ValueError, match="SELFSUP_TRITON_SELF must be 'rows', 'symmetric' or 'auto'"):
-        _triton_lse.chosen_algorithm("self")
-
-
-@needs_triton
-def test_symmetric_kernels_zero_their_atomic_outputs_between_autotuning_trials():
-    from selfsup.core.kernels import _triton_self_lse as S
-
-    assert S._FORWARD.reset_to_zero == ["ROWSUM"] and S._BACKWARD.reset_to_zero == ["DZ"]

@@ -31,8 +31,8 @@ def triton_available() -> bool:
 # minutes for a wide fp32 head on a tiny batch, seen on the H200), which a small loss never earns back.
 TRITON_MIN_LOGITS = 8192 * 8192
 
-# Largest ``|logit|`` (natural units) for which the kernels take ``exp(logit)`` directly: no running max, both sums
-# (rows and columns) from the one exponential, and in the backward ``P_row + P_col`` from one exponential per logit
+# Largest ``|logit|`` (natural units) for which the chunked path takes ``exp(logit)`` directly: no running max, both
+# sums (rows and columns) from the one exponential, and in the backward ``P_row + P_col`` from one exponential per logit
 # (``exp(s) * (g_r e^-lse_r + g_c e^-lse_c)``) instead of two. Every term then lies in [e^-40, e^40]: normal in
 # fp32, no CPU slow path, and N * e^40 overflows only past 10^21 keys. Unit vectors at temperature >= 0.025 qualify.
 # Fwd + bwd at temperature 0.07, D=128, chunked on 2 CPU cores (benchmarks/results/kernels-cpu-direct-exp.txt):
@@ -103,13 +103,20 @@ def _module(backend: str):
     return _chunked_lse
 
 
+def _exp_args(backend: str, direct: bool) -> dict:
+    """The chunked path takes direct exponentials where the logits are bounded (measured on CPU,
+    ``benchmarks/results/kernels-cpu-direct-exp.txt``); the Triton kernels always keep a running max (their direct
+    variant was never timed on a GPU: the ``kernels-experimental`` branch)."""
+    return {"direct": direct} if backend == "chunked" else {}
+
+
 class _ContrastiveLSE(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, exclude, scale, columns, backend, direct):  # type: ignore[override]
         impl = _module(backend)
         q, k = q.contiguous(), k.contiguous()
         with autocast_off(q):
-            lse_r, lse_c = impl.lse_forward(q, k, exclude, scale, columns, direct=direct)
+            lse_r, lse_c = impl.lse_forward(q, k, exclude, scale, columns, **_exp_args(backend, direct))
         ctx.save_for_backward(q, k, exclude, lse_r, lse_c)
         ctx.scale, ctx.backend, ctx.direct = scale, backend, direct
         return (lse_r, lse_c) if columns else (lse_r,)
@@ -122,7 +129,7 @@ class _ContrastiveLSE(torch.autograd.Function):
             g_c = torch.zeros_like(lse_c) if g_c is None else g_c.contiguous().to(lse_c.dtype)
         with autocast_off(q):  # q and k share a dtype (checked); Triton stores it itself, no cast after
             dq, dk = _module(ctx.backend).lse_backward(q, k, exclude, ctx.scale, lse_r, lse_c, g_r, g_c,
-                                                       direct=ctx.direct, out_dtype=q.dtype)
+                                                       out_dtype=q.dtype, **_exp_args(ctx.backend, ctx.direct))
         return dq, dk, None, None, None, None, None
 
 

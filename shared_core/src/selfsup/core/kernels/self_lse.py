@@ -2,15 +2,13 @@
 diagonal (each view against itself) left out, computed through the symmetric matrix's upper triangle.
 
 ``self_contrastive_lse(z, scale)`` equals ``contrastive_lse(z, z, scale, exclude=arange(N))`` in value and
-gradient, with half the logits: the chunked path (CPU) always works tile pairs (I, J >= I); Triton does with
-``SELFSUP_TRITON_SELF=symmetric``; with ``rows`` it runs the row kernels on ``(Z, Z)``: every logit in the forward,
-and in the backward one launch that takes each tile's row and (transposed) column terms together; ``auto`` (the
-default) times both on a problem's first call and keeps the faster (forward and backward apart).
+gradient: the chunked path (CPU) works tile pairs (I, J >= I), half the logits; Triton runs the measured row
+kernels on ``(Z, Z)``: every logit in the forward, and in the backward one launch that takes each tile's row and
+(transposed) column terms together. (A Triton kernel over the upper triangle of tiles, never timed on a GPU, is on
+the ``kernels-experimental`` branch.)
 """
 
 from __future__ import annotations
-
-import functools
 
 import torch
 
@@ -18,47 +16,21 @@ from selfsup.core.kernels import _chunked_self_lse
 from selfsup.core.kernels.contrastive_lse import Backend, autocast_off, direct_exponentials, resolve_backend
 
 
-def _triton_rows_forward(z: torch.Tensor, scale: float, *, direct: bool = False) -> torch.Tensor:
-    from selfsup.core.kernels import _triton_lse
-
-    diagonal = torch.arange(z.shape[0], device=z.device, dtype=torch.int32)
-    return _triton_lse.lse_forward(z, z, diagonal, scale, False, direct=direct)[0]
-
-
-def _triton_rows_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor, *,
-                          direct: bool = False) -> torch.Tensor:
-    """``dz`` in ``z``'s dtype by one row-kernel launch over (Z, Z) (:func:`._triton_lse.self_grad_rows`)."""
-    from selfsup.core.kernels import _triton_lse
-
-    diagonal = torch.arange(z.shape[0], device=z.device, dtype=torch.int32)
-    return _triton_lse.self_grad_rows(z, diagonal, scale, lse, g, direct=direct, out_dtype=z.dtype)
-
-
-def _triton_algorithms() -> dict:
-    """``{algorithm: (forward, backward)}`` on Triton, the deterministic one first."""
-    from selfsup.core.kernels import _triton_self_lse
-
-    return {"rows": (_triton_rows_forward, _triton_rows_backward),
-            "symmetric": (_triton_self_lse.self_lse_forward, _triton_self_lse.self_lse_backward)}
-
-
-def _run_triton(part: int, z: torch.Tensor, *args, direct: bool = False) -> torch.Tensor:
-    """Part ``part`` (0: forward, 1: backward) of ``chosen_algorithm("self")`` on ``(z, *args)``; ``"auto"``: the
-    faster on this problem, forward and backward timed apart (either backward takes the LSE of either forward)."""
-    from selfsup.core.kernels import _triton_lse
-
-    runs = {name: functools.partial(fns[part], z, *args, direct=direct) for name, fns in _triton_algorithms().items()}
-    key = (z.dtype, tuple(z.shape), direct, ("forward", "backward")[part])
-    return runs[_triton_lse.resolve_algorithm("self", None, runs, z.device, key)]()
-
-
 def _triton_forward(z: torch.Tensor, scale: float, *, direct: bool = False) -> torch.Tensor:
-    return _run_triton(0, z, scale, direct=direct)
+    """The row kernel on ``(Z, Z)`` with the diagonal left out: every logit (``direct``: chunked only)."""
+    from selfsup.core.kernels import _triton_lse
+
+    diagonal = torch.arange(z.shape[0], device=z.device, dtype=torch.int32)
+    return _triton_lse.lse_forward(z, z, diagonal, scale, False)[0]
 
 
 def _triton_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor, *,
                      direct: bool = False) -> torch.Tensor:
-    return _run_triton(1, z, scale, lse, g, direct=direct)
+    """``dz`` in ``z``'s dtype by one row-kernel launch over (Z, Z) (:func:`._triton_lse.self_grad_rows`)."""
+    from selfsup.core.kernels import _triton_lse
+
+    diagonal = torch.arange(z.shape[0], device=z.device, dtype=torch.int32)
+    return _triton_lse.self_grad_rows(z, diagonal, scale, lse, g, out_dtype=z.dtype)
 
 
 def _implementation(backend: str):
