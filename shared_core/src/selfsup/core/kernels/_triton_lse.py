@@ -1,26 +1,11 @@
 """Triton kernels for the log-sum-exp of the rows and columns of ``scale * Q @ K^T``, never stored: the row kernels
-measured on the H100 and the H200 (``benchmarks/results/kernels-h100-run*``, ``kernels-h200-quick``).
+measured on the H100 and the H200 (design and measurements: docs/kernels.md).
 
-A program owns a block of rows of its first operand and streams every block of the second once.
-
-- forward: online softmax over the rows; the column LSE is the row LSE of ``K @ Q^T`` (a second launch with the
-  operands swapped).
-- backward: ``dS = g_r[:, None] * P_row + g_c[None, :] * P_col`` is recomputed tile by tile and
-  ``dQ = scale * dS @ K`` accumulated in registers; ``dK`` is the same kernel with the operands (and the row/column
-  statistics) swapped. SimCLR's 2N form (``Z @ Z^T``, symmetric) takes ``dZ`` in one launch whose row and column
-  statistics are both ``(lse, g)`` (:func:`self_grad_rows`).
-
-Measured on an H100 at N=32768, D=256, bf16 (``benchmarks/kernels/profile_contrastive.py``): an earlier single
-forward, which wrote per-row-block column partials with a second exponential per logit, took 2.97 ms against 2.49 ms
-for two row passes, and a dedicated column kernel for dK 4.35 ms against 4.01 ms for the swapped row kernel, so
-neither is kept. The variants written since and never timed on a GPU (one-pass forward and backward, the cuBLAS dK
-backward, direct exponentials, warp specialization with TMA, two programs per SM, the first-call algorithm timer)
-are kept on the ``kernels-experimental`` branch (docs/kernels.md). Accumulation is fp32 in base 2 whatever the
-operand dtype.
-
-fp16 operands: the backward's ``dS`` goes to the tensor cores in the operands' dtype, and fp16 keeps 5 exponent
-bits, so the weights are first scaled by a power of two (:func:`half_grad_scale`) and the products scaled back in
-fp32 (``RESCALED``).
+A program owns a block of rows of its first operand and streams every block of the second once. Forward: online
+softmax over the rows; the column LSE is the row LSE of ``K @ Q^T`` (the operands swapped). Backward:
+``dS = g_r[:, None] * P_row + g_c[None, :] * P_col`` recomputed tile by tile, ``dQ = scale * dS @ K`` accumulated in
+registers, ``dK`` the same kernel with the operands and statistics swapped; SimCLR's 2N form takes ``dZ`` in one
+launch (:func:`self_grad_rows`). Accumulation is fp32 in base 2; fp16 weights are rescaled (:func:`half_grad_scale`).
 """
 
 from __future__ import annotations
