@@ -60,7 +60,8 @@ def distributed(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def build(session: nox.Session) -> None:
-    """Build every wheel, check the PEP 420 namespace, install the wheels and import them."""
+    """Build every wheel, check the PEP 420 namespace, LICENSE and py.typed in each, install the wheels and import
+    them."""
     session.install("build")
     dist = ROOT / "dist"
     shutil.rmtree(dist, ignore_errors=True)
@@ -74,6 +75,10 @@ def build(session: nox.Session) -> None:
             session.error(f"{wheel.name} ships selfsup/__init__.py: the PEP 420 namespace is broken")
         if not any(n.startswith("selfsup/") and n.endswith("/__init__.py") for n in names):
             session.error(f"{wheel.name} contains no selfsup subpackage")
+        if not any(n.endswith(".dist-info/licenses/LICENSE") for n in names):
+            session.error(f"{wheel.name} ships no LICENSE")
+        if not any(n.startswith("selfsup/") and n.endswith("/py.typed") for n in names):
+            session.error(f"{wheel.name} ships no py.typed: type checkers would ignore its annotations")
     _install(session, *map(str, wheels))
     modules = ["selfsup.core", *(f"selfsup.{p}" for p in DOMAIN_PACKAGES)]
     session.run("python", "-c", f"import importlib; [importlib.import_module(m) for m in {modules!r}]; "
