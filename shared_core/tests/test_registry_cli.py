@@ -98,7 +98,7 @@ def test_help_reaches_the_suite_and_the_domains_and_version_names_the_packages(c
     assert done.value.code == 0 and "DOMAIN" in capsys.readouterr().out
     with pytest.raises(SystemExit) as done:
         cli.main(["--version"])
-    assert done.value.code == 0 and "selfsup-core 0.1.0" in capsys.readouterr().out
+    assert done.value.code == 0 and "selfsup-core 0.2.0" in capsys.readouterr().out
 
 
 def test_pretrain_without_a_domain_or_dataset_says_what_to_give(tmp_path, capsys):

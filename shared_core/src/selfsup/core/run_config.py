@@ -15,7 +15,7 @@ import yaml
 
 
 def installed_versions() -> dict[str, str]:
-    """``{"selfsup-core": "0.1.0", ..., "torch": "2.11.0", "python": "3.11.7"}``: what ran."""
+    """``{"selfsup-core": "0.2.0", ..., "torch": "2.11.0", "python": "3.11.7"}``: what ran."""
     import platform
 
     names = sorted({d.metadata["Name"] for d in distributions() if (d.metadata["Name"] or "").startswith("selfsup")})
