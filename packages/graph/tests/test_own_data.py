@@ -143,19 +143,15 @@ def test_recipes_are_files_the_suite_and_the_command_share(tmp_path, capsys):
 
 def test_resume_on_a_graph_matches_the_uninterrupted_run(tmp_path):
     """Whole-graph steps (one an epoch), cut after step 3 and resumed with --resume auto: step 4's weights equal."""
-    import shutil
-
-    from safetensors.torch import load_file
+    from selfsup.core.testing import checkpoint_weights, cut_after
 
     write_graph_folder(tmp_path / "g")
     flags = ("--max-steps", "4", "--checkpoint-every", "1", "--seed", "2")
     assert _pretrain(tmp_path / "g", tmp_path / "straight", *flags) == 0
     cut = tmp_path / "cut"
-    shutil.copytree(tmp_path / "straight", cut, ignore=shutil.ignore_patterns("checkpoint-00000004", "encoder"))
-    (cut / "latest").write_text("checkpoint-00000003")
+    cut_after(tmp_path / "straight", cut, step=3, last=4)
     assert _pretrain(tmp_path / "g", cut, *flags, "--resume", "auto") == 0
-    straight, resumed = (load_file(run / "checkpoint-00000004" / "model.safetensors")
-                         for run in (tmp_path / "straight", cut))
+    straight, resumed = (checkpoint_weights(run, 4) for run in (tmp_path / "straight", cut))
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
 
 

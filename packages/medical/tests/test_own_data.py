@@ -88,19 +88,15 @@ def test_ct_is_detected_windowed_and_cut_into_repeatable_sub_volumes(tmp_path):
 def test_resume_on_volumes_matches_the_uninterrupted_run(tmp_path):
     """Cut after step 3 (mid-epoch: 5 files pass the scan, 2 steps of 2 an epoch) and resumed: step 4's weights equal,
     the random sub-volumes and the bad files met on both sides of the cut alike."""
-    import shutil
-
-    from safetensors.torch import load_file
+    from selfsup.core.testing import checkpoint_weights, cut_after
 
     write_scans(tmp_path / "scans")
     flags = ("--max-steps", "4", "--checkpoint-every", "1", "--seed", "2", "--samples", "1")
     assert _pretrain(tmp_path / "scans", tmp_path / "straight", *flags) == 0
     cut = tmp_path / "cut"
-    shutil.copytree(tmp_path / "straight", cut, ignore=shutil.ignore_patterns("checkpoint-00000004", "encoder"))
-    (cut / "latest").write_text("checkpoint-00000003")
+    cut_after(tmp_path / "straight", cut, step=3, last=4)
     assert _pretrain(tmp_path / "scans", cut, *flags, "--resume", "auto") == 0
-    straight, resumed = (load_file(run / "checkpoint-00000004" / "model.safetensors")
-                         for run in (tmp_path / "straight", cut))
+    straight, resumed = (checkpoint_weights(run, 4) for run in (tmp_path / "straight", cut))
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
 
 

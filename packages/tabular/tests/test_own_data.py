@@ -4,7 +4,6 @@ skipped and named, ids kept, Parquet parts, exact resume, and memory bounded by 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -17,6 +16,7 @@ import torch
 from safetensors.torch import load_file
 
 from selfsup.core import cli
+from selfsup.core.testing import checkpoint_weights, cut_after
 from selfsup.tabular import TablePreprocessor, TableSchema
 from selfsup.tabular.preprocessing import infer_column_types
 
@@ -159,11 +159,9 @@ def test_resume_on_a_table_matches_the_uninterrupted_run(tmp_path):
              "--max-bad-fraction", "0.05")
     assert _pretrain(tmp_path / "t.csv", tmp_path / "straight", *flags) == 0
     cut = tmp_path / "cut"  # cut after step 5: mid-epoch (4 steps an epoch)
-    shutil.copytree(tmp_path / "straight", cut, ignore=shutil.ignore_patterns("checkpoint-00000006", "encoder"))
-    (cut / "latest").write_text("checkpoint-00000005")
+    cut_after(tmp_path / "straight", cut, step=5, last=6)
     assert _pretrain(tmp_path / "t.csv", cut, *flags, "--resume", "auto") == 0
-    straight = load_file(tmp_path / "straight" / "checkpoint-00000006" / "model.safetensors")
-    resumed = load_file(cut / "checkpoint-00000006" / "model.safetensors")
+    straight, resumed = (checkpoint_weights(run, 6) for run in (tmp_path / "straight", cut))
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
 
 

@@ -4,7 +4,6 @@ bad ones among them; decoding of the awkward modes; exact resume on a folder."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from selfsup.core import cli
+from selfsup.core.testing import checkpoint_weights, cut_after
 from selfsup.vision.datasets.image_files import decode_image_file
 
 BAD = {"zero.jpg", "nested/deeper/not_an_image.png", "corrupt.png"}
@@ -142,14 +142,12 @@ def test_resume_on_a_folder_matches_the_uninterrupted_run(image_folder, tmp_path
     flags = ("--max-steps", "4", "--checkpoint-every", "1", "--max-bad-fraction", "0.5", "--seed", "3")
     assert _pretrain(folder, tmp_path / "straight", *flags) == 0
     cut = tmp_path / "cut"
-    shutil.copytree(tmp_path / "straight", cut, ignore=shutil.ignore_patterns("checkpoint-00000004", "encoder"))
-    (cut / "latest").write_text("checkpoint-00000003")
+    cut_after(tmp_path / "straight", cut, step=3, last=4)
     assert _pretrain(folder, cut, *flags, "--resume", "auto") == 0
-    straight = load_file(tmp_path / "straight" / "checkpoint-00000004" / "model.safetensors")
-    resumed = load_file(cut / "checkpoint-00000004" / "model.safetensors")
+    straight, resumed = (checkpoint_weights(run, 4) for run in (tmp_path / "straight", cut))
     assert straight.keys() == resumed.keys()
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
-    step3 = load_file(cut / "checkpoint-00000003" / "model.safetensors")
+    step3 = checkpoint_weights(cut, 3)
     assert not all(torch.equal(step3[k], resumed[k]) for k in step3)  # the resumed run did train a step
 
 

@@ -48,9 +48,6 @@ register_method("dino", partial(EMADistillation, kind="dino"))
 register_bench("core", _core_bench)
 register_bench("crossmodal", _crossmodal_bench)
 register_bench("all", _all_bench)
-
-
-
 register_exporter("hf", lazy("selfsup.core.export.hf:export_hf", default_name="hf"))
 register_exporter("onnx", lazy("selfsup.core.export.onnx:export_onnx", default_name="encoder.onnx"))
 register_example("core", lazy("selfsup.core.encoders.mlp:example_vectors"))

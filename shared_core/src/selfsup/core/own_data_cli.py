@@ -266,6 +266,16 @@ def add_embed_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true")
 
 
+def read_data_config(encoder_dir: str | Path) -> dict[str, Any]:
+    """``{"domain": ..., "data": {...}}``: what ``selfsup pretrain DOMAIN PATH`` saved beside its encoder
+    (:data:`DATA_CONFIG`), for ``embed`` and the exports that prepare inputs as the run did. FileNotFoundError
+    naming the file when ``encoder_dir`` is not a run's ``encoder/`` folder."""
+    data_config = Path(encoder_dir) / DATA_CONFIG
+    if not data_config.is_file():
+        raise FileNotFoundError(f"{data_config}: not found; --encoder-dir must be a run's encoder/ folder")
+    return json.loads(data_config.read_text())
+
+
 def cmd_embed(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
@@ -275,10 +285,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
     domain = own_data(args.domain_name)
     EmbeddingWriter.check_path(args.output)  # before anything is read
-    data_config = args.encoder_dir / DATA_CONFIG
-    if not data_config.is_file():
-        raise FileNotFoundError(f"{data_config}: not found; --encoder-dir must be a run's encoder/ folder")
-    saved = json.loads(data_config.read_text())
+    saved = read_data_config(args.encoder_dir)
     if saved["domain"] != domain.name:
         raise ValueError(f"{args.encoder_dir} was trained on {saved['domain']} data, not {domain.name}")
     source, options, scan_skipped = domain.open(args.path, saved["data"], cache=None, seed=0, replace_bad=False,

@@ -5,7 +5,6 @@ its pooled ``last_hidden_state`` with the encoder's features."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -25,11 +24,12 @@ def example_spectrograms(encoder: nn.Module, batch: int) -> torch.Tensor:
 def _run_stats(encoder_dir: Path | None):
     """The spectrogram mean and std the run normalised with (``encoder/data_config.json``), or None."""
     from selfsup.audio.features import SpectrogramStats
+    from selfsup.core.own_data_cli import read_data_config
 
     if encoder_dir is None:
         return None
     try:
-        data = json.loads((Path(encoder_dir) / "data_config.json").read_text())["data"]
+        data = read_data_config(encoder_dir)["data"]
         return SpectrogramStats(float(data["stats_mean"]), float(data["stats_std"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from selfsup.core.export import Exported, NotExportable, compare, encoder_name, example_input
+from selfsup.core.export import Exported, NotExportable, compare_reloaded, encoder_name
 from selfsup.graph.encoders import GraphEncoder, NodeEncoder
 
 PYG_MODELS = {"gcn": "GCN", "gat": "GAT"}
@@ -88,9 +88,7 @@ def export_pyg(encoder: nn.Module, output: Path, **_) -> Exported:
     model, weights, line = pyg_twin(encoder)
     torch.save(weights, output)  # tensors only: torch.load(..., weights_only=True) reads it
     model.load_state_dict(torch.load(output, weights_only=True), strict=True)
-    x, edge_index = example_input(encoder)
-    with torch.no_grad():
-        diff = compare(encoder.eval()(x, edge_index), model.eval()(x, edge_index), f"pyg {output}")
+    diff = compare_reloaded(encoder, model, f"pyg {output}")
     snippet = ("import torch, torch_geometric\n" + line + "\n"
                f'model.load_state_dict(torch.load("{output}", weights_only=True))\n'
                "embeddings = model(x, edge_index)  # (num_nodes, hidden)")

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from selfsup.core.export import Exported, NotExportable, compare, encoder_name, example_input
+from selfsup.core.export import Exported, NotExportable, compare_reloaded, encoder_name
 from selfsup.medical.encoders.resnet3d import ResNet3D
 from selfsup.medical.encoders.swin_unetr import SwinUNETREncoder
 from selfsup.medical.encoders.unet3d import UNet3D
@@ -72,12 +72,9 @@ def export_monai(encoder: nn.Module, output: Path, **_) -> Exported:
                          f"unexpected {result.unexpected_keys[:5]})")
     twin = copy.deepcopy(encoder)
     twin.net = network  # the encoder's features, computed by the reloaded MONAI network
-    for gone in ("final_conv", "out"):
-        if hasattr(twin.net, gone):
-            delattr(twin.net, gone)
-    volumes = example_input(encoder)
-    with torch.no_grad():
-        diff = compare(encoder.eval()(volumes), twin.eval()(volumes), f"monai {output}")
+    if head is not None:  # as the encoder holds its network: without the output head
+        delattr(twin.net, head.rstrip("."))
+    diff = compare_reloaded(encoder, twin, f"monai {output}")
     strict = "" if head is None else f"  # missing: only the head ({head}*)"
     snippet = ("import monai, torch\n" + line + "\n"
                f'net.load_state_dict(torch.load("{output}", weights_only=True), strict={head is None}){strict}')

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from selfsup.core.export import Exported, NotExportable, compare, encoder_kwargs
+from selfsup.core.own_data_cli import DATA_CONFIG
 from selfsup.tabular.preprocessing import TableBatch
 from selfsup.tabular.sklearn_api import SelfSupervisedEncoder
 
@@ -59,7 +60,7 @@ def export_sklearn(encoder: nn.Module, output: Path, *, encoder_dir: Path | None
         import skops.io as sio
     except ImportError:
         raise ImportError("--format sklearn needs skops: pip install selfsup-tabular[sklearn]") from None
-    if encoder_dir is None or not (Path(encoder_dir) / "data_config.json").is_file():
+    if encoder_dir is None or not (Path(encoder_dir) / DATA_CONFIG).is_file():
         raise NotExportable("--format sklearn needs the run's table preprocessing: give the encoder/ folder of a "
                             "selfsup pretrain tabular run")
     fitted = SelfSupervisedEncoder.from_run(encoder, encoder_dir)

@@ -139,8 +139,10 @@ class SelfSupervisedEncoder(TransformerMixin, BaseEstimator):
         """The fitted transformer of a ``selfsup pretrain tabular`` run: ``encoder`` (its ``encoder/``, loaded) with
         the column schema and preprocessing recorded beside it (``data_config.json``). ``transform`` then takes the
         table's original columns and gives what ``selfsup embed tabular`` gives (in float64)."""
+        from selfsup.core.own_data_cli import read_data_config
+
         try:
-            data = json.loads((Path(encoder_dir) / "data_config.json").read_text())["data"]
+            data = read_data_config(encoder_dir)["data"]
             schema, preprocessor = TableSchema.from_dict(data["schema"]), TablePreprocessor.from_state(
                 data["preprocessor"])
         except (OSError, ValueError, KeyError, TypeError) as err:

@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from selfsup.core.export import Exported, NotExportable, compare, encoder_kwargs, encoder_name, example_input
+from selfsup.core.export import Exported, NotExportable, compare_reloaded, encoder_kwargs, encoder_name
 from selfsup.vision.encoders import ResNetEncoder, VisionTransformer
 
 TORCHVISION_ARCHS = ("resnet18", "resnet34", "resnet50")
@@ -91,13 +91,7 @@ def export_torchvision(encoder: nn.Module, output: Path, **_) -> Exported:
     model.load_state_dict(loaded, strict=True)
     lines += ["model.fc = torch.nn.Identity()  # or a new head for your classes",
               f'model.load_state_dict(torch.load("{output}", weights_only=True))']
-    return Exported("torchvision", output, "\n".join(lines), _compare(encoder, model.eval(), f"torchvision {output}"))
-
-
-def _compare(encoder: nn.Module, model: nn.Module, what: str) -> float:
-    images = example_input(encoder)
-    with torch.no_grad():
-        return compare(encoder.eval()(images), model(images), what)
+    return Exported("torchvision", output, "\n".join(lines), compare_reloaded(encoder, model, f"torchvision {output}"))
 
 
 def timm_model_args(encoder: nn.Module) -> tuple[str, dict]:
@@ -158,5 +152,5 @@ def export_timm(encoder: nn.Module, output: Path, **_) -> Exported:
                f'model = timm.create_model("{name}", pretrained=True, num_classes=0{args},\n'
                f'                          pretrained_cfg_overlay=dict(file="{output}"))\n'
                "features = model(images)  # the encoder's pooled features")
-    return Exported("timm", output, snippet, _compare(encoder, model.eval(), f"timm {output}"))
+    return Exported("timm", output, snippet, compare_reloaded(encoder, model, f"timm {output}"))
 

@@ -21,6 +21,7 @@ from selfsup.core.export.base import (
     Exported,
     NotExportable,
     compare,
+    compare_reloaded,
     domain_of,
     encoder_kwargs,
     encoder_name,
@@ -28,8 +29,8 @@ from selfsup.core.export.base import (
     run,
 )
 
-__all__ = ["TOLERANCE", "Exported", "NotExportable", "compare", "domain_of", "encoder_kwargs", "encoder_name",
-           "example_input", "export_encoder", "formats", "run"]
+__all__ = ["TOLERANCE", "Exported", "NotExportable", "compare", "compare_reloaded", "domain_of", "encoder_kwargs",
+           "encoder_name", "example_input", "export_encoder", "formats", "run"]
 
 
 def formats() -> list[str]:
@@ -63,15 +64,20 @@ def export_encoder(encoder: nn.Module, fmts: list[str], output: str | Path, *, e
         if target.exists():
             if not overwrite:
                 raise FileExistsError(f"{target} exists; give another --output or --overwrite")
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
+            _remove(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             done.append(registry.get("exporter", fmt)(encoder, target, encoder_dir=encoder_dir,
                                                        push_to_hub=push_to_hub))
         except Exception:
-            if target.is_dir():
-                shutil.rmtree(target, ignore_errors=True)
-            elif target.exists():
-                target.unlink()
+            _remove(target)
             raise
     return done
+
+
+def _remove(target: Path) -> None:
+    """``target`` gone, a folder or a file (nothing when it does not exist)."""
+    if target.is_dir():
+        shutil.rmtree(target)
+    elif target.exists():
+        target.unlink()

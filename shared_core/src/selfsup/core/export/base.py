@@ -92,3 +92,11 @@ def compare(reference: torch.Tensor, other: Any, what: str, tolerance: float = T
         raise ValueError(f"{what}: outputs differ from the selfsup encoder's by {diff:.3g} (more than {tolerance:g} x "
                          f"{scale:.3g}, the outputs' scale); the export is wrong and was not kept")
     return diff
+
+
+def compare_reloaded(encoder: nn.Module, reloaded: nn.Module, what: str) -> float:
+    """:func:`compare` of ``encoder`` and the model an export was loaded back into, both in eval mode on
+    :func:`example_input`: the check most exporters end with (those whose target takes the encoder's inputs)."""
+    inputs = example_input(encoder)
+    with torch.no_grad():
+        return compare(run(encoder.eval(), inputs), run(reloaded.eval(), inputs), what)

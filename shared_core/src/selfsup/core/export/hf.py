@@ -8,11 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
 import yaml
 from torch import nn
 
-from selfsup.core.export.base import Exported, compare, domain_of, encoder_kwargs, encoder_name, example_input, run
+from selfsup.core.export.base import Exported, compare_reloaded, domain_of, encoder_kwargs, encoder_name
 from selfsup.core.hub import load_pretrained, save_pretrained
 
 TRAINING_KEYS = ("method", "method_args", "recipe", "epochs", "max_steps", "batch_size", "optimizer", "lr",
@@ -83,10 +82,7 @@ def export_hf(encoder: nn.Module, output: Path, *, encoder_dir: Path | None = No
     encoder_name(encoder)  # NotExportable for an encoder that records no name
     save_pretrained(encoder, output)
     (output / "README.md").write_text(model_card(encoder, run_record(encoder_dir), repo_id), encoding="utf-8")
-    reloaded = load_pretrained(output)
-    inputs = example_input(encoder)
-    with torch.no_grad():
-        diff = compare(run(encoder.eval(), inputs), run(reloaded, inputs), f"hf {output}")
+    diff = compare_reloaded(encoder, load_pretrained(output), f"hf {output}")
     if repo_id:
         print(f"hf: uploaded to {hub.push_to_hub(output, repo_id)}")
     snippet = (f'from selfsup.core.hub import load_pretrained\nencoder = load_pretrained("{repo_id or output}")\n'

@@ -27,6 +27,11 @@ MODEL_FILE, STATE_FILE, META_FILE, LATEST = "model.safetensors", "state.pt", "me
 TMP_PREFIX = ".tmp-checkpoint-"
 
 
+def checkpoint_name(step: int) -> str:
+    """The folder name of the checkpoint after ``step``: ``checkpoint-00000012``."""
+    return f"checkpoint-{step:08d}"
+
+
 class CheckpointError(ValueError):
     """A checkpoint that is incomplete, damaged or holds more than data."""
 
@@ -120,7 +125,7 @@ def save_checkpoint(directory: str | Path, step: int, model_state: dict[str, tor
     for name, tensor in model_state.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise ValueError(f"refusing to write a checkpoint: parameter {name!r} is not finite")
-    final = directory / f"checkpoint-{step:08d}"
+    final = directory / checkpoint_name(step)
     tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=directory))
     try:
         save_file({k: v.detach().cpu().clone().contiguous() for k, v in model_state.items()}, tmp / MODEL_FILE)
