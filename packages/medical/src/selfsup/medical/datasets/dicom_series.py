@@ -128,10 +128,11 @@ def series_sample(folder: Path, step: int = 4) -> np.ndarray:
 
 
 def series_stamp(folder: Path) -> str:
-    """A digest of the series' file names, sizes and modification times: changes when any slice does (the volume
-    cache's key; a folder's own time changes only when files are added or removed)."""
+    """A digest of the names, sizes and modification times of the files in the series folder: changes when any slice
+    does (the volume cache's key, taken on every read; a folder's own time changes only when files are added or
+    removed). Every file counts, so no slice's preamble is read to tell it from another file."""
     digest = hashlib.sha256()
-    for file in dicom_files(folder):
+    for file in sorted(p for p in folder.iterdir() if p.is_file()):
         stat = file.stat()
         digest.update(f"{file.name}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
