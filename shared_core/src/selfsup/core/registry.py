@@ -13,7 +13,7 @@ loaded on first use and registers what the package offers::
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -81,6 +81,32 @@ def lazy(target: str, **attributes: Any) -> Callable[..., Any]:
     for key, value in attributes.items():
         setattr(call, key, value)
     return call
+
+
+def lazy_entries(target: str, names: Iterable[str]) -> dict[str, Callable[..., Any]]:
+    """``{name: factory}`` standing for the entries ``names`` of the dict ``"package.module:TABLE"``, imported on
+    first call: a plugin registers its encoders and methods without importing their libraries (PyG, MONAI,
+    transformers), so ``selfsup --help`` and ``selfsup list`` stay fast. ``resolve_entries`` checks the names."""
+    module_name, _, table = target.partition(":")
+
+    def entry(name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            from importlib import import_module
+
+            return getattr(import_module(module_name), table)[name](*args, **kwargs)
+
+        call.__module__, call.__name__, call.__qualname__ = module_name, name, f"{table}[{name!r}]"
+        return call
+
+    return {name: entry(name) for name in names}
+
+
+def resolve_entries(target: str) -> list[str]:
+    """The keys of the dict ``"package.module:TABLE"`` (imported): what a plugin's :func:`lazy_entries` must list."""
+    from importlib import import_module
+
+    module_name, _, table = target.partition(":")
+    return list(getattr(import_module(module_name), table))
 
 
 def register_exporter(format: str, factory: Callable[..., Any] | None = None):

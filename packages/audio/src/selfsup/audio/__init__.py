@@ -4,29 +4,22 @@ Features (Kaldi fbank, normalisation, SpecAugment), encoders (spectrogram Transf
 frame tokens, BYOL-A CNN), methods (SSAST, Audio-MAE, BYOL-A, EAT/data2vec 2.0, HuBERT-style),
 datasets (FSDD, Speech Commands, ESC-50, audio folders, synthesised spoken words), ASTModel export and
 the suite ``selfsup bench audio``.
+
+Every public name is imported on first use (:mod:`selfsup.core.lazy_exports`).
 """
 
-from selfsup.audio.augment import BYOLAAugment, linear_fader, log_mixup_exp, random_resize_crop
-from selfsup.audio.build import ENCODERS, METHODS, build_encoder, build_method
-from selfsup.audio.datasets import (
-    AudioClips,
-    SpectrogramDataset,
-    load_audio_folder,
-    load_esc50,
-    load_fsdd,
-    load_speech_commands,
-    synthesize_words,
-)
-from selfsup.audio.encoders import AudioCNN, SpectrogramTokenizer, SpectrogramTransformer
-from selfsup.audio.export_ast import save_ast, to_ast_model
-from selfsup.audio.features import SpecAugment, SpectrogramStats, kaldi_fbank, log_mel_spectrogram
-from selfsup.audio.io import AudioReadError, read_audio
-from selfsup.audio.methods import BYOLA, EAT, SSAST, AudioMAE, HuBERT
+from selfsup.core.lazy_exports import lazy_exports
 
-__all__ = [
-    "BYOLA", "EAT", "ENCODERS", "METHODS", "SSAST", "AudioCNN", "AudioClips", "AudioMAE", "AudioReadError",
-    "BYOLAAugment", "HuBERT", "SpecAugment", "SpectrogramDataset", "SpectrogramStats", "SpectrogramTokenizer",
-    "SpectrogramTransformer", "build_encoder", "build_method", "kaldi_fbank", "linear_fader", "load_audio_folder",
-    "load_esc50", "load_fsdd", "load_speech_commands", "log_mel_spectrogram", "log_mixup_exp", "random_resize_crop",
-    "read_audio", "save_ast", "synthesize_words", "to_ast_model",
-]
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    "augment": ["BYOLAAugment", "linear_fader", "log_mixup_exp", "random_resize_crop"],
+    "build": ["ENCODERS", "METHODS", "build_encoder", "build_method"],
+    "datasets": [
+        "AudioClips", "SpectrogramDataset", "load_audio_folder", "load_esc50", "load_fsdd",
+        "load_speech_commands", "synthesize_words",
+    ],
+    "encoders": ["AudioCNN", "SpectrogramTokenizer", "SpectrogramTransformer"],
+    "export_ast": ["save_ast", "to_ast_model"],
+    "features": ["SpecAugment", "SpectrogramStats", "kaldi_fbank", "log_mel_spectrogram"],
+    "io": ["AudioReadError", "read_audio"],
+    "methods": ["BYOLA", "EAT", "SSAST", "AudioMAE", "HuBERT"],
+})

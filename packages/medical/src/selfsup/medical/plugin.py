@@ -21,11 +21,21 @@ def _own_data():
     return MedicalOwnData()
 
 
-def register() -> None:
-    from selfsup.core.registry import lazy, register_package
-    from selfsup.medical.build import ENCODERS, METHODS
+# The names of selfsup.medical.build's ENCODERS and METHODS, registered without importing them (a test checks
+# they agree): `selfsup --help` and `selfsup list` then load no medical library.
+ENCODER_NAMES = (
+    'unet3d', 'unet3d_small', 'unet3d_small16', 'unet3d_tiny', 'vit3d_mini', 'vit3d_small', 'vit3d_base',
+    'swin_unetr', 'resnet3d_10', 'resnet3d_18',
+)
+METHOD_NAMES = ('swin_ssl', 'voco', 'models_genesis', 'mae3d')
 
-    register_package(encoders=ENCODERS, methods=METHODS, method_prefix="medical_", bench=("medical", _bench),
+
+def register() -> None:
+    from selfsup.core.registry import lazy, lazy_entries, register_package
+
+    register_package(encoders=lazy_entries("selfsup.medical.build:ENCODERS", ENCODER_NAMES),
+                     methods=lazy_entries("selfsup.medical.build:METHODS", METHOD_NAMES),
+                     method_prefix="medical_", bench=("medical", _bench),
                      transfer=("medical", _transfer), domain=("medical", _own_data),
                      exporters={"monai": lazy("selfsup.medical.export:export_monai", default_name="monai.pt")},
                      example=("medical", lazy("selfsup.medical.export:example_volumes")))

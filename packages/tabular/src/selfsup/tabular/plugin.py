@@ -21,11 +21,18 @@ def _own_data():
     return TabularOwnData()
 
 
-def register() -> None:
-    from selfsup.core.registry import lazy, register_package
-    from selfsup.tabular.build import ENCODERS, METHODS
+# The names of selfsup.tabular.build's ENCODERS and METHODS, registered without importing them (a test checks
+# they agree): `selfsup --help` and `selfsup list` then load no tabular library.
+ENCODER_NAMES = ('mlp', 'ft_transformer')
+METHOD_NAMES = ('scarf', 'vime', 'subtab', 'dae', 'tjepa')
 
-    register_package(encoders=ENCODERS, methods=METHODS, encoder_prefix="tabular_", method_prefix="tabular_",
+
+def register() -> None:
+    from selfsup.core.registry import lazy, lazy_entries, register_package
+
+    register_package(encoders=lazy_entries("selfsup.tabular.build:ENCODERS", ENCODER_NAMES),
+                     methods=lazy_entries("selfsup.tabular.build:METHODS", METHOD_NAMES),
+                     encoder_prefix="tabular_", method_prefix="tabular_",
                      bench=("tabular", _bench),
                      transfer=("tabular", _transfer), domain=("tabular", _own_data),
                      exporters={"sklearn": lazy("selfsup.tabular.export:export_sklearn", default_name="encoder.skops")},
