@@ -92,13 +92,11 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
 
 
-BENCH_EXTRAS = {"audio": "[tts]"}  # what a domain's embedded default data needs beyond the package
 
 
 def _bench(session: nox.Session, preset: str) -> None:
     """The core suite, then every domain suite on its embedded default data."""
-    _install(session, "-e", "shared_core[bench]",
-             *[arg for p in DOMAIN_PACKAGES for arg in ("-e", f"packages/{p}{BENCH_EXTRAS.get(p, '')}")])
+    _install(session, "-e", "shared_core[bench]", *[arg for p in DOMAIN_PACKAGES for arg in ("-e", f"packages/{p}[bench]")])
     for suite in ["core", *DOMAIN_PACKAGES]:
         output = ROOT / "out" / f"bench-{suite}-{preset}"
         session.run("selfsup", "bench", suite, "--preset", preset, "--output", str(output), *session.posargs)

@@ -18,6 +18,7 @@ import torch
 from selfsup.core import distributed, registry
 from selfsup.core.data.own_data import OwnData
 from selfsup.core.data.skips import SkipLog, TooManyBadItems
+from selfsup.core.extras import require
 from selfsup.core.run_config import read_config, write_config
 
 TRAIN_FLAGS = {"epochs": int, "max-steps": int, "batch-size": int, "lr": float, "weight-decay": float,
@@ -101,6 +102,8 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser, domain: OwnData | No
     train = parser.add_argument_group("training")
     for flag, kind in TRAIN_FLAGS.items():
         train.add_argument(f"--{flag}", type=kind, default=S, help=TRAIN_HELP.get(flag, f"TrainConfig.{flag}"))
+    train.add_argument("--tensorboard", action="store_true", default=S,
+                       help="also write TensorBoard scalars to OUTPUT/tensorboard (selfsup-core[tensorboard])")
     if domain is not None:
         group = parser.add_argument_group(f"{domain.name} data (inferred from the files when not given)")
         domain.add_arguments(group)
@@ -110,7 +113,7 @@ def _settings(args: argparse.Namespace, domain: OwnData) -> dict[str, Any]:
     given = {k: v for k, v in vars(args).items()
              if k not in ("command", "domain_name", "path", "dataset", "dataset_args")}
     known = {"domain", "path", "method", "encoder", "method_args", "encoder_args", "output", "recipe",
-             *(f.replace("-", "_") for f in TRAIN_FLAGS), *domain.data_options}
+             *(f.replace("-", "_") for f in TRAIN_FLAGS), "tensorboard", *domain.data_options}
     settings: dict[str, Any] = {"domain": domain.name, "method": domain.default_method,
                                 "encoder": domain.default_encoder, "method_args": {}, "encoder_args": {},
                                 **domain.data_options}
@@ -158,7 +161,7 @@ def _train_config(settings: dict[str, Any], n_items: int, resume: str | None, pr
                   max_workers: int | None = None):
     from selfsup.core.train import TrainConfig
 
-    values = {k: settings[k] for k in (f.replace("-", "_") for f in TRAIN_FLAGS) if k in settings}
+    values = {k: settings[k] for k in (*(f.replace("-", "_") for f in TRAIN_FLAGS), "tensorboard") if k in settings}
     values.setdefault("num_workers", default_workers() if max_workers is None else min(max_workers, default_workers()))
     if "max_steps" in values and "epochs" not in values:  # --max-steps alone is the run's length
         values["epochs"] = 10**9
@@ -177,6 +180,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     if unknown:  # before training, not after
         raise ValueError(f"unknown --export format {', '.join(sorted(unknown))}; installed formats: "
                          f"{', '.join(registry.available('exporter'))}")
+    if settings.get("tensorboard"):  # before the scan and the run, not after
+        require("torch.utils.tensorboard", extra="tensorboard", package="selfsup-core", purpose="--tensorboard")
     distributed.init_from_env()
     folder = claim_on_rank0(settings["output"], resume=bool(resume), overwrite=overwrite)
     try:

@@ -3,7 +3,7 @@
     selfsup bench audio [--preset smoke|default|gpu] [--methods ssast,audio_mae,...] [--data-root DIR]
 
 ``--data-root`` holds the Free Spoken Digit Dataset (``recordings/``); without it the embedded data
-are spoken digit words synthesised with eSpeak NG (``selfsup-audio[tts]``), the voices standing in for
+are spoken digit words synthesised with eSpeak NG (``selfsup-audio[bench]``), the voices standing in for
 speakers. Pretraining uses the training clips without labels (FSDD: takes 5-49 of every speaker).
 Probes (logistic regression on frozen, standardised features): digit on the official split (FSDD
 takes 0-4), digit leave-one-speaker-out (mean over the 6 speakers), speaker identity on the official

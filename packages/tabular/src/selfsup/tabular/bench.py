@@ -37,6 +37,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from torch import nn
 
 from selfsup.core.bench import suite_parser
+from selfsup.core.extras import pyplot
 from selfsup.tabular.build import build_encoder
 from selfsup.tabular.datasets import load_adult, load_embedded
 from selfsup.tabular.preprocessing import TablePreprocessor, infer_column_types
@@ -255,11 +256,7 @@ def write_outputs(rows: list[dict], summary: list[dict], output: Path, preset: s
     (output / "results.md").write_text(f"Data: {rows[0]['data']}; preset {preset}; mean ± std over seeds; logistic "
                                        f"regressions' C chosen on a validation 20 % of the labelled rows.\n\n"
                                        + "\n".join(lines) + "\n")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot("selfsup-tabular")
     fig, axes = plt.subplots(1, 2, figsize=(12, 6), sharey=True)
     for ax, labels in zip(axes, ("10%", "100%"), strict=True):
         part = [r for r in summary if r["labels"] == labels]
@@ -285,6 +282,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parser.parse_args(argv)
     if args.data_root is not None and not args.data_root.exists():
         parser.error(f"--data-root {args.data_root}: no such file or folder")
+    pyplot("selfsup-tabular")  # a missing plotting extra fails before the runs
     rows = run(args)
     summary = summarize(rows)
     write_outputs(rows, summary, args.output, args.preset)

@@ -27,6 +27,7 @@ from selfsup.core import registry
 from selfsup.core.bench.suite import suite_parser
 from selfsup.core.data import DigitsViews
 from selfsup.core.eval import knn_accuracy, linear_probe, rankme
+from selfsup.core.extras import pyplot
 from selfsup.core.train import TrainConfig, Trainer
 
 PRESETS = {"smoke": {"epochs": 3}, "default": {"epochs": 150}, "gpu": {"epochs": 300}}
@@ -114,11 +115,7 @@ def write_outputs(rows: list[dict], output: Path, preset: str) -> None:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(str(r.get(c, "-")) for c in cols) + " |" for r in rows]
     (output / "results.md").write_text("\n".join(lines) + "\n")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 5))
     ypos = np.arange(len(rows))
     ax.barh(ypos - 0.2, [r["knn_acc"] for r in rows], 0.4, label="kNN (k=20)")

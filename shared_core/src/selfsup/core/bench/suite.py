@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Iterable
 from pathlib import Path
 
+from selfsup.core.extras import pyplot
+
 
 def suite_parser(suite: str, doc: str, presets: Iterable[str], *, methods_help: str = "comma-separated, or all",
                  data_root_help: str = "folder with the suite's data files") -> argparse.ArgumentParser:
@@ -35,11 +37,9 @@ def add_pretraining_flags(parser: argparse.ArgumentParser, *, baselines: str = "
 def bar_chart(rows: list[dict], series: list[tuple[str, str]], *, xlabel: str, title: str, path: Path) -> None:
     """One horizontal group of bars per row (``method (encoder)``), one bar per ``(key, label)`` series;
     saved as a PNG at ``path``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(10, 0.45 * len(rows) * max(1, len(series) / 2) + 1.5))
     ypos = np.arange(len(rows))
@@ -62,6 +62,7 @@ def run_suite(parser: argparse.ArgumentParser, argv: list[str] | None, run, writ
     args = parser.parse_args(argv)
     if args.data_root is not None and not args.data_root.is_dir():
         parser.error(f"--data-root {args.data_root} is not a folder")
+    pyplot(f"selfsup-{parser.prog.split()[-1]}")  # before the runs: a missing plotting extra fails now, not after
     rows, meta = run(args)
     write_outputs(rows, meta, args.output)
     print((args.output / "results.md").read_text())

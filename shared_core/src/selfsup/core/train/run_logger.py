@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+from selfsup.core.extras import require
+
 
 def peak_memory_mib(device: torch.device) -> float:
     """Peak allocated CUDA memory on a GPU, else the process's peak resident set size."""
@@ -26,11 +28,9 @@ class RunLogger:
         self.path = Path(output_dir) / "log.jsonl"
         self.writer = None
         if enabled and tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError as err:
-                raise ImportError("tensorboard=True needs the tensorboard package: pip install tensorboard") from err
-            self.writer = SummaryWriter(str(Path(output_dir) / "tensorboard"))
+            board = require("torch.utils.tensorboard", extra="tensorboard", package="selfsup-core",
+                            purpose="tensorboard=True (--tensorboard)")
+            self.writer = board.SummaryWriter(str(Path(output_dir) / "tensorboard"))
 
     def log(self, record: dict[str, Any]) -> None:
         if not self.enabled:

@@ -1,5 +1,5 @@
 """Embedded default data: spoken words synthesised with eSpeak NG (the ``espeakng-loader`` wheel ships
-the shared library and its voices; install ``selfsup-audio[tts]``). Several voices, speaking rates
+the shared library and its voices; install ``selfsup-audio[bench]``). Several voices, speaking rates
 and pitches: the voices play the role of speakers (leave-one-voice-out)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from selfsup.audio.datasets.clips import AudioClips, clip_features, one_thread
+from selfsup.core.extras import require
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 VOICES = ("en-us+m1", "en-us+f2", "en-gb-x-rp+m3", "en+f4", "en-gb-scotland+m2", "en-029+f1", "en-us-nyc+m5",
@@ -28,11 +29,8 @@ class _ESpeak:
     """The eSpeak NG library through ctypes, in synchronous mode (one process-wide instance)."""
 
     def __init__(self) -> None:
-        try:
-            import espeakng_loader
-        except ImportError as err:
-            raise ImportError("the embedded spoken-word data needs eSpeak NG: pip install 'selfsup-audio[tts]' "
-                              "(or pass --data-root with FSDD files)") from err
+        espeakng_loader = require("espeakng_loader", extra="bench", package="selfsup-audio",
+                                  purpose="the embedded spoken-word data (eSpeak NG; or --data-root with FSDD files)")
         self.lib = ctypes.cdll.LoadLibrary(espeakng_loader.get_library_path())
         self.rate = self.lib.espeak_Initialize(_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0)
         if self.rate <= 0:

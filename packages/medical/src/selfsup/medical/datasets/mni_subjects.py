@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from selfsup.core.extras import require
 from selfsup.medical.datasets._cache import atomic_save_npy, cache_dir
 from selfsup.medical.datasets.volumes import TISSUES, VolumeSet
 
@@ -40,7 +41,9 @@ def load_mni_template(size: int = 64) -> torch.Tensor:
 
 def _resampled_template(size: int) -> torch.Tensor:
     import nibabel as nib
-    from nilearn import datasets
+
+    datasets = require("nilearn.datasets", extra="demo", package="selfsup-medical",
+                       purpose="the embedded MNI152 pseudo-subjects")
 
     t1, gm, wm = (np.asarray(nib.load(p).dataobj, dtype=np.float32)
                   for p in (datasets.MNI152_FILE_PATH, datasets.GM_MNI152_FILE_PATH, datasets.WM_MNI152_FILE_PATH))
