@@ -14,6 +14,7 @@ from monai.metrics import DiceMetric
 from torch import nn
 from tqdm.auto import tqdm
 
+from selfsup.core.data.scan import progress_interval
 from selfsup.medical.augment import ClassBalancedCrops, crop_at, random_crop_corners
 from selfsup.medical.datasets.volumes import VolumeSet
 from selfsup.medical.encoders.base import VolumeEncoder
@@ -68,7 +69,8 @@ def train_segmenter(encoder: VolumeEncoder, labelled: VolumeSet, *, steps: int =
         def sample_corners(pick: torch.Tensor) -> torch.Tensor:
             return random_crop_corners(len(pick), images.shape[2:], crop, generator)
     segmenter.train()
-    for _ in tqdm(range(steps), desc="fine-tune", disable=not progress, leave=False):
+    for _ in tqdm(range(steps), desc="fine-tune", disable=not progress, leave=False,
+                  mininterval=progress_interval()):
         pick = torch.randint(0, len(labelled), (batch_size,), generator=generator)
         corners = sample_corners(pick)
         x = crop_at(images[pick], corners, crop).to(device)

@@ -1,6 +1,6 @@
 """Every installed suite in one run, and one report: ``selfsup bench all``.
 
-    selfsup bench all [--preset smoke|default|gpu] [--suites vision,audio,...] [--data-root DOMAIN=DIR ...]
+    selfsup bench all [--preset smoke|default|full|gpu] [--suites vision,audio,...] [--data-root DOMAIN=DIR ...]
                       [--extra DOMAIN="--flag value ..."] [--no-crossmodal] [--output DIR]
 
 Runs each installed domain suite (the ``bench`` registry, without the core's digits suite unless

@@ -1,7 +1,7 @@
 """Cross-modal suite: pretrain one Transformer trunk with MAE on the source domain (images), move it to
 the other installed domains, and compare with the same model from scratch and with in-domain SSL.
 
-    selfsup bench crossmodal [--preset smoke|default|gpu] [--source vision] [--targets audio,...]
+    selfsup bench crossmodal [--preset smoke|default|full|gpu] [--source vision] [--targets audio,...]
                              [--data-root DOMAIN=DIR ...] [--seeds N] [--no-joint] [--output DIR]
 
 Only the trunk moves (``export_trunk``/``import_trunk``): each domain keeps its own tokenizer, as AST

@@ -9,6 +9,7 @@ from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 from tqdm.auto import tqdm
 
+from selfsup.core.data.scan import progress_interval
 from selfsup.vision.datasets.arrays import ImageArray
 
 
@@ -21,7 +22,8 @@ def load_image_folder(root: str | Path, size: int = 64, *, progress: bool = True
     folder = ImageFolder(str(root))
     resize = v2.Compose([v2.PILToTensor(), v2.Resize(size, antialias=True), v2.CenterCrop(size)])
     images = []
-    for path, _ in tqdm(folder.samples, desc=f"decode {root.name}", disable=not progress):
+    for path, _ in tqdm(folder.samples, desc=f"decode {root.name}", disable=not progress,
+                             mininterval=progress_interval()):
         try:
             images.append(resize(folder.loader(path).convert("RGB")))
         except Exception as error:  # PIL raises several types for broken files
