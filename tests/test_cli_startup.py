@@ -40,4 +40,5 @@ def test_a_lazily_registered_encoder_builds_and_names_its_domain():
 
     encoder = registry.create_encoder("resnet_mini", image_size=16)
     assert type(encoder).__name__ == "ResNetEncoder" and domain_of(encoder) == "vision"
-    assert registry.create_encoder("tabular_mlp", num_numeric=3, cardinalities=[4]).selfsup_spec["name"] == "tabular_mlp"
+    table_encoder = registry.create_encoder("tabular_mlp", num_numeric=3, cardinalities=[4])
+    assert table_encoder.selfsup_spec["name"] == "tabular_mlp"

@@ -159,7 +159,7 @@ def test_bench_all_runs_every_suite_and_reports_failures(fake_suites, tmp_path):
     with pytest.raises(SystemExit, match="fake_bad"):
         registry.get("bench", "all")(["--output", str(tmp_path), "--extra", "fake_ok=--methods a,b",
                                       "--data-root", f"fake_ok={tmp_path}"])
-    assert fake_suites == [["--preset", "smoke", "--output", str(tmp_path / "fake_ok"), "--data-root", str(tmp_path),
+    assert fake_suites == [["--preset", "default", "--output", str(tmp_path / "fake_ok"), "--data-root", str(tmp_path),
                             "--methods", "a,b"]]
     report = (tmp_path / "report.md").read_text()
     assert "| fake_ok | ok |" in report and "| fake_bad | failed |" in report

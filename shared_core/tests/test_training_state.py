@@ -358,3 +358,15 @@ def test_divergence_on_the_command_line_is_one_line(tmp_path, capsys):
                      "64", "--optimizer", "sgd", "--lr", "1000", "--output", str(tmp_path / "run")])
     errors = _error_lines(capsys.readouterr().err)
     assert code == 2 and len(errors) == 1 and "diverged" in errors[0], errors
+
+
+def test_max_steps_alone_is_the_runs_length_and_caps_epochs_otherwise(tmp_path):
+    from selfsup.core.train.config import DEFAULT_EPOCHS
+
+    def steps(**length) -> int:  # 64 pairs at batch 16: 4 steps an epoch
+        return _trainer(tmp_path / str(len(list(tmp_path.iterdir()))), **{"epochs": None, "max_steps": None,
+                                                                           **length}).total_steps
+
+    assert steps(max_steps=200) == 200  # not capped by a default number of epochs
+    assert steps(epochs=3, max_steps=5) == 5 and steps(epochs=3, max_steps=50) == 12
+    assert steps() == DEFAULT_EPOCHS * 4

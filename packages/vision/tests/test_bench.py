@@ -49,8 +49,8 @@ def test_per_method_epochs_of_a_preset():
     from selfsup.vision.bench import PRESETS, preset_epochs
 
     on_data = Namespace(epochs=None, data_root=Path("data"))
-    assert preset_epochs("byol", PRESETS["default"], on_data) == PRESETS["default"]["method_epochs"]["byol"]
-    assert preset_epochs("simclr", PRESETS["default"], on_data) == PRESETS["default"]["epochs"][0]
-    assert preset_epochs("ijepa", PRESETS["default"], on_data) == PRESETS["default"]["epochs"][1]
-    assert preset_epochs("byol", PRESETS["default"], Namespace(epochs=None, data_root=None)) == 15
-    assert preset_epochs("byol", PRESETS["default"], Namespace(epochs=3, data_root=None)) == 3
+    assert preset_epochs("byol", PRESETS["full"], on_data) == PRESETS["full"]["method_epochs"]["byol"]
+    assert preset_epochs("simclr", PRESETS["full"], on_data) == PRESETS["full"]["epochs"][0]
+    assert preset_epochs("ijepa", PRESETS["full"], on_data) == PRESETS["full"]["epochs"][1]
+    assert preset_epochs("byol", PRESETS["full"], Namespace(epochs=None, data_root=None)) == 15
+    assert preset_epochs("byol", PRESETS["full"], Namespace(epochs=3, data_root=None)) == 3

@@ -163,8 +163,6 @@ def _train_config(settings: dict[str, Any], n_items: int, resume: str | None, pr
 
     values = {k: settings[k] for k in (*(f.replace("-", "_") for f in TRAIN_FLAGS), "tensorboard") if k in settings}
     values.setdefault("num_workers", default_workers() if max_workers is None else min(max_workers, default_workers()))
-    if "max_steps" in values and "epochs" not in values:  # --max-steps alone is the run's length
-        values["epochs"] = 10**9
     values.setdefault("batch_size", min(256, n_items))
     return TrainConfig.from_dict({**values, "output_dir": str(settings["output"]), "resume": resume,
                                   "progress": progress, "overwrite": overwrite})

@@ -15,7 +15,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "build": ["ENCODERS", "METHODS", "build_encoder", "build_method"],
     "datasets": [
         "AudioClips", "SpectrogramDataset", "load_audio_folder", "load_esc50", "load_fsdd",
-        "load_speech_commands", "synthesize_words",
+        "load_speech_commands", "speak_words", "synthesize_words",
     ],
     "encoders": ["AudioCNN", "SpectrogramTokenizer", "SpectrogramTransformer"],
     "export_ast": ["save_ast", "to_ast_model"],

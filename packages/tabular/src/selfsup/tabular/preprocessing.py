@@ -67,7 +67,8 @@ class TablePreprocessor:
     """Fit on a DataFrame, then turn DataFrames into :class:`TableBatch` es.
 
     Args:
-        numeric, categorical: column names (inferred from dtypes when both are None).
+        numeric: numeric column names (inferred from dtypes when both lists are None).
+        categorical: categorical column names (likewise).
         scaling: ``"quantile"`` (to a normal distribution, robust to heavy tails) or ``"standard"``.
 
     Values that are not numbers (stray strings, NaN, +-inf) in a numeric column are missing: imputed with the

@@ -69,9 +69,13 @@ class SelfSupervisedEncoder(TransformerMixin, BaseEstimator):
         method: ``"scarf"``, ``"vime"``, ``"subtab"``, ``"dae"`` or ``"tjepa"`` (needs ``encoder="ft_transformer"``).
         encoder: ``"mlp"`` (categorical embeddings + MLP) or ``"ft_transformer"``.
         out_dim: number of output features.
-        epochs, batch_size, lr, weight_decay: pretraining schedule (AdamW, warm-up + cosine).
+        epochs: pretraining epochs (AdamW, warm-up + cosine).
+        batch_size: pretraining batch size.
+        lr: peak learning rate.
+        weight_decay: AdamW weight decay.
         scaling: numeric scaling, ``"quantile"`` or ``"standard"``.
-        encoder_params, method_params: extra keyword arguments.
+        encoder_params: extra keyword arguments of the encoder.
+        method_params: extra keyword arguments of the method.
         random_state: seed; the same seed gives the same features.
     """
 

@@ -7,7 +7,9 @@ Runs each installed domain suite (the ``bench`` registry, without the core's dig
 ``--suites`` names ``core``) with the chosen preset, its output under ``OUTPUT/<suite>/``, then the
 cross-modal suite when two domains with transfer tasks are installed. ``--data-root vision=DIR`` gives
 one suite its data (the others use their embedded data), ``--extra graph="--methods grace"`` passes flags
-through. Writes ``OUTPUT/report.md``: a summary of the runs, then each suite's table and plot. A suite
+through. Before each suite it prints what the suite will run and how long it took last time on this kind of
+machine (:mod:`.timings`); at the end, one line per suite: its best SSL row against its strongest baseline
+(:mod:`.versus`). Writes ``OUTPUT/report.md``: that summary, the runs, then each suite's table and plot. A suite
 that fails is reported with its error and the others still run; the command then exits non-zero.
 """
 
@@ -21,6 +23,7 @@ import traceback
 from pathlib import Path
 
 from selfsup.core import registry
+from selfsup.core.bench import timings
 from selfsup.core.bench.crossmodal import parse_data_roots
 
 NOT_DOMAINS = ("all", "crossmodal", "core")
@@ -53,8 +56,31 @@ def suite_argv(suite: str, preset: str, output: Path, roots: dict[str, Path], ex
     return argv + shlex.split(extra.get(suite, ""))
 
 
+def headline(output: Path) -> dict | None:
+    """The suite's best SSL row against its strongest baseline, from its ``results.json`` (``meta.headline``)."""
+    path = output / "results.json"
+    if not path.is_file():
+        return None
+    return (json.loads(path.read_text()).get("meta") or {}).get("headline")
+
+
+def summary_lines(runs: list[dict], output: Path) -> list[str]:
+    """A Markdown table, one row per suite: did SSL help?"""
+    lines = ["| suite | metric | best SSL | best baseline | SSL - baseline (± seeds' spread) | seeds |",
+             "|---|---|---|---|---|---|"]
+    for run in runs:
+        top = headline(output / run["suite"]) if run["status"] == "ok" else None
+        if top is None:
+            lines.append(f"| {run['suite']} | - | {run['status']} | - | - | - |")
+            continue
+        lines.append(f"| {run['suite']} | {top['metric']} | {top['ssl']}: {top['ssl_value']:.4f} | {top['baseline']}: "
+                     f"{top['baseline_value']:.4f} | {top['difference']:+.4f} ± {top['spread']:.4f} | {top['seeds']} |")
+    return lines
+
+
 def report(runs: list[dict], preset: str, output: Path) -> str:
-    lines = [f"# selfsup benchmark report (preset {preset})", "",
+    lines = [f"# selfsup benchmark report (preset {preset})", "", "## Did SSL help?", "",
+             *summary_lines(runs, output), "", "## Runs", "",
              "| suite | status | wall_s | rows |", "|---|---|---|---|"]
     lines += [f"| {r['suite']} | {r['status']} | {r['wall_s']} | {r['rows']} |" for r in runs]
     for r in runs:
@@ -70,7 +96,7 @@ def report(runs: list[dict], preset: str, output: Path) -> str:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(prog="selfsup bench all", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--preset", choices=("smoke", "default", "gpu"), default="smoke")
+    parser.add_argument("--preset", choices=("smoke", "default", "full", "gpu"), default="default")
     parser.add_argument("--suites", default=None, help="comma-separated (default: every installed domain suite)")
     parser.add_argument("--data-root", action="append", default=[], metavar="DOMAIN=DIR",
                         help="one suite's data folder (repeatable); also given to the cross-modal suite")
@@ -89,9 +115,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     suites = plan(args.suites, roots, extra, not args.no_crossmodal)
     transfer_roots = {d: r for d, r in roots.items() if d in registry.available("transfer")}
     runs = []
-    for suite in suites:
+    times = timings.load()
+    for number, suite in enumerate(suites, 1):
         suite_args = suite_argv(suite, args.preset, args.output, roots, extra, transfer_roots)
-        print(f"== selfsup bench {suite} {shlex.join(suite_args)}", flush=True)
+        print(f"== [{number}/{len(suites)}] selfsup bench {suite} {shlex.join(suite_args)}\n   "
+              f"{timings.describe(suite, args.preset)}; "
+              f"{timings.estimate(times, suite, args.preset, suite in roots or suite in extra)}", flush=True)
         start = time.perf_counter()
         try:
             rows = registry.get("bench", suite)(suite_args)
@@ -100,9 +129,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
             run = {"status": "failed", "rows": 0, "error": "".join(traceback.format_exception(error))}
             print(run["error"], flush=True)
         runs.append({"suite": suite, "argv": suite_args, "wall_s": round(time.perf_counter() - start, 1), **run})
+        if run["status"] == "ok" and suite not in roots and suite not in extra:  # the embedded data, as given
+            timings.record(suite, args.preset, runs[-1]["wall_s"])
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "runs.json").write_text(json.dumps(runs, indent=2))
     (args.output / "report.md").write_text(report(runs, args.preset, args.output))
+    total = sum(r["wall_s"] for r in runs)
+    print(f"\n== did SSL help? (preset {args.preset}, {timings.duration(total)} in all)", flush=True)
+    print("\n".join(summary_lines(runs, args.output)), flush=True)
     print(f"report: {args.output / 'report.md'}", flush=True)
     failed = [r["suite"] for r in runs if r["status"] != "ok"]
     if failed:

@@ -87,7 +87,8 @@ def versus_best_baseline(rows: list[dict], metric: str, *, higher_is_better: boo
 
 
 def _name(row: dict) -> str:
-    parts = [str(row.get("method", "?"))] + [str(row[k]) for k in ("encoder", "probe", "labels") if row.get(k)]
+    parts = [str(row.get("method", "?"))] + [str(row[k]) for k in ("encoder", "probe", "labels")
+                                             if row.get(k) not in (None, "", "-")]
     return " / ".join(parts)
 
 

@@ -66,7 +66,8 @@ def self_contrastive_lse(z: torch.Tensor, scale: float, *, backend: Backend = "a
     Args:
         z: ``(N, D)`` embeddings, N >= 2 (fp32/bf16/fp16; float64 on ``chunked``).
         scale: multiplier of the dot products (``1 / temperature``).
-        backend, max_logit: as in :func:`selfsup.core.kernels.contrastive_lse`.
+        backend: as in :func:`selfsup.core.kernels.contrastive_lse`.
+        max_logit: as in :func:`selfsup.core.kernels.contrastive_lse`.
 
     Returns:
         ``(N,)`` fp32 (float64 for float64 input).

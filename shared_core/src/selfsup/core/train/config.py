@@ -5,16 +5,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+DEFAULT_EPOCHS = 10  # the run's length when neither epochs nor max_steps is given
+
 
 @dataclass
 class TrainConfig:
     """How to train.
 
     ``batch_size`` is the global batch of one forward pass (split across ranks under DDP); one
-    optimizer step sees ``batch_size * grad_accum`` samples. ``max_steps`` (optimizer steps)
-    caps ``epochs``. ``resume="auto"`` continues from the newest checkpoint in ``output_dir`` that verifies; a
-    run that does not resume needs an empty ``output_dir`` or ``overwrite=True``. With ``on_nonfinite="skip"``
-    a step with a non-finite loss or gradient is skipped, and the run stops once more than
+    optimizer step sees ``batch_size * grad_accum`` samples. The run's length: ``epochs`` passes over the data
+    (``DEFAULT_EPOCHS``, 10, when neither is given), or ``max_steps`` optimizer steps when only it is given; with
+    both, ``max_steps`` caps ``epochs``. ``resume="auto"`` continues from the newest checkpoint in ``output_dir``
+    that verifies; a run that does not resume needs an empty ``output_dir`` or ``overwrite=True``. With
+    ``on_nonfinite="skip"`` a step with a non-finite loss or gradient is skipped, and the run stops once more than
     ``max_nonfinite_fraction`` of its steps were.
     """
 
@@ -26,7 +29,7 @@ class TrainConfig:
                    "tensorboard")
 
     output_dir: str
-    epochs: int = 10
+    epochs: int | None = None
     max_steps: int | None = None
     batch_size: int = 256
     grad_accum: int = 1
@@ -58,7 +61,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         problems = []
         for name in ("epochs", "batch_size", "grad_accum", "log_every", "keep_checkpoints"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.max_steps is not None and self.max_steps < 1:
             problems.append(f"max_steps must be >= 1 or None, got {self.max_steps}")

@@ -29,7 +29,7 @@ from selfsup.core.data.scan import progress_interval
 from selfsup.core.data.skips import SkipLog
 from selfsup.core.objectives._validation import NonFiniteValuesError
 from selfsup.core.train import checkpoint as ckpt
-from selfsup.core.train.config import TrainConfig
+from selfsup.core.train.config import DEFAULT_EPOCHS, TrainConfig
 from selfsup.core.train.guards import first_diverged, nonfinite_inputs
 from selfsup.core.train.optim import build_optimizer
 from selfsup.core.train.rng import rng_state, seed_everything, set_rng_state
@@ -135,8 +135,11 @@ class Trainer:
         if self.steps_per_epoch == 0:
             raise ValueError(f"one optimizer step needs {config.grad_accum} batches of {self.local_batch} per rank, "
                              f"but an epoch has {len(self.batch_sampler)}: lower grad_accum or batch_size")
-        total = config.epochs * self.steps_per_epoch
-        self.total_steps = min(total, config.max_steps) if config.max_steps else total
+        if config.epochs is None and config.max_steps:  # max_steps alone is the run's length
+            self.total_steps = config.max_steps
+        else:
+            total = (config.epochs or DEFAULT_EPOCHS) * self.steps_per_epoch
+            self.total_steps = min(total, config.max_steps) if config.max_steps else total
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: warmup_cosine(s, self.total_steps, config.warmup_steps, config.min_lr_ratio))
         self.logger = RunLogger(self.output_dir, enabled=self.is_main, tensorboard=config.tensorboard)

@@ -7,7 +7,7 @@ from selfsup.audio.datasets.clips import AudioClips, SpectrogramDataset, load_cl
 from selfsup.audio.datasets.esc50 import load_esc50
 from selfsup.audio.datasets.fsdd import fsdd_recordings, fsdd_takes, load_fsdd
 from selfsup.audio.datasets.speech_commands import load_speech_commands
-from selfsup.audio.datasets.spoken_words import DIGIT_WORDS, VOICES, synthesize_words
+from selfsup.audio.datasets.spoken_words import DIGIT_WORDS, VOICES, speak_words, synthesize_words
 
 __all__ = [
            "DIGIT_WORDS",
@@ -24,5 +24,6 @@ __all__ = [
            "load_fsdd",
            "load_speech_commands",
            "read_span",
+           "speak_words",
            "synthesize_words",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -64,19 +64,27 @@ def _espeak() -> _ESpeak:
     return _ESpeak()
 
 
+def speak_words(words: Sequence[str] = DIGIT_WORDS, voices: Sequence[str] = VOICES, rates: Sequence[int] = RATES,
+                pitches: Sequence[int] = PITCHES) -> Iterator[tuple[torch.Tensor, int, str, str, int, int]]:
+    """``(waveform (1, samples) float32, sample_rate, word, voice, rate, pitch)`` for each (word, voice, rate, pitch),
+    words outermost: eSpeak NG's recordings, e.g. to write as files for ``selfsup pretrain audio``."""
+    engine = _espeak()
+    for word, voice, rate, pitch in itertools.product(words, voices, rates, pitches):
+        yield engine.say(word, voice, rate, pitch), engine.rate, word, voice, rate, pitch
+
+
 def synthesize_words(words: Sequence[str] = DIGIT_WORDS, voices: Sequence[str] = VOICES,
                      rates: Sequence[int] = RATES, pitches: Sequence[int] = PITCHES, *, frames: int = 96,
                      num_mel_bins: int = 128) -> AudioClips:
     """One clip per (word, voice, rate, pitch): ``len(words) * len(voices) * len(rates) * len(pitches)``
     clips (1,280 by default, about 2 s to make on one core). Labels index ``words``; groups are voices."""
-    engine = _espeak()
     specs, lengths, labels, groups, ids = [], [], [], [], []
-    for (label, word), voice, rate, pitch in itertools.product(enumerate(words), voices, rates, pitches):
+    for waveform, sample_rate, word, voice, rate, pitch in speak_words(words, voices, rates, pitches):
         with one_thread():
-            spec, length = clip_features(engine.say(word, voice, rate, pitch), engine.rate, frames, num_mel_bins)
+            spec, length = clip_features(waveform, sample_rate, frames, num_mel_bins)
         specs.append(spec)
         lengths.append(length)
-        labels.append(label)
+        labels.append(list(words).index(word))
         groups.append(voice)
         ids.append(f"espeak:{word}/{voice}/rate{rate}/pitch{pitch}")
     return AudioClips(torch.stack(specs), torch.tensor(lengths), torch.tensor(labels), list(words), groups, ids,

@@ -20,7 +20,8 @@ class HuBERT(nn.Module):
     Args:
         encoder: :class:`SpectrogramTransformer`.
         num_clusters: size of the k-means codebook (HuBERT's first iteration: 100).
-        mask_ratio, mask: share and kind (``"block"`` spans, ``"random"``) of the masked tokens.
+        mask_ratio: share of the masked tokens.
+        mask: kind of the masked tokens, ``"block"`` spans or ``"random"``.
     """
 
     def __init__(self, encoder: nn.Module, *, num_clusters: int = 100, mask_ratio: float = 0.5,

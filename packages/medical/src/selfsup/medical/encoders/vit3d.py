@@ -78,7 +78,8 @@ class VisionTransformer3D(VolumeEncoder):
 
     Args:
         size: ``mini`` (96 wide, 4 blocks: CPU), ``tiny``, ``small`` or ``base``.
-        volume_size, patch_size: training crop edge and cube patch edge.
+        volume_size: training crop edge.
+        patch_size: cube patch edge.
         dim: another width than the size's (e.g. 128, the image and audio mini trunks' width, to share a
             trunk across modalities); depth and heads stay the size's.
     """
