@@ -131,7 +131,7 @@ def _bench(session: nox.Session, preset: str) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Main job (about 12 minutes on 2 CPU cores): every suite's default preset, then a summary: did SSL help?
+    """Main job (about 9 minutes on 2 CPU cores): every suite's default preset, then a summary: did SSL help?
     ``nox -s bench -- --preset full`` runs the long presets (hours), ``-- --suites graph`` one suite."""
     _bench(session, "default")
 

@@ -69,3 +69,9 @@ def test_bench_all_prints_the_plan_and_ends_with_the_summary(tmp_path, monkeypat
     assert "## Did SSL help?" in report and "| core | probe_acc |" in report
     again = timings.estimate(timings.load(), "core", "smoke")
     assert again.startswith("last time on this machine")
+
+
+def test_a_suite_that_runs_its_seeds_inside_counts_them_from_the_per_seed_values():
+    rows = [{"method": "random init (baseline)", "public": 0.5, "public_per_seed": [0.4, 0.5, 0.6]},
+            {"method": "grace", "public": 0.7, "public_per_seed": [0.6, 0.7, 0.8]}]
+    assert versus_best_baseline(rows, "public")["seeds"] == 3

@@ -83,7 +83,8 @@ def versus_best_baseline(rows: list[dict], metric: str, *, higher_is_better: boo
     top = max(methods, key=lambda r: sign * r[metric])
     return {"metric": metric, "higher_is_better": higher_is_better, "ssl": _name(top), "ssl_value": top[metric],
             "baseline": _name(best), "baseline_value": best[metric], "difference": round(top[metric] - best[metric], 4),
-            "spread": round(_spread(top, best, metric), 4), "seeds": top.get("seeds", 1)}
+            "spread": round(_spread(top, best, metric), 4),
+            "seeds": top.get("seeds") or len(top.get(f"{metric}_per_seed") or [top[metric]])}
 
 
 def _name(row: dict) -> str:
