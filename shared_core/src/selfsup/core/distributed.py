@@ -22,10 +22,12 @@ def is_distributed() -> bool:
 
 
 def world_size() -> int:
+    """The number of processes of the run (1 without torch.distributed)."""
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
 def rank() -> int:
+    """This process's rank (0 without torch.distributed)."""
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 
@@ -106,9 +108,11 @@ def init_from_env(backend: str | None = None) -> bool:
 
 
 def is_main_process() -> bool:
+    """Whether this is rank 0, the process that logs and writes checkpoints."""
     return rank() == 0
 
 
 def barrier() -> None:
+    """Wait for every rank (nothing without torch.distributed)."""
     if is_distributed():
         dist.barrier()

@@ -168,6 +168,7 @@ def load_plugins() -> None:
 
 
 def available(kind: str) -> list[str]:
+    """The registered names of ``kind`` (``encoder``, ``method``, ...), plugins loaded first."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     load_plugins()
@@ -198,8 +199,10 @@ def recorded(encoder, name: str, kwargs: dict[str, Any]):
 
 
 def create_method(name: str, encoder, **kwargs: Any):
+    """Build the registered method ``name`` around ``encoder``."""
     return get("method", name)(encoder, **kwargs)
 
 
 def create_dataset(name: str, **kwargs: Any):
+    """Build the registered dataset ``name``."""
     return get("dataset", name)(**kwargs)

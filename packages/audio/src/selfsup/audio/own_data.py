@@ -37,6 +37,7 @@ def infer_frames(durations: np.ndarray) -> int:
 
 
 class AudioOwnData(OwnData):
+    """``selfsup pretrain audio PATH``: recordings of any length, cut into clips."""
     name = "audio"
     what = "audio files"
     default_method = "ssast"

@@ -32,6 +32,7 @@ METHOD_NAMES = ('ssast', 'audio_mae', 'byol_a', 'eat', 'hubert')
 
 
 def register() -> None:
+    """Register the audio encoders, methods, suite, own-data entry and export format."""
     from selfsup.core.registry import lazy, lazy_entries, register_package
 
     register_package(encoders=lazy_entries("selfsup.audio.build:ENCODERS", ENCODER_NAMES),

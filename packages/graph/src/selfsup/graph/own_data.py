@@ -27,6 +27,7 @@ from selfsup.graph.datasets.graph_source import GraphListSource, GraphSource
 
 
 class GraphOwnData(OwnData):
+    """``selfsup pretrain graph PATH``: an edge list with optional node files, or a folder of small graphs."""
     name = "graph"
     what = "nodes"
     default_method = "grace"

@@ -21,6 +21,7 @@ METHOD_NAMES = ('grace', 'bgrl', 'dgi', 'graphmae', 'cca_ssg', 'graphcl')
 
 
 def register() -> None:
+    """Register the graph encoders, methods, suite, own-data entry and export format."""
     from selfsup.core.registry import lazy, lazy_entries, register_package
 
     encoders = {"gnn_node": lazy("selfsup.graph.encoders:NodeEncoder"),

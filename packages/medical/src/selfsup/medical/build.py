@@ -49,6 +49,7 @@ def build_encoder(name: str, **kwargs) -> nn.Module:
 
 
 def build_method(name: str, encoder: nn.Module, **kwargs) -> nn.Module:
+    """A volume SSL method (``swin_ssl``, ``voco``, ``models_genesis``, ``mae3d``) around ``encoder``."""
     if name not in METHODS:
         raise ValueError(f"unknown volume method {name!r}; choose from {sorted(METHODS)}")
     return METHODS[name](encoder, **kwargs)

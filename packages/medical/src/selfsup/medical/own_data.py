@@ -32,6 +32,7 @@ from selfsup.medical.datasets.volume_files import (
 
 
 class MedicalOwnData(OwnData):
+    """``selfsup pretrain medical PATH``: NIfTI volumes and DICOM series."""
     name = "medical"
     what = "volumes"
     default_method = "swin_ssl"

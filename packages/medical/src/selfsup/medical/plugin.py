@@ -31,6 +31,7 @@ METHOD_NAMES = ('swin_ssl', 'voco', 'models_genesis', 'mae3d')
 
 
 def register() -> None:
+    """Register the volume encoders, methods, suite, own-data entry and export format."""
     from selfsup.core.registry import lazy, lazy_entries, register_package
 
     register_package(encoders=lazy_entries("selfsup.medical.build:ENCODERS", ENCODER_NAMES),

@@ -15,6 +15,7 @@ _NEEDS_COLUMNS = {"vime", "subtab", "dae"}
 
 
 def build_encoder(name: str, preprocessor: TablePreprocessor, **kwargs) -> nn.Module:
+    """A table encoder (``mlp`` or ``ft_transformer``) sized for a fitted :class:`TablePreprocessor`."""
     if name not in ENCODERS:
         raise ValueError(f"unknown tabular encoder {name!r}; choose from {sorted(ENCODERS)}")
     columns = {"num_numeric": preprocessor.num_numeric, "cardinalities": list(preprocessor.cardinalities)}
@@ -22,6 +23,7 @@ def build_encoder(name: str, preprocessor: TablePreprocessor, **kwargs) -> nn.Mo
 
 
 def build_method(name: str, encoder: nn.Module, preprocessor: TablePreprocessor, **kwargs) -> nn.Module:
+    """A table SSL method (``scarf``, ``vime``, ``subtab``, ``dae``, ``tjepa``) around ``encoder``."""
     if name not in METHODS:
         raise ValueError(f"unknown tabular method {name!r}; choose from {sorted(METHODS)}")
     if name in _NEEDS_COLUMNS:

@@ -36,6 +36,7 @@ FITTED = "fitted.json"
 
 
 class TabularOwnData(OwnData):
+    """``selfsup pretrain tabular PATH``: CSV, TSV or Parquet tables of any size."""
     name = "tabular"
     what = "rows"
     default_method = "scarf"

@@ -28,6 +28,7 @@ METHOD_NAMES = ('scarf', 'vime', 'subtab', 'dae', 'tjepa')
 
 
 def register() -> None:
+    """Register the table encoders, methods, suite, own-data entry and export format."""
     from selfsup.core.registry import lazy, lazy_entries, register_package
 
     register_package(encoders=lazy_entries("selfsup.tabular.build:ENCODERS", ENCODER_NAMES),

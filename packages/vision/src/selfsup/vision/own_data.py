@@ -26,11 +26,13 @@ SIZES = (32, 64, 96, 128, 160, 224)
 
 
 def infer_image_size(short_sides: np.ndarray, cap: int) -> int:
+    """The largest of ``SIZES`` up to the collection's median short side (and ``cap``): the training image size."""
     median = float(np.median(short_sides))
     return max([s for s in SIZES if s <= min(median, cap)], default=SIZES[0])
 
 
 class VisionOwnData(OwnData):
+    """``selfsup pretrain vision PATH``: image folders, list files and WebDataset shards."""
     name = "vision"
     what = "images"
     default_method = "simclr"

@@ -31,6 +31,7 @@ METHOD_NAMES = ('simclr', 'byol', 'simsiam', 'barlow_twins', 'vicreg', 'dcl', 'd
 
 
 def register() -> None:
+    """Register the image encoders, methods, suite, own-data entry and export formats."""
     from selfsup.core.registry import lazy, lazy_entries, register_package
 
     exporters = {"torchvision": lazy("selfsup.vision.export:export_torchvision", default_name="torchvision.pt"),

@@ -15,6 +15,8 @@ import numpy as np
 ROW_GROUP = 65_536  # rows of a Parquet row group: 32 MiB of 128-d float32 embeddings held at most
 
 class EmbeddingWriter:
+    """Writes ``selfsup embed``'s rows batch by batch to Parquet (or ``.npy`` + ids), renamed into place when done."""
+
     def __init__(self, path: str | Path, classes: list[str] | None = None) -> None:
         self.path = self.check_path(path)
         self.suffix = self.path.suffix.lower()

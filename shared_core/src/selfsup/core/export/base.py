@@ -49,6 +49,7 @@ def encoder_name(encoder: nn.Module) -> str:
 
 
 def encoder_kwargs(encoder: nn.Module) -> dict[str, Any]:
+    """The keyword arguments ``encoder`` was built with (recorded by ``create_encoder``/``build_encoder``)."""
     return dict(getattr(encoder, "selfsup_spec", {}).get("kwargs") or {})
 
 

@@ -18,6 +18,7 @@ Backend = Literal["auto", "triton", "chunked"]
 
 
 def triton_available() -> bool:
+    """Whether the triton package imports (the Triton backend's first condition)."""
     try:
         import triton  # noqa: F401
     except ImportError:

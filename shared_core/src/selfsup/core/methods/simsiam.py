@@ -10,6 +10,9 @@ from selfsup.core.objectives import negative_cosine
 
 
 class SimSiam(nn.Module):
+    """SimSiam (Chen & He, 2021): a predictor on one view against the other view's stop-gradient projection,
+    symmetrised; negative cosine similarity, no negatives and no EMA teacher."""
+
     def __init__(self, encoder: nn.Module, *, proj_dim: int = 128, pred_hidden_dim: int = 64) -> None:
         super().__init__()
         self.encoder = encoder

@@ -64,6 +64,8 @@ class LARS(torch.optim.Optimizer):
 
 def build_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float,
                     betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Optimizer:
+    """The optimizer of a :class:`TrainConfig` (AdamW, Adam, LARS or SGD), with norms and biases in a group
+    without weight decay."""
     groups = parameter_groups(model, weight_decay)
     if not groups[0]["params"] and not groups[1]["params"]:
         raise ValueError("the model has no trainable parameters")

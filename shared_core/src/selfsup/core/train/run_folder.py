@@ -36,6 +36,7 @@ class OutputFolderInUse(RuntimeError):
 
 @dataclass
 class RunFolder:
+    """A run's claim on its output folder: the lock file that names the holder, released at the end."""
     path: Path
     fd: int
     claims: int = 1

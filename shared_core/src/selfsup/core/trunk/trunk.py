@@ -22,6 +22,9 @@ SIZES = {"tiny": (192, 12, 3), "small": (384, 12, 6), "base": (768, 12, 12)}
 
 
 class Attention(nn.Module):
+    """Multi-head self-attention with timm's parameter names on ``(B, N, D)`` tokens; ``attend``: SDPA's boolean mask
+    (True = attend), or None."""
+
     def __init__(self, dim: int, heads: int, qkv_bias: bool = True) -> None:
         super().__init__()
         if dim % heads:
@@ -38,6 +41,8 @@ class Attention(nn.Module):
 
 
 class Mlp(nn.Module):
+    """The block's two-layer GELU MLP (timm's names ``fc1``, ``fc2``)."""
+
     def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
         self.fc1, self.act, self.fc2 = nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim)
@@ -61,6 +66,7 @@ class Block(nn.Module):
 
 @dataclass
 class TrunkConfig:
+    """Width, depth, heads and MLP ratio of a :class:`Trunk` (``mini``, ``tiny``, ``small`` or ``base``)."""
     dim: int = 192
     depth: int = 12
     heads: int = 3

@@ -10,6 +10,7 @@ import torch
 
 @dataclass(frozen=True)
 class SpectrogramStats:
+    """Mean and standard deviation of a training set's spectrograms: AST's ``(x - mean) / (2 std)``."""
     mean: float
     std: float
 

@@ -47,11 +47,13 @@ def is_graph_folder(path: str | Path) -> bool:
 
 
 def one_hot_degree(data: Data, max_degree: int = MAX_DEGREE) -> torch.Tensor:
+    """One-hot node degrees ``(N, max_degree + 1)``, the features of a graph that has none."""
     deg = degree(data.edge_index[0], data.num_nodes).long().clamp_max(max_degree)
     return torch.nn.functional.one_hot(deg, max_degree + 1).float()
 
 
 def read_graph_folder(path: str | Path) -> GraphFolder:
+    """The graphs of a folder of many small graphs (TU layout, or several edge lists)."""
     path = Path(path).expanduser()
     name = _tu_name(path)
     if name is not None:

@@ -62,6 +62,9 @@ class SwinUNETREncoder(VolumeEncoder):
 
 
 class SwinSegmenter(nn.Module):
+    """A pretrained :class:`SwinUNETREncoder` with SwinUNETR's decoder and a ``num_classes`` output block: the whole
+    network, for segmentation."""
+
     def __init__(self, swin: SwinUNETREncoder, num_classes: int) -> None:
         super().__init__()
         self.encoder = swin

@@ -11,6 +11,9 @@ from selfsup.tabular.preprocessing import TableBatch
 
 
 class DenoisingAutoencoder(nn.Module):
+    """Denoising autoencoder: reconstruct the clean row from one whose values were swapped, with probability
+    ``swap_prob``, for other rows' values of the same column."""
+
     def __init__(self, encoder: nn.Module, num_numeric: int, cardinalities, swap_prob: float = 0.15) -> None:
         super().__init__()
         self.encoder, self.swap_prob = encoder, swap_prob

@@ -24,6 +24,7 @@ _HEADER_BYTES = 1 << 16  # enough of an image member for Pillow to read its size
 
 
 def is_shard_spec(path: str | Path) -> bool:
+    """Whether ``path`` names WebDataset tar shards (a ``.tar`` file or a brace pattern of them)."""
     return str(path).endswith(".tar") or ("{" in str(path) and ".tar" in str(path))
 
 
