@@ -107,7 +107,7 @@ def _module(backend: str):
 def _exp_args(backend: str, direct: bool) -> dict:
     """The chunked path takes direct exponentials where the logits are bounded (measured on CPU,
     ``benchmarks/results/kernels-cpu-direct-exp.txt``); the Triton kernels always keep a running max (their direct
-    variant was never timed on a GPU: the ``kernels-experimental`` branch)."""
+    variant was never timed on a GPU: ``benchmarks/kernels/experimental/``)."""
     return {"direct": direct} if backend == "chunked" else {}
 
 

@@ -4,8 +4,8 @@ diagonal (each view against itself) left out, computed through the symmetric mat
 ``self_contrastive_lse(z, scale)`` equals ``contrastive_lse(z, z, scale, exclude=arange(N))`` in value and
 gradient: the chunked path (CPU) works tile pairs (I, J >= I), half the logits; Triton runs the measured row
 kernels on ``(Z, Z)``: every logit in the forward, and in the backward one launch that takes each tile's row and
-(transposed) column terms together. (A Triton kernel over the upper triangle of tiles, never timed on a GPU, is on
-the ``kernels-experimental`` branch.)
+(transposed) column terms together. (A Triton kernel over the upper triangle of tiles, never timed on a GPU, is in
+``benchmarks/kernels/experimental/``.)
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``unit_pair(a, b, scale)`` returns ``(a_hat, b_hat, positive)`` (``F.normalize`` of each, and
 ``scale * a_hat_i . b_hat_i`` in fp32 from the rounded unit vectors), or with ``stacked=True``
 ``(cat([a_hat, b_hat]), positive)`` as SimCLR's 2N form wants it, and names an input holding NaN or inf. PyTorch
-ops on every backend (a fused Triton prologue, never timed on a GPU, is on the ``kernels-experimental`` branch).
+ops on every backend (a fused Triton prologue, never timed on a GPU, is in ``benchmarks/kernels/experimental/``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,86 @@
+"""Fused InfoNCE family on :func:`contrastive_lse`: same signatures and values as the objectives,
+memory linear in the batch.
+
+One-directional and symmetric InfoNCE (the symmetric loss takes the row and column
+log-sum-exp from one pass when nothing is gathered), extra negatives such as a MoCo queue,
+and SimCLR's 2N form with the self-similarity left out (on one rank through the symmetric logits' upper
+triangle, :func:`self_contrastive_lse`). ``gather=True`` gathers keys across
+ranks with the differentiable all-gather, so gradients return to their owners.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from selfsup.core import distributed
+from selfsup.core.objectives import _validation as check
+from selfsup_kernels_experimental.contrastive_lse import Backend, contrastive_lse
+from selfsup_kernels_experimental.self_lse import self_contrastive_lse
+from selfsup_kernels_experimental.unit_pair import positive_logits, unit_pair
+
+
+def _check_pair(name_a, a, name_b, b, temperature, needs_two: bool, gather: bool, loss: str) -> None:
+    """Shapes, temperature and batch size; finiteness is checked where the pair is normalised (:func:`unit_pair`)."""
+    check.require_pair(name_a, a, name_b, b, 2)
+    check.require_positive("temperature", temperature)
+    if needs_two:
+        check.require_batch(loss, a.shape[0], 2, gather, "no negatives otherwise")
+    else:
+        check.require_batch(loss, a.shape[0], 1, gather, "an empty batch has no mean")
+
+
+def info_nce(query: torch.Tensor, key: torch.Tensor, temperature: float = 0.1, *, symmetric: bool = False,
+             negatives: torch.Tensor | None = None, normalize: bool = True, gather: bool = False,
+             backend: Backend = "auto") -> torch.Tensor:
+    """Fused :func:`selfsup.core.objectives.info_nce` (same arguments, plus ``backend``)."""
+    _check_pair("query", query, "key", key, temperature, negatives is None, gather, "info_nce")
+    if negatives is not None:
+        check.require_float("negatives", negatives, 2)
+        if negatives.shape[1] != query.shape[1]:
+            raise ValueError(f"negatives must have feature dim {query.shape[1]}, got shape {tuple(negatives.shape)}")
+        check.require_finite(negatives=negatives)
+    scale = 1.0 / temperature
+    if normalize:
+        q, k, positive = unit_pair(query, key, scale, ("query", "key"), backend=backend)
+    else:
+        check.require_finite(query=query, key=key)
+        q, k, positive = query, key, positive_logits(query, key, scale)
+    neg = None
+    if negatives is not None:
+        neg = F.normalize(negatives, dim=1) if normalize else negatives
+        neg = neg.to(q.dtype)
+    gathering = gather and distributed.is_distributed()
+    bounded = {"backend": backend, "max_logit": scale if normalize else None}  # |cosine| <= 1
+
+    def with_negatives(lse: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        return lse if neg is None else torch.logaddexp(lse, contrastive_lse(rows, neg, scale, **bounded))
+
+    if symmetric and not gathering:
+        lse_q, lse_k = contrastive_lse(q, k, scale, columns=True, **bounded)
+        return 0.5 * ((with_negatives(lse_q, q) - positive).mean() + (with_negatives(lse_k, k) - positive).mean())
+    k_all = distributed.gather(k) if gathering else k
+    loss = (with_negatives(contrastive_lse(q, k_all, scale, **bounded), q) - positive).mean()
+    if symmetric:
+        q_all = distributed.gather(q)
+        lse_k = with_negatives(contrastive_lse(k, q_all, scale, **bounded), k)
+        loss = 0.5 * (loss + (lse_k - positive).mean())
+    return loss
+
+
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, gather: bool = False,
+            backend: Backend = "auto") -> torch.Tensor:
+    """Fused :func:`selfsup.core.objectives.nt_xent` (SimCLR's 2N form), plus ``backend``."""
+    _check_pair("z1", z1, "z2", z2, temperature, True, gather, "nt_xent")
+    scale = 1.0 / temperature
+    b = z1.shape[0]
+    queries, positive = unit_pair(z1, z2, scale, ("z1", "z2"), backend=backend, stacked=True)
+    if gather and distributed.is_distributed():
+        keys = torch.cat([distributed.gather(queries[:b]), distributed.gather(queries[b:])])
+        n, start = keys.shape[0] // 2, distributed.rank() * b
+        rows = torch.arange(b, device=z1.device) + start
+        lse = contrastive_lse(queries, keys, scale, exclude=torch.cat([rows, rows + n]), backend=backend,
+                              max_logit=scale)  # unit vectors: |logit| <= scale
+    else:  # keys = queries: the logits are symmetric, half of them suffice
+        lse = self_contrastive_lse(queries, scale, backend=backend, max_logit=scale)
+    return lse.mean() - positive.mean()  # the mean over 2B rows of lse_i - positive (the same one for both views)
