@@ -67,17 +67,25 @@ def register_domain(name: str, factory: Callable[..., Any] | None = None):
     return _register("domain", name, factory)
 
 
-def lazy(target: str, **attributes: Any) -> Callable[..., Any]:
-    """A callable standing for ``"package.module:function"``, imported on first call (a plugin registers without
-    importing its heavy modules); ``attributes`` are set on it (e.g. an exporter's ``default_name``)."""
-    module_name, _, function_name = target.partition(":")
+def _deferred(module_name: str, resolve: Callable[[Any], Callable[..., Any]], name: str,
+              qualname: str) -> Callable[..., Any]:
+    """A callable that imports ``module_name`` on its first call and calls ``resolve(module)``; it carries the
+    module's name (what ``domain_of`` and ``selfsup list`` read) without importing it."""
 
     def call(*args: Any, **kwargs: Any) -> Any:
         from importlib import import_module
 
-        return getattr(import_module(module_name), function_name)(*args, **kwargs)
+        return resolve(import_module(module_name))(*args, **kwargs)
 
-    call.__module__, call.__name__, call.__qualname__ = module_name, function_name, function_name
+    call.__module__, call.__name__, call.__qualname__ = module_name, name, qualname
+    return call
+
+
+def lazy(target: str, **attributes: Any) -> Callable[..., Any]:
+    """A callable standing for ``"package.module:function"``, imported on first call (a plugin registers without
+    importing its heavy modules); ``attributes`` are set on it (e.g. an exporter's ``default_name``)."""
+    module_name, _, function_name = target.partition(":")
+    call = _deferred(module_name, lambda module: getattr(module, function_name), function_name, function_name)
     for key, value in attributes.items():
         setattr(call, key, value)
     return call
@@ -88,17 +96,8 @@ def lazy_entries(target: str, names: Iterable[str]) -> dict[str, Callable[..., A
     first call: a plugin registers its encoders and methods without importing their libraries (PyG, MONAI,
     transformers), so ``selfsup --help`` and ``selfsup list`` stay fast. ``resolve_entries`` checks the names."""
     module_name, _, table = target.partition(":")
-
-    def entry(name: str) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            from importlib import import_module
-
-            return getattr(import_module(module_name), table)[name](*args, **kwargs)
-
-        call.__module__, call.__name__, call.__qualname__ = module_name, name, f"{table}[{name!r}]"
-        return call
-
-    return {name: entry(name) for name in names}
+    return {name: _deferred(module_name, lambda module, name=name: getattr(module, table)[name], name,
+                            f"{table}[{name!r}]") for name in names}
 
 
 def resolve_entries(target: str) -> list[str]:
