@@ -34,15 +34,15 @@ def main() -> None:
         scale = 1 / 0.07
         lse_r, lse_c = T.lse_forward(q, k, None, scale, True)
         g = torch.full((n,), 1.0 / n, device="cuda")
-        z, diagonal = q, torch.arange(n, device="cuda", dtype=torch.int32)
-        lse = T.lse_forward(z, z, diagonal, scale, False)[0]
+        z = q
+        lse = T.self_lse_forward(z, scale)
         stages = {
             "forward, row LSE (q vs k)": (lambda: T.lse_forward(q, k, None, scale, False), 2),
             "forward, row + column LSE": (lambda: T.lse_forward(q, k, None, scale, True), 4),
             "backward dQ (row kernel)": (lambda: T._grad_rows(q, k, None, scale, (lse_r, g), (lse_c, g)), 4),
             "backward dQ + dK": (lambda: T.lse_backward(q, k, None, scale, lse_r, lse_c, g, g), 8),
-            "2N form forward, rows (Z, Z)": (lambda: T.lse_forward(z, z, diagonal, scale, False), 2),
-            "2N form backward, rows (Z, Z)": (lambda: T.self_grad_rows(z, diagonal, scale, lse, g), 4),
+            "2N form forward, rows (Z, Z)": (lambda: T.self_lse_forward(z, scale), 2),
+            "2N form backward, rows (Z, Z)": (lambda: T.self_lse_backward(z, scale, lse, g), 4),
         }
         for name, (fn, factor) in stages.items():
             ms = gpu_time_ms(fn)

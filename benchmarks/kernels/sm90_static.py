@@ -85,13 +85,12 @@ def capture(n: int, d: int, dtype: torch.dtype = torch.bfloat16) -> list[Launch]
     gen = torch.Generator().manual_seed(0)
     q, k = (torch.nn.functional.normalize(torch.randn(n, d, generator=gen), dim=1).to(dtype) for _ in range(2))
     g, lse = torch.full((n,), 1.0 / n), torch.ones(n)
-    diagonal = torch.arange(n, dtype=torch.int32)
     scale = 1 / 0.07
     calls = {
         "InfoNCE forward": lambda: T.lse_forward(q, k, None, scale, True),
         "InfoNCE backward": lambda: T.lse_backward(q, k, None, scale, lse, lse, g, g, out_dtype=dtype),
-        "2N form forward": lambda: T.lse_forward(q, q, diagonal, scale, False),
-        "2N form backward": lambda: T.self_grad_rows(q, diagonal, scale, lse, g, out_dtype=dtype),
+        "2N form forward": lambda: T.self_lse_forward(q, scale),
+        "2N form backward": lambda: T.self_lse_backward(q, scale, lse, g, out_dtype=dtype),
     }
     if d <= 256:  # the prototype head's kernels take hidden dims up to 256
         w = torch.randn(8192, d, generator=gen).to(dtype)

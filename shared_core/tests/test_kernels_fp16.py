@@ -107,4 +107,9 @@ def test_the_fp16_weight_scale_is_the_power_of_two_that_fits():
     assert torch.isfinite(f).all() and torch.isfinite(inv_f).all()
     assert T.half_grad_scale(torch.bfloat16, torch.tensor(1e-9)) is None
     assert T.half_grad_scale(torch.float32, torch.tensor(1e-9)) is None
-    assert float(T.peak(torch.tensor([1.0, -3.0]), None, torch.tensor([-0.5]))) == 3.5
+    inv_f, g_r, none, g_c = T.half_rescaled(torch.float16, torch.tensor([1.0, -3.0]), None, torch.tensor([-0.5]),
+                                            terms=2)
+    assert none is None and float(1 / inv_f) * 7.0 <= T.HALF_GRAD_PEAK < 2 * float(1 / inv_f) * 7.0  # 2 * (3 + 0.5)
+    torch.testing.assert_close(g_r * inv_f, torch.tensor([1.0, -3.0]), rtol=0, atol=0)
+    kept = T.half_rescaled(torch.bfloat16, g_c)
+    assert kept[0] is None and kept[1] is g_c  # other dtypes: as they are

@@ -7,10 +7,9 @@ with fp32 operands.
 """
 
 from selfsup.core.kernels.contrastive_lse import TRITON_MIN_LOGITS, contrastive_lse, resolve_backend, triton_available
-from selfsup.core.kernels.info_nce import info_nce, nt_xent
+from selfsup.core.kernels.info_nce import info_nce, nt_xent, unit_pair
 from selfsup.core.kernels.prototype_cross_entropy import linear_cross_entropy, prototype_cross_entropy
 from selfsup.core.kernels.self_lse import self_contrastive_lse
-from selfsup.core.kernels.unit_pair import unit_pair
 
 __all__ = [
     "TRITON_MIN_LOGITS", "contrastive_lse", "info_nce", "linear_cross_entropy", "nt_xent", "prototype_cross_entropy",

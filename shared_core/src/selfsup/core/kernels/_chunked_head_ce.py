@@ -1,11 +1,6 @@
-"""Chunked PyTorch cross-entropy of a linear head ``h (S, H) @ w (V, H)^T``: memory O(chunk * V).
-
-Soft targets (a teacher head's distribution, DINO/iBOT) and hard labels (masked-token codes). The loss is the
-mean over rows, a scalar, so its gradient is the upstream scalar times a fixed ``(dh, dw)``: both are taken in
-the same pass as the loss, from each chunk's logits while they are at hand. The logits are computed once (no
-recomputation in the backward: eager PyTorch's matmul work, 8 S V H FLOPs for soft targets and 6 for labels,
-instead of 12 and 8), with one exponential per logit, in place in the chunk's buffers.
-"""
+"""Chunked PyTorch cross-entropy of a linear head ``h (S, H) @ w (V, H)^T``, soft targets (DINO/iBOT) and hard
+labels: memory O(chunk * V); the loss is a scalar mean, so ``(dh, dw)`` are taken in the same pass, each logit
+computed and exponentiated once (docs/kernels.md)."""
 
 from __future__ import annotations
 
@@ -15,10 +10,8 @@ from selfsup.core.kernels._chunked_lse import CONTRASTIVE_BUDGET, _chunk_rows, _
 
 _empty = torch.empty  # output allocator (tests poison it)
 
-# Each chunk adds a rank-``rows`` update into all of ``dw (V, H)``: with fewer rows that update is bound by memory
-# traffic. Soft targets, loss and gradients, on 2 CPU cores, S=4096, H=256: at V=65536, 16 rows (what the logit
-# budget alone gives) 7.00 s, 64 rows 3.74 s, 128 to 512 rows 3.79-3.81 s; at V=8192, 16 rows 0.56 s, 128 rows
-# 0.33 s, 512 rows 0.34 s, 1024 rows 0.42 s.
+# Each chunk adds a rank-``rows`` update into all of ``dw (V, H)``, bound by memory traffic below this many rows
+# (docs/kernels.md, "Constants").
 MIN_CHUNK_ROWS = 128
 
 
@@ -36,10 +29,8 @@ def _chunks(n_rows: int, n_cols: int, chunk: int | None) -> list[slice]:
 
 
 def _logits_into(buffer: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``a (R, H) @ b (V, H)^T`` written into the first R rows of ``buffer``, one chunk's buffer reused by every
-    chunk: a new tensor of a chunk's size (32 MiB at 128 x 65536) is mapped fresh from the OS each time, and its
-    page faults made the soft head's forward matmuls 1.5x slower on 2 CPU cores (0.82 s against 0.54 s at
-    S=4096, H=256, V=65536)."""
+    """``a (R, H) @ b (V, H)^T`` written into the first R rows of ``buffer``, one buffer reused by every chunk (a
+    fresh tensor a chunk is mapped from the OS each time: page faults, 1.5x slower matmuls on 2 CPU cores)."""
     return torch.mm(a, b.T, out=buffer[: a.shape[0]])
 
 

@@ -1,9 +1,5 @@
-"""Chunked PyTorch log-sum-exp of the rows and columns of ``scale * Q @ K^T``: memory O(chunk * N).
-
-The CPU path (and the fallback wherever Triton is missing): ``chunk`` query rows at a time,
-column statistics merged online; the backward recomputes each chunk of logits once and
-accumulates ``dK`` in place.
-"""
+"""Chunked PyTorch log-sum-exp of the rows and columns of ``scale * Q @ K^T`` (the CPU path): memory O(chunk * N),
+``chunk`` query rows at a time, column statistics merged online."""
 
 from __future__ import annotations
 
@@ -17,19 +13,13 @@ def _chunk_rows(n_cols: int, budget_elems: int = 1 << 22) -> int:
     return max(1, min(4096, budget_elems // max(1, n_cols)))
 
 
-# Logits per chunk of the contrastive LSE (4 MiB in fp32). Symmetric InfoNCE fwd + bwd, D=128, on 2 CPU cores:
-# N=4096 0.128 s (0.185 s at 1 << 22), N=16384 1.83 s (2.05 s), N=32768 9.66 s (9.79 s), and half the memory.
+# Logits per chunk of the contrastive LSE (4 MiB in fp32); measured: docs/kernels.md, "Constants".
 CONTRASTIVE_BUDGET = 1 << 20
 
 
-# Every exponent on the chunked paths is a logit minus an upper bound of it (its row's or column's running max, or
-# its LSE), so it is <= 0. x86 CPUs take a slow path for exp of arguments below about -87, whose results are
-# denormal or 0: 8-18 ms instead of 0.5 ms for a million of them (2 cores). At temperature 0.01 most logits of a
-# trained batch are there: without this clamp, symmetric InfoNCE fwd + bwd, N=4096, D=128, clustered embeddings,
-# took 1.39 s instead of 0.11 s at temperature 0.07 (eager PyTorch 0.89 s; with it, see kernels-cpu.md).
-# Clamping at EXP_FLOOR first changes only terms below e^-70 (4e-31) of the largest: far below fp32 and float64
-# precision. An excluded logit (-inf) becomes such a term; a row or column with every logit excluded keeps its
-# running max, -inf, and so its LSE, -inf.
+# Every chunked exponent is <= 0 (a logit minus an upper bound of it). x86 CPUs take a slow path for exp below about
+# -87; clamping first at EXP_FLOOR changes only terms below e^-70 of the largest (docs/kernels.md, "Constants"). A row
+# with every logit excluded keeps its running max, -inf, and so its LSE, -inf.
 EXP_FLOOR = -70.0
 
 
@@ -86,33 +76,27 @@ def lse_forward(q, k, exclude, scale, need_col, chunk: int | None = None, *, dir
     n_rows, n_cols = q.shape[0], k.shape[0]
     chunk = chunk or _chunk_rows(n_cols, CONTRASTIVE_BUDGET)
     lse_r = _empty(n_rows, dtype=dtype, device=q.device)
-    if direct:
-        col_l = torch.zeros(n_cols, dtype=dtype, device=q.device)
-        for start in range(0, n_rows, chunk):
-            stop = min(start + chunk, n_rows)
-            e = _logits(q[start:stop].to(dtype), k_t, exclude[start:stop] if exclude is not None else None,
-                        scale).exp_()
-            torch.log(e.sum(dim=1), out=lse_r[start:stop])
-            if need_col:
-                col_l += e.sum(dim=0)
-        lse_c = col_l.log_() if need_col else None
-        check_no_overflow(lse_r, lse_c)
-        return lse_r, lse_c
-    col_m = torch.full((n_cols,), float("-inf"), dtype=dtype, device=q.device)
+    col_m = torch.full((n_cols,), 0.0 if direct else float("-inf"), dtype=dtype, device=q.device)  # direct: e^0
     col_l = torch.zeros(n_cols, dtype=dtype, device=q.device)
     for start in range(0, n_rows, chunk):
         stop = min(start + chunk, n_rows)
-        excl = exclude[start:stop] if exclude is not None else None
-        s = _logits(q[start:stop].to(dtype), k_t, excl, scale)
+        s = _logits(q[start:stop].to(dtype), k_t, exclude[start:stop] if exclude is not None else None, scale)
+        if direct:  # one exponential serves both sums
+            e = s.exp_()
+            torch.log(e.sum(dim=1), out=lse_r[start:stop])
+            if need_col:
+                col_l += e.sum(dim=0)
+            continue
         if need_col:
             merge_online(col_m, col_l, s, dim=0)
         row_m = torch.full((stop - start,), float("-inf"), dtype=dtype, device=q.device)
         row_l = torch.zeros(stop - start, dtype=dtype, device=q.device)
         merge_online(row_m, row_l, s, dim=1, consume=True)
         torch.add(row_m, torch.log(row_l), out=lse_r[start:stop])
-    if not need_col:
-        return lse_r, None
-    return lse_r, col_m + torch.log(col_l)  # -inf where every logit was excluded
+    lse_c = col_m.add_(torch.log(col_l)) if need_col else None  # -inf where every logit was excluded
+    if direct:
+        check_no_overflow(lse_r, lse_c)
+    return lse_r, lse_c
 
 
 def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, chunk: int | None = None, *, direct: bool = False,

@@ -1,12 +1,6 @@
-"""Chunked PyTorch row log-sum-exp of ``scale * Z @ Z^T`` with the diagonal left out, through the upper
-triangle of tiles only: memory O(tile^2 + N * D).
-
-The self-similarity matrix of SimCLR's 2N form is symmetric, so one ``(tile, tile)`` block ``S_IJ`` (I < J)
-serves rows I (its rows) and rows J (its columns). The forward merges both directions online (exact), the
-backward builds the symmetric ``A = dS + dS^T`` once per block and adds ``A_IJ @ Z_J`` to rows I and
-``A_IJ^T @ Z_I`` to rows J: 4 N^2 D matmul FLOPs for forward + backward instead of the 8 N^2 D of
-:mod:`._chunked_lse` on ``(Z, Z)``, with the same number of exponentials.
-"""
+"""Chunked PyTorch row log-sum-exp of ``scale * Z @ Z^T`` with the diagonal left out, through the upper triangle of
+tiles only (a block ``S_IJ`` serves rows I and, transposed, rows J): memory O(tile^2 + N * D), half the matmul FLOPs
+of :mod:`._chunked_lse` on ``(Z, Z)`` (docs/kernels.md)."""
 
 from __future__ import annotations
 
@@ -18,8 +12,8 @@ _empty = torch.empty  # output allocator (tests poison it)
 
 
 def _tile_size(n: int, budget_elems: int = 1 << 18) -> int:
-    """Rows of a square tile holding about ``budget_elems`` logits (1 MiB in fp32, cache-sized): 512. Measured on
-    2 CPU cores at 16384 x 128 (fwd + bwd): 0.75 s at 512, 0.83 s at 1024, 0.89 s at 2048, 0.94 s at 256."""
+    """Rows of a square tile holding about ``budget_elems`` logits (1 MiB in fp32, cache-sized): 512, measured
+    fastest (docs/kernels.md, "Constants")."""
     return max(1, min(n, int(budget_elems ** 0.5)))
 
 
@@ -66,10 +60,11 @@ def self_lse_forward(z: torch.Tensor, scale: float, tile: int | None = None, *, 
 
 
 def self_lse_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor,
-                      tile: int | None = None, *, direct: bool = False) -> torch.Tensor:
-    """``dz (N, D)`` for upstream ``g (N,)``: ``scale * A @ Z`` with ``A_ij = g_i P_ij + g_j P_ji``
-    (``P_ij = exp(scale z_i . z_j - lse_i)``, zero on the diagonal), ``A`` symmetric. ``direct``:
-    ``A_ij = exp(scale z_i . z_j) (w_i + w_j)`` with ``w = g exp(-lse)``, one exponential per logit."""
+                      tile: int | None = None, *, direct: bool = False,
+                      out_dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``dz (N, D)`` as ``out_dtype`` (``None``: the compute dtype) for upstream ``g (N,)``: ``scale * A @ Z`` with
+    ``A_ij = g_i P_ij + g_j P_ji`` (``P_ij = exp(scale z_i . z_j - lse_i)``, zero on the diagonal), ``A`` symmetric.
+    ``direct``: ``A_ij = exp(scale z_i . z_j) (w_i + w_j)`` with ``w = g exp(-lse)``, one exponential per logit."""
     dtype = _compute_dtype(z)
     zc = z.to(dtype)
     n = z.shape[0]
@@ -86,4 +81,4 @@ def self_lse_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch
         dz[rows].addmm_(a, zc[cols])
         if rows != cols:
             dz[cols].addmm_(a.T, zc[rows])
-    return dz.mul_(scale)
+    return dz.mul_(scale).to(out_dtype or dtype)

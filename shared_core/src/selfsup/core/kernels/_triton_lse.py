@@ -1,12 +1,6 @@
-"""Triton kernels for the log-sum-exp of the rows and columns of ``scale * Q @ K^T``, never stored: the row kernels
-measured on the H100 and the H200 (design and measurements: docs/kernels.md).
-
-A program owns a block of rows of its first operand and streams every block of the second once. Forward: online
-softmax over the rows; the column LSE is the row LSE of ``K @ Q^T`` (the operands swapped). Backward:
-``dS = g_r[:, None] * P_row + g_c[None, :] * P_col`` recomputed tile by tile, ``dQ = scale * dS @ K`` accumulated in
-registers, ``dK`` the same kernel with the operands and statistics swapped; SimCLR's 2N form takes ``dZ`` in one
-launch (:func:`self_grad_rows`). Accumulation is fp32 in base 2; fp16 weights are rescaled (:func:`half_grad_scale`).
-"""
+"""Triton row kernels for the log-sum-exp of the rows and columns of ``scale * Q @ K^T``, never stored, and their
+gradients, measured on the H100 and the H200: a program owns a block of rows of its first operand and streams every
+block of the second (design and measurements: docs/kernels.md). fp32 accumulation in base 2."""
 
 from __future__ import annotations
 
@@ -167,13 +161,9 @@ def launcher(kernel, blocks: list[tuple[int, int]], key: list[str],
              default: tuple[int, int, int, int] = (64, 64, 8, 3)):
     """Autotuned launcher on a GPU over (BLOCK_M, BLOCK_N) pairs x :data:`WARPS_STAGES`; otherwise one
     configuration: ``default`` on a GPU, 32 x 32 at 4 warps under the interpreter. ``launch(grid_fn, *args,
-    **kwargs)``.
-
-    ``wide``: the ``(BLOCK_M, BLOCK_N, num_warps, num_stages)`` tried instead from ``BLOCK_D`` = ``wide_from``
-    (:data:`WIDE_BLOCK_D`) on, where a Q block and the pipelined K blocks of the usual sizes pass the 227 KiB of shared
-    memory of an sm_90 block (``benchmarks/kernels/sm90_static.py`` compiles each for the H100 without a GPU: at
-    D=512 one of the twelve usual configurations of the row kernels fitted). ``launch.kernel`` and
-    ``launch.configs_for(block_d)`` say what it runs."""
+    **kwargs)``. ``wide``: the ``(BLOCK_M, BLOCK_N, num_warps, num_stages)`` tried instead from ``BLOCK_D`` =
+    ``wide_from`` on, where the usual ones pass an sm_90 block's shared memory (docs/kernels.md, "Constants"; the
+    first runs without autotuning). ``launch.kernel`` and ``launch.configs_for(block_d)`` say what it runs."""
     usual = list(dict.fromkeys((m, n, w, st) for m, n in blocks for w, st in WARPS_STAGES))
 
     def configs_for(block_d: int) -> list[tuple[int, int, int, int]]:
@@ -181,13 +171,8 @@ def launcher(kernel, blocks: list[tuple[int, int]], key: list[str],
 
     if not _autotuning():
         def launch(grid, *args, **kwargs):
-            if _interpreting():
-                block_m = block_n = 32
-                warps, stages = 4, 3
-            elif wide and kwargs["BLOCK_D"] >= wide_from:
-                block_m, block_n, warps, stages = wide[0]
-            else:
-                block_m, block_n, warps, stages = default
+            fixed = wide[0] if wide and kwargs["BLOCK_D"] >= wide_from else default
+            block_m, block_n, warps, stages = (32, 32, 4, 3) if _interpreting() else fixed
             meta = {"BLOCK_M": block_m, "BLOCK_N": block_n}
             return kernel[grid(meta)](*args, **kwargs, **meta, num_warps=warps, num_stages=stages)
     else:
@@ -209,8 +194,7 @@ def launcher(kernel, blocks: list[tuple[int, int]], key: list[str],
     return launch
 
 
-# At BLOCK_D=512 (feature dims 257..512), configurations that fit an sm_90 block's shared memory without spilling
-# registers, from benchmarks/results/kernels-sm90-static.md; the autotuner times them on the GPU.
+# At BLOCK_D=512, configurations that fit an sm_90 block without spilling (benchmarks/results/kernels-sm90-static.md).
 _WIDE_FORWARD = [(128, 32, 8, 2), (128, 32, 8, 3), (64, 64, 8, 2), (64, 32, 8, 3)]
 _WIDE_BACKWARD = [(64, 32, 8, 2), (64, 64, 8, 2), (32, 64, 8, 2), (32, 64, 8, 3)]
 _KEY = ["n_rows", "n_cols", "dim", "HAS_EXCL"]  # each specialisation tuned on its own
@@ -240,37 +224,30 @@ def _row_lse(a: torch.Tensor, b: torch.Tensor, exclude, scale: float) -> torch.T
     return lse
 
 
-# fp16 keeps 5 exponent bits: below 6e-8 a value rounds to 0. The backward's weights dS (an upstream gradient times a
-# probability: 1 / 2N times ~1 / N at N = 32768 is 5e-10) go to the tensor cores in the operands' dtype, so for fp16
-# operands they are first scaled by a power of two f that brings the largest possible |dS| to at most this, and the
-# fp32 products multiplied by 1 / f before they are stored (exact: powers of two). bf16 has fp32's exponent range.
+# fp16 operands: the backward's weights dS (~5e-10 at N = 32768) would round to 0 in fp16, so they are first scaled by
+# a power of two f that brings the largest possible |dS| to at most this, and the fp32 products by 1 / f (exact).
 HALF_GRAD_PEAK = 2.0 ** 14
 
 
 def half_grad_scale(dtype: torch.dtype, bound: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
     """For fp16 operands, ``(f, 1 / f)``, ``(1,)`` fp32 tensors on ``bound``'s device (no host sync), where ``f`` is
     the power of two with ``f * bound <= HALF_GRAD_PEAK < 2 f * bound`` (exponent within +-100; ``bound = 0``: 2^100)
-    and ``bound`` (0-dim) an upper bound of every ``|dS|``, e.g. ``max |g_r| + max |g_c|`` as every probability is at
-    most 1. ``None`` for other dtypes: their weights are cast unscaled."""
+    and ``bound`` (0-dim) an upper bound of every ``|dS|``. ``None`` for other dtypes (weights cast unscaled)."""
     if dtype != torch.float16:
         return None
     exponent = torch.floor(torch.log2(HALF_GRAD_PEAK / bound.float())).clamp_(-100.0, 100.0).reshape(1)
     return torch.exp2(exponent), torch.exp2(-exponent)
 
 
-def peak(*gradients: torch.Tensor | None) -> torch.Tensor:
-    """``sum_g max |g|`` over the given upstream gradients (0-dim), the bound :func:`half_grad_scale` takes."""
-    return sum(g.abs().amax() for g in gradients if g is not None)
-
-
 def half_rescaled(dtype: torch.dtype, *gradients: torch.Tensor | None, terms: int = 1) -> tuple:
     """``(inv_f, *gradients)`` for the backward kernels: for fp16 operands each gradient times ``f``
-    (:func:`half_grad_scale` of ``terms * peak(*gradients)``; ``terms``: how many of them one weight can sum, 2 for
-    the 2N form's ``g_i P_ij + g_j P_ji``) and the ``(1,)`` tensor ``1 / f``; for other dtypes the gradients as they
-    are and ``None``, with nothing computed. ``None`` gradients stay ``None``."""
+    (:func:`half_grad_scale` of ``terms * sum_g max |g|``, which bounds every ``|dS|`` as every probability is at most
+    1; ``terms``: how many of them one weight can sum, 2 for the 2N form's ``g_i P_ij + g_j P_ji``) and the ``(1,)``
+    tensor ``1 / f``; for other dtypes the gradients as they are and ``None``, with nothing computed. ``None``
+    gradients stay ``None``."""
     if dtype != torch.float16:
         return (None, *gradients)
-    f, inv_f = half_grad_scale(dtype, terms * peak(*gradients))
+    f, inv_f = half_grad_scale(dtype, terms * sum(g.abs().amax() for g in gradients if g is not None))
     return (inv_f, *(None if g is None else g * f for g in gradients))
 
 
@@ -302,16 +279,21 @@ def _grad_rows(a, b, exclude, scale, row_stats, col_stats, out_dtype: torch.dtyp
     return out
 
 
-def self_grad_rows(z: torch.Tensor, exclude: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor, *,
-                   out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """``dz (N, D)`` for the row LSE of ``scale * z @ z.T`` with a symmetric ``exclude`` (row i leaves out column j
-    exactly when row j leaves out column i, e.g. the diagonal) and upstream ``g (N,)``, by one row-kernel launch.
+def self_lse_forward(z: torch.Tensor, scale: float) -> torch.Tensor:
+    """``lse (N,)`` fp32 of SimCLR's 2N form: the row kernel on ``(Z, Z)`` with the diagonal left out."""
+    return _row_lse(z, z, torch.arange(z.shape[0], device=z.device, dtype=torch.int32), scale)
+
+
+def self_lse_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor, *,
+                      out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """``dz (N, D)`` for :func:`self_lse_forward` and upstream ``g (N,)``, by one row-kernel launch.
 
     The logits are symmetric, so ``P_ji = exp(s_ij - lse_j)`` is the column term of the same tile, and
     ``dz_i = scale * sum_j (g_i P_ij + g_j P_ji) z_j``: the kernel's row and column statistics are both ``(lse, g)``.
     4 N^2 D matmul FLOPs, where dQ and dK by two launches (:func:`lse_backward`) take 8 and a sum."""
     inv_f, g = half_rescaled(z.dtype, g, terms=2)
-    return _grad_rows(z, z, exclude, scale, (lse, g), (lse, g), out_dtype, inv_f)
+    diagonal = torch.arange(z.shape[0], device=z.device, dtype=torch.int32)
+    return _grad_rows(z, z, diagonal, scale, (lse, g), (lse, g), out_dtype, inv_f)
 
 
 def lse_backward(q, k, exclude, scale, lse_r, lse_c, g_r, g_c, *, out_dtype: torch.dtype = torch.float32):

@@ -1,13 +1,6 @@
-"""Triton kernels for the cross-entropy between a teacher and a student linear head over V
-prototypes, computed tile by tile without the ``(S, V)`` logits.
-
-Student logits ``s = h @ W^T / ts``, teacher logits ``t = (ht @ Wt^T - c) / tt``. Forward (row
-programs) keeps online the student's log-sum-exp, the teacher's normaliser and the
-teacher-weighted sum of student logits; ``loss_i = lse_s_i - E_{p_t}[s_i]``. Backward recomputes
-both logits per tile: ``dS = g_i (p_s - p_t) / ts``, ``dh = dS @ W`` by row programs and
-``dW = dS^T @ h`` by prototype-block programs; for fp16 operands ``g`` is first scaled by a power of two and
-the products scaled back (``RESCALED``, :func:`._triton_lse.half_grad_scale`).
-"""
+"""Triton kernels for the cross-entropy between a teacher and a student linear head over V prototypes, tile by tile
+without the ``(S, V)`` logits: row programs for the loss and ``dh``, prototype-block programs for ``dW``; fp16
+weights rescaled as in :func:`._triton_lse.half_rescaled` (design: docs/kernels.md)."""
 
 from __future__ import annotations
 
@@ -136,11 +129,8 @@ def _soft_ce_bwd_protos_kernel(H, HT, W, WT, C, LSE_S, LSE_T, G, DW, INV_F,
 
 _KEY = ["n_rows", "n_protos", "dim", "HAS_CENTER"]
 _BLOCKS = [(64, 64), (128, 64), (64, 128)]
-# The head's tiles hold two operand pairs (student and teacher), so from BLOCK_D=256 (hidden dims 129..256) on only
-# one of the twelve usual configurations fitted an sm_90 block's 227 KiB of shared memory, 64 x 64 with 8 warps and 2
-# stages, for each kernel (bf16, benchmarks/results/kernels-sm90-static.md): the autotuner compiled eleven that
-# cannot launch, and without autotuning (64 x 64, 8 warps, 3 stages) the head could not run. These fit, spill no
-# registers and use Hopper's wgmma (HGMMA), from the same script; the first is the one without autotuning.
+# The head's tiles hold two operand pairs: from BLOCK_D=256 on, of the usual configurations only 64 x 64 at 8 warps
+# and 2 stages fits an sm_90 block; these fit, spill nothing and use wgmma (benchmarks/results/kernels-sm90-static.md).
 _WIDE_FORWARD = [(64, 64, 8, 2), (128, 32, 8, 2), (128, 32, 8, 3), (64, 32, 8, 3)]
 _WIDE_BACKWARD_ROWS = [(64, 64, 8, 2), (128, 32, 8, 2), (64, 32, 8, 3), (128, 64, 8, 1)]
 _WIDE_BACKWARD_PROTOS = [(64, 64, 8, 2), (64, 32, 8, 2), (64, 32, 8, 3), (128, 64, 8, 1)]

@@ -1,9 +1,6 @@
-"""The differentiable primitive under every fused contrastive loss: log-sum-exp of the rows and
-columns of ``scale * q @ k.T`` without storing the logits.
-
-``contrastive_lse(q, k, scale)`` returns the row LSE ``(B,)`` (and the column LSE ``(N,)`` with
-``columns=True``). Losses are composed from it in plain PyTorch (the positive logit is an O(B*D)
-dot product), so autograd, normalisation and the cross-rank gather stay outside the kernel.
+"""The differentiable primitive under every fused contrastive loss, and the one place where a backend is chosen:
+``contrastive_lse(q, k, scale)``, the row log-sum-exp ``(B,)`` of ``scale * q @ k.T`` (and the column LSE ``(N,)``
+with ``columns=True``) without storing the logits. Design: docs/kernels.md.
 """
 
 from __future__ import annotations
@@ -26,18 +23,12 @@ def triton_available() -> bool:
     return True
 
 
-# ``auto`` takes Triton only for at least this many logits (rows x columns). Measured (benchmarks/results/kernels-*):
-# at 4096 x 4096 contrastive logits and 4096 x 8192 prototype logits the kernels were slower than eager PyTorch on the
-# H100 and the H200, from 16384 x 8192 on faster; and every new shape costs an autotuning pass (a dozen compiles,
-# minutes for a wide fp32 head on a tiny batch, seen on the H200), which a small loss never earns back.
+# The measurements behind each constant: docs/kernels.md, "Constants and where they come from".
+# ``auto`` takes Triton only from this many logits (rows x columns) on: below it the kernels lost to eager PyTorch.
 TRITON_MIN_LOGITS = 8192 * 8192
 
-# Largest ``|logit|`` (natural units) for which the chunked path takes ``exp(logit)`` directly: no running max, both
-# sums (rows and columns) from the one exponential, and in the backward ``P_row + P_col`` from one exponential per logit
-# (``exp(s) * (g_r e^-lse_r + g_c e^-lse_c)``) instead of two. Every term then lies in [e^-40, e^40]: normal in
-# fp32, no CPU slow path, and N * e^40 overflows only past 10^21 keys. Unit vectors at temperature >= 0.025 qualify.
-# Fwd + bwd at temperature 0.07, D=128, chunked on 2 CPU cores (benchmarks/results/kernels-cpu-direct-exp.txt):
-# symmetric InfoNCE N=16384 1.45 s instead of 1.86 s, SimCLR's 2N form over 2 x 16384 2.47 s instead of 3.09 s.
+# Largest ``|logit|`` for which the chunked path takes ``exp(logit)`` directly (no running max, one exponential a
+# logit for both sums): every term stays in [e^-40, e^40]. Unit vectors at temperature >= 0.025 qualify.
 DIRECT_MAX_LOGIT = 40.0
 
 
@@ -47,11 +38,8 @@ def direct_exponentials(max_logit: float | None) -> bool:
     return max_logit is not None and abs(max_logit) <= DIRECT_MAX_LOGIT
 
 
-# The widest feature dim (hidden dim for the prototype head, whose tiles hold two operand pairs) the Triton kernels
-# take with 2-byte operands; fp32 operands take twice the shared memory per feature, so half as many. Compiled for the
-# H100 (benchmarks/kernels/sm90_static.py --dtype float32, kernels-sm90-static.md), the fp32 contrastive forward at
-# dims 257..512 and the fp32 head at 129..256 passed an sm_90 block's 227 KiB of shared memory in none of the
-# configurations their launchers try: they could not launch. Wider operands take the chunked path.
+# The widest feature dim (the head's hidden dim) the Triton kernels take with 2-byte operands, half that with fp32:
+# wider blocks pass an sm_90 block's shared memory in every configuration tried. Wider operands take the chunked path.
 TRITON_MAX_DIM = {"contrastive": 512, "head": 256}
 
 
@@ -96,28 +84,28 @@ def autocast_off(t: torch.Tensor):
     return torch.autocast(device_type=t.device.type, enabled=False)
 
 
-def _module(backend: str):
+def backend_module(backend: str, chunked):
+    """The module implementing ``backend``: ``_triton_lse`` (imported here, it needs triton) or ``chunked``."""
     if backend == "triton":
         from selfsup.core.kernels import _triton_lse
 
         return _triton_lse
-    return _chunked_lse
+    return chunked
 
 
-def _exp_args(backend: str, direct: bool) -> dict:
-    """The chunked path takes direct exponentials where the logits are bounded (measured on CPU,
-    ``benchmarks/results/kernels-cpu-direct-exp.txt``); the Triton kernels always keep a running max (their direct
-    variant was never timed on a GPU: ``benchmarks/kernels/experimental/``)."""
+def exp_args(backend: str, direct: bool) -> dict:
+    """Direct exponentials are the chunked path's (measured on CPU); the Triton kernels always keep a running max
+    (their direct variant, never timed on a GPU, is in ``benchmarks/kernels/experimental/``)."""
     return {"direct": direct} if backend == "chunked" else {}
 
 
 class _ContrastiveLSE(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, exclude, scale, columns, backend, direct):  # type: ignore[override]
-        impl = _module(backend)
+        impl = backend_module(backend, _chunked_lse)
         q, k = q.contiguous(), k.contiguous()
         with autocast_off(q):
-            lse_r, lse_c = impl.lse_forward(q, k, exclude, scale, columns, **_exp_args(backend, direct))
+            lse_r, lse_c = impl.lse_forward(q, k, exclude, scale, columns, **exp_args(backend, direct))
         ctx.save_for_backward(q, k, exclude, lse_r, lse_c)
         ctx.scale, ctx.backend, ctx.direct = scale, backend, direct
         return (lse_r, lse_c) if columns else (lse_r,)
@@ -128,9 +116,10 @@ class _ContrastiveLSE(torch.autograd.Function):
         g_r = torch.zeros_like(lse_r) if g_r is None else g_r.contiguous().to(lse_r.dtype)
         if lse_c is not None:
             g_c = torch.zeros_like(lse_c) if g_c is None else g_c.contiguous().to(lse_c.dtype)
+        impl = backend_module(ctx.backend, _chunked_lse)
         with autocast_off(q):  # q and k share a dtype (checked); Triton stores it itself, no cast after
-            dq, dk = _module(ctx.backend).lse_backward(q, k, exclude, ctx.scale, lse_r, lse_c, g_r, g_c,
-                                                       out_dtype=q.dtype, **_exp_args(ctx.backend, ctx.direct))
+            dq, dk = impl.lse_backward(q, k, exclude, ctx.scale, lse_r, lse_c, g_r, g_c, out_dtype=q.dtype,
+                                       **exp_args(ctx.backend, ctx.direct))
         return dq, dk, None, None, None, None, None
 
 

@@ -5,7 +5,9 @@ One-directional and symmetric InfoNCE (the symmetric loss takes the row and colu
 log-sum-exp from one pass when nothing is gathered), extra negatives such as a MoCo queue,
 and SimCLR's 2N form with the self-similarity left out (on one rank through the symmetric logits' upper
 triangle, :func:`self_contrastive_lse`). ``gather=True`` gathers keys across
-ranks with the differentiable all-gather, so gradients return to their owners.
+ranks with the differentiable all-gather, so gradients return to their owners. Their prologue,
+:func:`unit_pair`, is PyTorch ops on every backend (a fused Triton prologue, never timed on a GPU, is in
+``benchmarks/kernels/experimental/``).
 """
 
 from __future__ import annotations
@@ -16,8 +18,33 @@ import torch.nn.functional as F
 from selfsup.core import distributed
 from selfsup.core.kernels.contrastive_lse import Backend, contrastive_lse
 from selfsup.core.kernels.self_lse import self_contrastive_lse
-from selfsup.core.kernels.unit_pair import positive_logits, unit_pair
 from selfsup.core.objectives import _validation as check
+
+
+def positive_logits(a_hat: torch.Tensor, b_hat: torch.Tensor, scale: float) -> torch.Tensor:
+    """``scale * a_i . b_i`` in fp32 for half-precision inputs, in the inputs' dtype otherwise (float64 stays)."""
+    return (check.upcast(a_hat) * check.upcast(b_hat)).sum(dim=1) * scale
+
+
+def unit_pair(a: torch.Tensor, b: torch.Tensor, scale: float, names: tuple[str, str] = ("a", "b"), *,
+              backend: Backend = "auto", stacked: bool = False):
+    """Unit rows of two views (``F.normalize``) and their positive logits, naming an input holding NaN or inf:
+    ``(a_hat (B, D), b_hat (B, D), positive (B,))``, or with ``stacked`` ``(units (2B, D), positive (B,))``. The unit
+    rows keep the inputs' dtype; ``positive`` (``scale * a_hat_i . b_hat_i`` from the rounded unit vectors) is fp32
+    for half-precision inputs.
+
+    Args:
+        a: ``(B, D)`` one view of the samples.
+        b: ``(B, D)`` the other view (same shape; checked by the caller).
+        scale: multiplier of the positive dot products (``1 / temperature``).
+        names: the inputs' names in the error raised for NaN or inf.
+        backend: as in :func:`.contrastive_lse.contrastive_lse` (the same PyTorch ops on each).
+        stacked: return the unit rows as one ``(2B, D)`` tensor, ``a_hat`` above ``b_hat`` (SimCLR's 2N form).
+    """
+    check.require_finite(**{names[0]: a, names[1]: b})
+    a_hat, b_hat = F.normalize(a, dim=1), F.normalize(b, dim=1)
+    positive = positive_logits(a_hat, b_hat, scale)
+    return (torch.cat([a_hat, b_hat]), positive) if stacked else (a_hat, b_hat, positive)
 
 
 def _check_pair(name_a, a, name_b, b, temperature, needs_two: bool, gather: bool, loss: str) -> None:

@@ -1,13 +1,7 @@
-"""Fused linear head + cross-entropy over many prototypes/codes, without the ``(S, V)`` logits.
-
-- :func:`prototype_cross_entropy`: soft targets, DINO/iBOT style. The teacher distribution
-  ``softmax((ht @ Wt^T - center) / teacher_temp)`` is computed tile by tile from the teacher's
-  hidden states and prototypes, next to the student's ``log_softmax(h @ W^T / student_temp)``.
-- :func:`linear_cross_entropy`: hard labels (masked-token prediction over a codebook):
-  ``lse(h @ W^T) - h . W[y]``, on :func:`contrastive_lse` with Triton.
-
-The chunked PyTorch path (CPU) returns the mean loss with its gradients taken in the same pass
-(``_chunked_head_ce``); the Triton path returns per-row losses and recomputes the logits in its backward.
+"""Fused linear head + cross-entropy over many prototypes/codes, without the ``(S, V)`` logits:
+:func:`prototype_cross_entropy` (soft targets from a teacher head, DINO/iBOT) and :func:`linear_cross_entropy` (hard
+labels over a codebook; on :func:`contrastive_lse` with Triton). The chunked path (CPU) takes the gradients in the
+forward pass; the Triton path recomputes the logits in its backward.
 """
 
 from __future__ import annotations

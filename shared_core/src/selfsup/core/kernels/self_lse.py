@@ -1,11 +1,7 @@
-"""The differentiable primitive under SimCLR's 2N form: the row log-sum-exp of ``scale * Z @ Z^T`` with the
-diagonal (each view against itself) left out, computed through the symmetric matrix's upper triangle.
-
-``self_contrastive_lse(z, scale)`` equals ``contrastive_lse(z, z, scale, exclude=arange(N))`` in value and
-gradient: the chunked path (CPU) works tile pairs (I, J >= I), half the logits; Triton runs the measured row
-kernels on ``(Z, Z)``: every logit in the forward, and in the backward one launch that takes each tile's row and
-(transposed) column terms together. (A Triton kernel over the upper triangle of tiles, never timed on a GPU, is in
-``benchmarks/kernels/experimental/``.)
+"""The differentiable primitive under SimCLR's 2N form: ``self_contrastive_lse(z, scale)`` equals
+``contrastive_lse(z, z, scale, exclude=arange(N))`` in value and gradient, through the symmetric matrix's upper
+triangle on the chunked path and the row kernels on ``(Z, Z)`` on Triton (docs/kernels.md; a Triton upper-triangle
+kernel, never timed on a GPU, is in ``benchmarks/kernels/experimental/``).
 """
 
 from __future__ import annotations
@@ -13,50 +9,33 @@ from __future__ import annotations
 import torch
 
 from selfsup.core.kernels import _chunked_self_lse
-from selfsup.core.kernels.contrastive_lse import Backend, autocast_off, direct_exponentials, resolve_backend
-
-
-def _triton_forward(z: torch.Tensor, scale: float, *, direct: bool = False) -> torch.Tensor:
-    """The row kernel on ``(Z, Z)`` with the diagonal left out: every logit (``direct``: chunked only)."""
-    from selfsup.core.kernels import _triton_lse
-
-    diagonal = torch.arange(z.shape[0], device=z.device, dtype=torch.int32)
-    return _triton_lse.lse_forward(z, z, diagonal, scale, False)[0]
-
-
-def _triton_backward(z: torch.Tensor, scale: float, lse: torch.Tensor, g: torch.Tensor, *,
-                     direct: bool = False) -> torch.Tensor:
-    """``dz`` in ``z``'s dtype by one row-kernel launch over (Z, Z) (:func:`._triton_lse.self_grad_rows`)."""
-    from selfsup.core.kernels import _triton_lse
-
-    diagonal = torch.arange(z.shape[0], device=z.device, dtype=torch.int32)
-    return _triton_lse.self_grad_rows(z, diagonal, scale, lse, g, out_dtype=z.dtype)
-
-
-def _implementation(backend: str):
-    """``(forward, backward)`` of the chosen backend."""
-    if backend == "chunked":
-        return _chunked_self_lse.self_lse_forward, _chunked_self_lse.self_lse_backward
-    return _triton_forward, _triton_backward
+from selfsup.core.kernels.contrastive_lse import (
+    Backend,
+    autocast_off,
+    backend_module,
+    direct_exponentials,
+    exp_args,
+    resolve_backend,
+)
 
 
 class _SelfLSE(torch.autograd.Function):
     @staticmethod
     def forward(ctx, z, scale, backend, direct):  # type: ignore[override]
-        forward, backward = _implementation(backend)
         z = z.contiguous()
         with autocast_off(z):
-            lse = forward(z, scale, direct=direct)
+            lse = backend_module(backend, _chunked_self_lse).self_lse_forward(z, scale, **exp_args(backend, direct))
         ctx.save_for_backward(z, lse)
-        ctx.scale, ctx.backward_fn, ctx.direct = scale, backward, direct
+        ctx.scale, ctx.backend, ctx.direct = scale, backend, direct
         return lse
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
         z, lse = ctx.saved_tensors
         with autocast_off(z):
-            dz = ctx.backward_fn(z, ctx.scale, lse, g.contiguous().to(lse.dtype), direct=ctx.direct)
-        return dz.to(z.dtype), None, None, None
+            dz = backend_module(ctx.backend, _chunked_self_lse).self_lse_backward(
+                z, ctx.scale, lse, g.contiguous().to(lse.dtype), out_dtype=z.dtype, **exp_args(ctx.backend, ctx.direct))
+        return dz, None, None, None
 
 
 def self_contrastive_lse(z: torch.Tensor, scale: float, *, backend: Backend = "auto",
