@@ -14,6 +14,8 @@ import platform
 import time
 from pathlib import Path
 
+from selfsup.core.cache import cache_dir
+
 REFERENCE = Path(__file__).with_name("reference_times.json")
 
 
@@ -30,7 +32,7 @@ def machine_kind() -> str:
 
 
 def local_path() -> Path:
-    return Path(os.environ.get("SELFSUP_CACHE", Path.home() / ".cache" / "selfsup")) / "bench-times.json"
+    return cache_dir("bench-times.json")
 
 
 def _read(path: Path) -> dict:

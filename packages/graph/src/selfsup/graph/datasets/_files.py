@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-
-def cache_dir(*parts: str) -> Path:
-    """``$SELFSUP_CACHE/graph/...`` (default ``~/.cache/selfsup/graph/...``)."""
-    return Path(os.environ.get("SELFSUP_CACHE", Path.home() / ".cache" / "selfsup")).joinpath("graph", *parts)
 
 
 def find_raw_dir(root: Path, name: str, required: list[str], how_to_get: str) -> Path:

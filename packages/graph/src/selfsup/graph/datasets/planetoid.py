@@ -15,8 +15,9 @@ from torch_geometric.datasets import Planetoid
 from torch_geometric.io.planetoid import edge_index_from_dict
 from torch_geometric.utils import index_to_mask
 
+from selfsup.core.cache import cache_dir
 from selfsup.core.data.safe_pickle import load_restricted
-from selfsup.graph.datasets._files import cache_dir, find_raw_dir
+from selfsup.graph.datasets._files import find_raw_dir
 from selfsup.graph.datasets.checks import check_graph
 
 PLANETOID_NAMES = ("Cora", "CiteSeer", "PubMed")
@@ -47,7 +48,7 @@ def load_planetoid(root: str | Path | None, name: str = "Cora", *, download: boo
             raise
         raw_dir = None
     if raw_dir is None:
-        raw_dir = cache_dir("planetoid-download", name, "raw")
+        raw_dir = cache_dir("graph", "planetoid-download", name, "raw")
         for file in files:
             if not (raw_dir / file).is_file():
                 download_url(f"{Planetoid.url}/{file}", str(raw_dir), log=False)

@@ -12,7 +12,8 @@ from torch_geometric.io import fs
 from torch_geometric.io.tu import read_tu_data
 from torch_geometric.utils import degree
 
-from selfsup.graph.datasets._files import cache_dir, find_raw_dir
+from selfsup.core.cache import cache_dir
+from selfsup.graph.datasets._files import find_raw_dir
 from selfsup.graph.datasets.checks import check_graph
 
 
@@ -58,7 +59,7 @@ def load_tu(root: str | Path | None, name: str, *, download: bool = False, max_d
 
 
 def _download(name: str, required: list[str]) -> Path:
-    raw_dir = cache_dir("tu-download", name, "raw")
+    raw_dir = cache_dir("graph", "tu-download", name, "raw")
     if not all((raw_dir / f).is_file() for f in required):
         fs.cp(f"{TUDataset.url}/{name}.zip", str(raw_dir), extract=True)
         for file in (raw_dir / name).iterdir():

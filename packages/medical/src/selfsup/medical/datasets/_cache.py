@@ -8,11 +8,6 @@ from pathlib import Path
 import numpy as np
 
 
-def cache_dir() -> Path:
-    """``$SELFSUP_CACHE/medical`` (default ``~/.cache/selfsup/medical``)."""
-    return Path(os.environ.get("SELFSUP_CACHE", Path.home() / ".cache" / "selfsup")) / "medical"
-
-
 def atomic_save_npy(array: np.ndarray, path: Path) -> None:
     """Write ``array`` to ``path`` through a temporary file and a rename, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,8 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from selfsup.core.cache import cache_dir
 from selfsup.core.extras import require
-from selfsup.medical.datasets._cache import atomic_save_npy, cache_dir
+from selfsup.medical.datasets._cache import atomic_save_npy
 from selfsup.medical.datasets.volumes import TISSUES, VolumeSet
 
 NAME = "MNI152 pseudo-subjects (synthetic: one real template, random warps and contrasts; exact tissue labels)"
@@ -31,7 +32,7 @@ FIXED_CONTRAST_NAME = "MNI152 pseudo-subjects (synthetic: one real template, ran
 def load_mni_template(size: int = 64) -> torch.Tensor:
     """``(4, size, size, size)``: T1 intensities scaled to [0, 1], then CSF, GM and WM probabilities, cropped to
     the brain's bounding box, padded to a cube and resampled to ``size``^3 (cached under ``$SELFSUP_CACHE``)."""
-    path = cache_dir() / f"mni152-template-{size}.npy"
+    path = cache_dir("medical", f"mni152-template-{size}.npy")
     if path.is_file():
         return torch.from_numpy(np.load(path))
     template = _resampled_template(size)

@@ -10,14 +10,11 @@ import numpy as np
 import torch
 from torchvision.io import ImageReadMode, decode_jpeg
 
+from selfsup.core.cache import cache_dir
 from selfsup.vision.datasets.arrays import ImageArray
 
 FILE_NAME = "cifar10_jpeg.npz"
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("SELFSUP_CACHE", Path.home() / ".cache" / "selfsup"))
 
 
 def _decode(pack: Path) -> dict[str, np.ndarray]:
