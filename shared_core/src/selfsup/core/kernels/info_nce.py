@@ -47,25 +47,12 @@ def unit_pair(a: torch.Tensor, b: torch.Tensor, scale: float, names: tuple[str, 
     return (torch.cat([a_hat, b_hat]), positive) if stacked else (a_hat, b_hat, positive)
 
 
-def _check_pair(name_a, a, name_b, b, temperature, needs_two: bool, gather: bool, loss: str) -> None:
-    """Shapes, temperature and batch size; finiteness is checked where the pair is normalised (:func:`unit_pair`)."""
-    check.require_pair(name_a, a, name_b, b, 2)
-    check.require_positive("temperature", temperature)
-    if needs_two:
-        check.require_batch(loss, a.shape[0], 2, gather, "no negatives otherwise")
-    else:
-        check.require_batch(loss, a.shape[0], 1, gather, "an empty batch has no mean")
-
-
 def info_nce(query: torch.Tensor, key: torch.Tensor, temperature: float = 0.1, *, symmetric: bool = False,
              negatives: torch.Tensor | None = None, normalize: bool = True, gather: bool = False,
              backend: Backend = "auto") -> torch.Tensor:
     """Fused :func:`selfsup.core.objectives.info_nce` (same arguments, plus ``backend``)."""
-    _check_pair("query", query, "key", key, temperature, negatives is None, gather, "info_nce")
-    if negatives is not None:
-        check.require_float("negatives", negatives, 2)
-        if negatives.shape[1] != query.shape[1]:
-            raise ValueError(f"negatives must have feature dim {query.shape[1]}, got shape {tuple(negatives.shape)}")
+    check.require_contrastive("info_nce", ("query", "key"), query, key, temperature, gather, negatives)
+    if negatives is not None:  # the pair's finiteness is checked where it is normalised (unit_pair)
         check.require_finite(negatives=negatives)
     scale = 1.0 / temperature
     if normalize:
@@ -98,7 +85,7 @@ def info_nce(query: torch.Tensor, key: torch.Tensor, temperature: float = 0.1, *
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, gather: bool = False,
             backend: Backend = "auto") -> torch.Tensor:
     """Fused :func:`selfsup.core.objectives.nt_xent` (SimCLR's 2N form), plus ``backend``."""
-    _check_pair("z1", z1, "z2", z2, temperature, True, gather, "nt_xent")
+    check.require_contrastive("nt_xent", ("z1", "z2"), z1, z2, temperature, gather)
     scale = 1.0 / temperature
     b = z1.shape[0]
     queries, positive = unit_pair(z1, z2, scale, ("z1", "z2"), backend=backend, stacked=True)

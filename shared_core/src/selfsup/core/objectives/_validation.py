@@ -67,6 +67,22 @@ def require_positive(name: str, value: float) -> None:
         raise ValueError(f"{name} must be > 0, got {value}")
 
 
+def require_contrastive(loss: str, names: tuple[str, str], a: torch.Tensor, b: torch.Tensor, temperature: float,
+                        gather: bool, negatives: torch.Tensor | None = None) -> None:
+    """What every InfoNCE-family loss (reference and fused) checks first, finiteness aside: two ``(B, D)`` floating
+    tensors of one shape, a positive ``temperature``, optional ``(M, D)`` ``negatives``, and a batch (the global one
+    when gathering) with a negative for every row: 2 rows, or 1 when ``negatives`` are given."""
+    require_pair(names[0], a, names[1], b, 2)
+    require_positive("temperature", temperature)
+    if negatives is None:
+        require_batch(loss, a.shape[0], 2, gather, "no negatives otherwise")
+        return
+    require_float("negatives", negatives, 2)
+    if negatives.shape[1] != a.shape[1]:
+        raise ValueError(f"negatives must have feature dim {a.shape[1]}, got shape {tuple(negatives.shape)}")
+    require_batch(loss, a.shape[0], 1, gather, "an empty batch has no mean")
+
+
 def upcast(tensor: torch.Tensor) -> torch.Tensor:
     """Half-precision inputs are computed in float32; float32/float64 stay as they are."""
     return tensor.float() if tensor.dtype in (torch.float16, torch.bfloat16) else tensor

@@ -43,11 +43,9 @@ def dcl(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.1, *,
     Returns:
         Scalar: ``0.5 * (L(z1, z2) + L(z2, z1))``, each a mean over the local rows.
     """
-    check.require_pair("z1", z1, "z2", z2, 2)
-    check.require_positive("temperature", temperature)
+    check.require_contrastive("dcl", ("z1", "z2"), z1, z2, temperature, gather)
     if sigma is not None:
         check.require_positive("sigma", sigma)
-    check.require_batch("dcl", z1.shape[0], 2, gather, "no negatives otherwise")
     check.require_finite(z1=z1, z2=z2)
 
     z1, z2 = F.normalize(check.upcast(z1), dim=1), F.normalize(check.upcast(z2), dim=1)

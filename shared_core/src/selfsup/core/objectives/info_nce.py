@@ -52,17 +52,7 @@ def info_nce(
     Returns:
         Scalar loss (float32 for half-precision inputs).
     """
-    check.require_pair("query", query, "key", key, 2)
-    check.require_positive("temperature", temperature)
-    if negatives is not None:
-        check.require_float("negatives", negatives, 2)
-        if negatives.shape[1] != query.shape[1]:
-            raise ValueError(
-                f"negatives must have feature dim {query.shape[1]}, got shape {tuple(negatives.shape)}"
-            )
-        check.require_batch("info_nce", query.shape[0], 1, gather, "an empty batch has no mean")
-    else:
-        check.require_batch("info_nce", query.shape[0], 2, gather, "no negatives otherwise")
+    check.require_contrastive("info_nce", ("query", "key"), query, key, temperature, gather, negatives)
     check.require_finite(query=query, key=key, negatives=negatives)
 
     q, k = check.upcast(query), check.upcast(key)

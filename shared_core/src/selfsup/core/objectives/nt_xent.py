@@ -23,9 +23,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *,
         Scalar: mean over the 2B local views of ``-log softmax`` of the positive among the
         2N - 1 other views (the view itself is excluded).
     """
-    check.require_pair("z1", z1, "z2", z2, 2)
-    check.require_positive("temperature", temperature)
-    check.require_batch("nt_xent", z1.shape[0], 2, gather, "no negatives otherwise")
+    check.require_contrastive("nt_xent", ("z1", "z2"), z1, z2, temperature, gather)
     check.require_finite(z1=z1, z2=z2)
 
     b = z1.shape[0]
