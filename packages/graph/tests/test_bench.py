@@ -23,3 +23,11 @@ def test_plugin_registers_the_suite():
 
     assert "graph_grace" in registry.available("method") and "graph" in registry.available("bench")
     assert "planetoid" not in registry.available("dataset")  # a loader, not a torch Dataset: the Python API's
+
+
+def test_the_spread_over_seeds_is_the_sample_std_as_in_every_suite():
+    from selfsup.graph.bench import _graph_summary, _summarise
+
+    row = _summarise([{"public": p, "random": [p, p + 0.02]} for p in (0.90, 0.92, 0.94)])
+    assert row["public"] == 0.92 and row["public_std"] == 0.02  # n - 1; the population std would be 0.0163
+    assert _graph_summary([{"accuracy": a} for a in (0.5, 0.7)])["graph_std"] == 0.1414

@@ -65,3 +65,11 @@ def test_plot_shows_the_dice_columns_beside_the_histogram_row(tmp_path, monkeypa
     bench.write_outputs(rows, meta, tmp_path)
     assert [r["method"] for r in drawn["rows"]] == ["a", "b"]
     assert [k for k, _ in drawn["series"]] == ["fraction_r2", "frozen_dice", "dice_1"]
+
+
+def test_the_spread_over_seeds_is_the_sample_std_as_in_every_suite():
+    from selfsup.medical.bench import _summarise
+
+    row = _summarise([{"frozen_dice": d, "final_loss": None} for d in (0.40, 0.42, 0.44)])
+    assert row["frozen_dice"] == 0.42 and row["frozen_dice_std"] == 0.02  # n - 1; population: 0.0163
+    assert row["frozen_dice_per_seed"] == [0.4, 0.42, 0.44] and "final_loss" not in row

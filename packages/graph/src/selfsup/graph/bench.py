@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from selfsup.core.bench import add_pretraining_flags, bar_chart, parse_methods, run_suite, suite_parser
-from selfsup.core.bench.versus import VERSUS, markdown_table, versus_best_baseline
+from selfsup.core.bench.versus import VERSUS, markdown_table, sample_std, versus_best_baseline
 from selfsup.core.eval import rankme
 from selfsup.graph.build import GRAPH_METHODS, METHODS, NODE_METHODS, RECIPES, build_encoder, build_method
 from selfsup.graph.datasets import (
@@ -78,8 +78,8 @@ def node_scores(embeddings: torch.Tensor, data, splits) -> dict:
 def _summarise(per_seed: list[dict]) -> dict:
     public = [s["public"] for s in per_seed]
     random = [a for s in per_seed for a in s["random"]]
-    return {"public": round(float(np.mean(public)), 4), "public_std": round(float(np.std(public)), 4),
-            "random_splits": round(float(np.mean(random)), 4), "random_splits_std": round(float(np.std(random)), 4),
+    return {"public": round(float(np.mean(public)), 4), "public_std": round(sample_std(public), 4),
+            "random_splits": round(float(np.mean(random)), 4), "random_splits_std": round(sample_std(random), 4),
             "public_per_seed": [round(p, 4) for p in public]}
 
 
@@ -183,7 +183,7 @@ def run_graph_rows(methods: list[str], preset: dict, args, device) -> list[dict]
 
 def _graph_summary(scores: list[dict]) -> dict:
     acc = [s["accuracy"] for s in scores]
-    return {"graph": round(float(np.mean(acc)), 4), "graph_std": round(float(np.std(acc)), 4)}
+    return {"graph": round(float(np.mean(acc)), 4), "graph_std": round(sample_std(acc), 4)}
 
 
 def _report(row: dict) -> None:

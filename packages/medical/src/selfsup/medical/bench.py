@@ -37,7 +37,7 @@ from selfsup.core.bench import (
     run_suite,
     suite_parser,
 )
-from selfsup.core.bench.versus import VERSUS, markdown_table
+from selfsup.core.bench.versus import VERSUS, markdown_table, sample_std
 from selfsup.core.eval import rankme
 from selfsup.core.train import TrainConfig, Trainer
 from selfsup.medical.build import METHODS, build_encoder, build_method
@@ -182,7 +182,7 @@ def _summarise(per_seed: list[dict]) -> dict:
         values = [s[key] for s in per_seed if s.get(key) is not None]
         if values:
             out[key] = round(float(np.mean(values)), 4)
-            out[f"{key}_std"] = round(float(np.std(values)), 4)
+            out[f"{key}_std"] = round(sample_std(values), 4)
             if key in ("fraction_r2", "frozen_dice") or key.startswith("dice_"):
                 out[f"{key}_per_seed"] = [round(v, 4) for v in values]
     return out

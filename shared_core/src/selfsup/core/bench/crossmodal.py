@@ -33,6 +33,7 @@ import torch
 from selfsup.core import registry
 from selfsup.core.bench.suite import bar_chart
 from selfsup.core.bench.transfer import JointMethod, PairedDataset, TransferTask, pretrain, share_trunk, trunk_of
+from selfsup.core.bench.versus import sample_std
 from selfsup.core.trunk.transfer import check_trunk_sizes
 
 PRESETS = ("smoke", "default", "gpu")
@@ -152,7 +153,7 @@ def summarise(per_seed: list[list[dict]], metrics: dict[str, tuple[str, ...]]) -
         for m in metrics[first["domain"]]:
             values = [r[m] for r in group]
             row[m], row[f"{m}_std"], row[f"{m}_per_seed"] = (round(float(np.mean(values)), 4),
-                                                             round(float(np.std(values)), 4),
+                                                             round(sample_std(values), 4),
                                                              [round(v, 4) for v in values])
         rows.append(row)
     return rows

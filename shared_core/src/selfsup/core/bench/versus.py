@@ -20,7 +20,8 @@ def is_baseline(row: dict) -> bool:
     return "(baseline)" in method or "(labels)" in method
 
 
-def _std(values: Sequence[float]) -> float:
+def sample_std(values: Sequence[float]) -> float:
+    """The sample standard deviation (n - 1) of ``values``, 0 for fewer than two: every suite's ± over seeds."""
     if len(values) < 2:
         return 0.0
     mean = sum(values) / len(values)
@@ -43,7 +44,7 @@ def merge_seeds(runs: list[list[dict]], metrics: Sequence[str],
             values = [r[column] for r in same if isinstance(r.get(column), (int, float)) and r[column] is not None]
             if column in metrics and values:
                 row[column] = round(sum(values) / len(values), 4)
-                row[f"{column}_std"] = round(_std(values), 4)
+                row[f"{column}_std"] = round(sample_std(values), 4)
                 row[f"{column}_per_seed"] = values
             elif isinstance(value, float) and values:
                 row[column] = round(sum(values) / len(values), 2)
@@ -57,7 +58,7 @@ def _spread(row: dict, best: dict, metric: str) -> float:
     both rows ran the same seeds, else ``sqrt(std_row^2 + std_best^2)``."""
     a, b = row.get(f"{metric}_per_seed"), best.get(f"{metric}_per_seed")
     if a and b and len(a) == len(b) and len(a) > 1:
-        return _std([x - y for x, y in zip(a, b, strict=True)])
+        return sample_std([x - y for x, y in zip(a, b, strict=True)])
     return math.hypot(row.get(f"{metric}_std") or 0.0, best.get(f"{metric}_std") or 0.0)
 
 
