@@ -26,12 +26,6 @@ def poison_outputs(monkeypatch):
 
 
 @pytest.fixture
-def use_backend():
-    """``use_backend(name)`` -> the ``backend=`` argument (``"triton"``: the row kernels; ``"chunked"``)."""
-    return lambda name: name
-
-
-@pytest.fixture
 def untuned_gpu_launch(monkeypatch):
     """``untuned_gpu_launch() -> (kernel, seen)``: the Triton launchers set to launch once, as on a GPU without
     autotuning, and a stand-in kernel whose launches record their grid and keyword arguments in ``seen``."""

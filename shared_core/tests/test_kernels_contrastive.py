@@ -42,7 +42,7 @@ def _reference_lse(q, k, scale, exclude):
 @pytest.mark.parametrize("columns", [False, True])
 @pytest.mark.parametrize("with_exclude", [False, True])
 @pytest.mark.parametrize("bounded", [False, True])
-def test_contrastive_lse_matches_float64(poison_outputs, use_backend, backend, temperature, columns, with_exclude,
+def test_contrastive_lse_matches_float64(poison_outputs, backend, temperature, columns, with_exclude,
                                          bounded):
     """``bounded``: the caller passes ``max_logit`` (unit vectors: the scale); at temperature 0.1 the exponentials are
     then taken directly, at 0.01 the bound is too large for that and the running max is kept."""
@@ -63,7 +63,7 @@ def test_contrastive_lse_matches_float64(poison_outputs, use_backend, backend, t
     ((ref_r * g_r.double()).sum() + (columns * (ref_c * g_c.double()).sum())).backward()
 
     qd, kd = q.to(DEVICE).requires_grad_(True), k.to(DEVICE).requires_grad_(True)
-    out = kernels.contrastive_lse(qd, kd, scale, columns=columns, exclude=exclude, backend=use_backend(backend),
+    out = kernels.contrastive_lse(qd, kd, scale, columns=columns, exclude=exclude, backend=backend,
                                   max_logit=scale if bounded else None)
     lse_r, lse_c = out if columns else (out, None)
     torch.testing.assert_close(lse_r.double().cpu(), ref_r.detach(), rtol=1e-5, atol=1e-4)
@@ -91,7 +91,7 @@ CASES = {
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("temperature", [0.5, 0.01])
 @pytest.mark.parametrize("name", CASES)
-def test_fused_losses_equal_the_objectives(poison_outputs, use_backend, backend, temperature, name):
+def test_fused_losses_equal_the_objectives(poison_outputs, backend, temperature, name):
     poison_outputs(_implementation(backend))
     fused, reference = CASES[name]
     gen = torch.Generator().manual_seed(len(name) + int(100 * temperature))
@@ -100,7 +100,7 @@ def test_fused_losses_equal_the_objectives(poison_outputs, use_backend, backend,
     expected = reference(a64, b64, temperature)
     expected.backward()
     ad, bd = a.to(DEVICE).requires_grad_(True), b.to(DEVICE).requires_grad_(True)
-    got = fused(ad, bd, temperature, backend=use_backend(backend))
+    got = fused(ad, bd, temperature, backend=backend)
     got.backward()
     torch.testing.assert_close(got.double().cpu(), expected.detach(), rtol=1e-5, atol=1e-5)
     for mine, ref in ((ad.grad, a64.grad), (bd.grad, b64.grad)):
@@ -109,13 +109,13 @@ def test_fused_losses_equal_the_objectives(poison_outputs, use_backend, backend,
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("symmetric", [False, True])
-def test_queue_negatives(use_backend, backend, symmetric):
+def test_queue_negatives(backend, symmetric):
     gen = torch.Generator().manual_seed(7 + symmetric)
     a, b = _random_pair(gen, b=40)
     queue = torch.randn(90, 32, generator=gen)
     expected = obj.info_nce(a.double(), b.double(), 0.07, symmetric=symmetric, negatives=queue.double())
     got = kernels.info_nce(a.to(DEVICE), b.to(DEVICE), 0.07, symmetric=symmetric, negatives=queue.to(DEVICE),
-                           backend=use_backend(backend))
+                           backend=backend)
     torch.testing.assert_close(got.double().cpu(), expected, rtol=1e-5, atol=1e-5)
 
 
@@ -204,7 +204,7 @@ def test_chunked_lse_of_a_row_or_column_with_every_logit_excluded_is_minus_infin
 @pytest.mark.parametrize("backend", TRITON_BACKENDS)
 @pytest.mark.parametrize("name", CASES)
 @pytest.mark.parametrize("temperature", [0.1, 0.01])  # direct exponentials at 0.1, a running max at 0.01
-def test_bf16_operands_on_gpu(use_backend, backend, name, temperature):
+def test_bf16_operands_on_gpu(backend, name, temperature):
     fused, reference = CASES[name]
     gen = torch.Generator().manual_seed(11)
     a, b = _random_pair(gen, b=256, d=128)
@@ -213,7 +213,7 @@ def test_bf16_operands_on_gpu(use_backend, backend, name, temperature):
     expected = reference(a64, b64, temperature)
     expected.backward()
     ad, bd = a.cuda().requires_grad_(True), b.cuda().requires_grad_(True)
-    got = fused(ad, bd, temperature, backend=use_backend(backend))
+    got = fused(ad, bd, temperature, backend=backend)
     got.backward()
     assert got.dtype == torch.float32
     torch.testing.assert_close(got.double().cpu(), expected.detach(), rtol=2e-2, atol=2e-2)

@@ -46,8 +46,7 @@ def _assert_as_close_as_fp16_allows(got: torch.Tensor, want: torch.Tensor) -> No
 
 @pytest.mark.parametrize("backend", CONTRASTIVE_BACKENDS)
 @pytest.mark.parametrize("max_logit", [None, 10.0])  # running max; direct exponentials
-def test_contrastive_lse_gradients_in_fp16(use_backend, backend, max_logit):
-    backend = use_backend(backend)
+def test_contrastive_lse_gradients_in_fp16(backend, max_logit):
     gen = torch.Generator().manual_seed(3)
     q, k = _unit(gen, 128, 32), _unit(gen, 160, 32)
     q64, k64 = q.double().requires_grad_(True), k.double().requires_grad_(True)
@@ -62,8 +61,7 @@ def test_contrastive_lse_gradients_in_fp16(use_backend, backend, max_logit):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_self_contrastive_lse_gradient_in_fp16(use_backend, backend):
-    backend = use_backend(backend)
+def test_self_contrastive_lse_gradient_in_fp16(backend):
     gen = torch.Generator().manual_seed(4)
     z = _unit(gen, 144, 32)
     z64 = z.double().requires_grad_(True)

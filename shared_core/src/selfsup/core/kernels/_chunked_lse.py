@@ -58,7 +58,7 @@ def check_no_overflow(*lses: torch.Tensor | None) -> None:
 
 def direct_weights(lse: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     """``g * e^-lse``: with direct exponentials a logit's share of the gradient is ``exp(s) * w`` (one exponential
-    per logit); used by the chunked and the Triton paths."""
+    per logit); used by both chunked paths."""
     return g * torch.exp(-lse)
 
 
