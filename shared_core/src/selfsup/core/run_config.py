@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 from importlib.metadata import PackageNotFoundError, distributions, version
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from selfsup.core import atomic
 
 
 def installed_versions() -> dict[str, str]:
@@ -66,10 +67,6 @@ _Dumper.add_representer(list, _Dumper.represent_list)
 
 def write_config(path: str | Path, values: dict[str, Any]) -> Path:
     """``config.yaml``: the resolved settings, then ``versions``; written atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     body = {k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()}
-    tmp.write_text(yaml.dump({**body, "versions": installed_versions()}, Dumper=_Dumper, sort_keys=False),
-                   encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic.write_text(path, yaml.dump({**body, "versions": installed_versions()}, Dumper=_Dumper,
+                                             sort_keys=False))

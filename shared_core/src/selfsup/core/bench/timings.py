@@ -14,6 +14,7 @@ import platform
 import time
 from pathlib import Path
 
+from selfsup.core import atomic
 from selfsup.core.cache import cache_dir
 
 REFERENCE = Path(__file__).with_name("reference_times.json")
@@ -73,9 +74,7 @@ def record(suite: str, preset: str, seconds: float) -> None:
                                                                  "date": time.strftime("%Y-%m-%d")}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(times, indent=1, sort_keys=True))
-        tmp.replace(path)
+        atomic.write_text(path, json.dumps(times, indent=1, sort_keys=True))
     except OSError:  # a read-only home: the estimate is a convenience, the run's results are already written
         pass
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import resource
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from selfsup.core import atomic
 from selfsup.core.extras import require
 
 
@@ -49,9 +49,7 @@ class RunLogger:
             return
         kept = [line for line in self.path.read_text().splitlines(keepends=True)
                 if line.strip() and _step_of(line) <= step]
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text("".join(kept))
-        os.replace(tmp, self.path)
+        atomic.write_text(self.path, "".join(kept))
 
     def close(self) -> None:
         if self.writer is not None:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from selfsup.core import atomic
 from selfsup.core.data import FileSource, ItemIndex
 from selfsup.core.data.scan import progress_interval
 from selfsup.tabular.datasets.table_files import header, read_part
@@ -236,9 +237,7 @@ def open_table(root: Path, parts: list[Path], schema: TableSchema, preprocessor:
         began = time.perf_counter()
         found = prepare_rows(root, parts, schema, preprocessor, classes, folder, progress)
         meta = {"files": files, "preprocessing": key, **found, "prepare_s": round(time.perf_counter() - began, 2)}
-        tmp = meta_path.with_name(f".{META}.tmp{os.getpid()}")
-        tmp.write_text(json.dumps(meta))
-        os.replace(tmp, meta_path)
+        atomic.write_text(meta_path, json.dumps(meta))
     index = ItemIndex(_part_names(root, parts), {"rows": meta["rows_per_part"]}, classes=classes,
                       meta={"source": str(root), "scan_skipped": len(meta["bad"])})
     source = TableRowsSource(root, index, folder, preprocessor.num_numeric, len(preprocessor.categorical_),
