@@ -33,7 +33,7 @@ import torch
 from selfsup.core import registry
 from selfsup.core.bench.suite import bar_chart
 from selfsup.core.bench.transfer import JointMethod, PairedDataset, TransferTask, pretrain, share_trunk, trunk_of
-from selfsup.core.bench.versus import sample_std
+from selfsup.core.bench.versus import markdown_table, sample_std
 from selfsup.core.trunk.transfer import check_trunk_sizes
 
 PRESETS = ("smoke", "default", "gpu")
@@ -189,10 +189,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
     for domain, metrics in meta["metrics"].items():
         domain_rows = [r for r in rows if r["domain"] == domain]
         columns = ["init", "training", "steps", "wall_s", *metrics]
-        lines += ["", f"### {domain}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        for r in domain_rows:
-            cells = [str(r[c]) if c not in metrics else f"{r[c]:.4f} ± {r[c + '_std']:.4f}" for c in columns]
-            lines.append("| " + " | ".join("-" if c == "None" else c for c in cells) + " |")
+        lines += ["", f"### {domain}", "", *markdown_table(domain_rows, columns)]
     return "\n".join(lines) + "\n"
 
 
